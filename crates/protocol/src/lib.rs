@@ -1,0 +1,164 @@
+//! The one contract between a Dockscope agent and its clients.
+//!
+//! # Layout
+//! Everything lives in this file: the [`Message`] enum (one variant per `type` on the wire),
+//! the payload structs, and [`decode`], the only way clients should turn a text frame into a
+//! message. `docs/protocol.md` describes each message with an example, and
+//! `docs/protocol.schema.json` is generated from these types (see [`json_schema`]).
+//!
+//! # Evolution
+//! Changes are additive only. Decoders ignore fields they do not know, and a frame whose `type`
+//! they do not know decodes to [`Message::Unknown`] instead of failing, so an old dashboard keeps
+//! working against a newer agent.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Every message an agent sends, tagged on the wire by its `type` field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    /// One sample of every running container, sent once a second.
+    ContainerStatsBatch(ContainerStatsBatch),
+    /// Who the agent is and how its Docker engine is doing; on connect, every 30 s and on change.
+    AgentStatus(AgentStatus),
+    /// A `type` this build does not know (sent by a newer agent). Never produced by an encoder.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
+}
+
+impl Message {
+    /// The per-process sequence number, `None` for [`Message::Unknown`].
+    pub fn sequence(&self) -> Option<u64> {
+        match self {
+            Message::ContainerStatsBatch(batch) => Some(batch.sequence),
+            Message::AgentStatus(status) => Some(status.sequence),
+            Message::Unknown => None,
+        }
+    }
+
+    /// The id of the agent that sent this message, `None` for [`Message::Unknown`].
+    pub fn agent_id(&self) -> Option<&str> {
+        match self {
+            Message::ContainerStatsBatch(batch) => Some(&batch.agent_id),
+            Message::AgentStatus(status) => Some(&status.agent_id),
+            Message::Unknown => None,
+        }
+    }
+
+    /// Serialises the message to the JSON text sent in one WebSocket frame.
+    ///
+    /// # Errors
+    /// Only if serde_json fails, which these types cannot make it do (no maps with non-string
+    /// keys); the error is still returned rather than hidden.
+    pub fn encode(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug)]
+pub struct DecodeError {
+    /// serde_json's explanation, with line and column.
+    inner: serde_json::Error,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed agent message: {}", self.inner)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
+    }
+}
+
+/// Decodes one text frame.
+///
+/// # Errors
+/// [`DecodeError`] when the frame is not JSON, has no `type`, or a known type lacks a required
+/// field. Unknown types and unknown fields are not errors.
+pub fn decode(text: &str) -> Result<Message, DecodeError> {
+    serde_json::from_str(text).map_err(|inner| DecodeError { inner })
+}
+
+/// One sample of every running container on one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerStatsBatch {
+    /// Which agent sent it (`--agent-id`, the host name by default).
+    pub agent_id: String,
+    /// When the agent assembled the batch, RFC 3339 in UTC.
+    pub sent_at: DateTime<Utc>,
+    /// Strictly increasing across all messages of one agent process; restarts from 1.
+    pub sequence: u64,
+    /// Every running container; empty when there are none or the engine is unreachable.
+    pub containers: Vec<ContainerStats>,
+    /// What the agent itself costs the host.
+    pub agent_metrics: AgentMetrics,
+}
+
+/// One container's figures at one instant. A figure the agent could not read is `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerStats {
+    /// Full container id (64 hex characters).
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// CPU use in percent of one core, as `docker stats` shows it (can exceed 100 on many
+    /// cores); `null` until two readings exist.
+    pub cpu_pct: Option<f64>,
+    /// Memory in use minus the inactive page cache, as `docker stats` shows it.
+    pub mem_bytes: Option<u64>,
+    /// The memory limit; the host's memory when the container has none.
+    pub mem_limit_bytes: Option<u64>,
+    /// Seconds since the container started.
+    pub uptime_secs: Option<u64>,
+    /// The image the container was created from, as given to `docker run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// The agent's own cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentMetrics {
+    /// CPU of the agent process in percent of one core over the last interval.
+    pub cpu_pct: Option<f64>,
+    /// Resident set size of the agent process.
+    pub mem_bytes: Option<u64>,
+}
+
+/// Who the agent is and whether it can see its Docker engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentStatus {
+    /// Which agent sent it.
+    pub agent_id: String,
+    /// When it was sent, RFC 3339 in UTC.
+    pub sent_at: DateTime<Utc>,
+    /// See [`ContainerStatsBatch::sequence`].
+    pub sequence: u64,
+    /// Seconds since the agent process started.
+    pub uptime_secs: u64,
+    /// The agent's version (`CARGO_PKG_VERSION` plus the git revision when known).
+    pub version: String,
+    /// Capabilities of this agent, e.g. `collector:docker-api`, `ui`.
+    pub features: Vec<String>,
+    /// Whether the last call to the Docker engine succeeded.
+    pub engine_reachable: bool,
+    /// The engine's version (`docker version`), when it has been reachable.
+    pub engine_version: Option<String>,
+    /// Why the engine is unreachable, for people to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_error: Option<String>,
+}
+
+/// The JSON Schema of [`Message`], pretty-printed, as checked in at `docs/protocol.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Message);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
