@@ -155,6 +155,21 @@ pub struct AgentStatus {
     pub engine_error: Option<String>,
 }
 
+/// What an agent serving the dashboard (`--serve-ui`) answers at `GET /agent.json`, so the page
+/// can add the agent it came from without the user typing its address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentInfo {
+    /// The agent's `--agent-id`.
+    pub agent_id: String,
+    /// The agent's version.
+    pub version: String,
+    /// Path of the WebSocket stream on the same origin, `/ws`.
+    pub ws_path: String,
+}
+
+/// Path at which an agent serves [`AgentInfo`].
+pub const AGENT_INFO_PATH: &str = "/agent.json";
+
 /// The JSON Schema of [`Message`], pretty-printed, as checked in at `docs/protocol.schema.json`.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Message);
