@@ -1,1 +1,59 @@
-//! Placeholder until the dashboard lands.
+//! Dockscope's browser dashboard: a Leptos CSR app that connects to any number of agents over
+//! WebSocket and shows their containers live.
+//!
+//! # Layout
+//! Pure logic, compiled and unit-tested on the host (`cargo test -p dockscope-dashboard`):
+//! - `url.rs` — normalising a pasted address (`h:8080`, `http://…`) to an agent's WebSocket URL.
+//! - `store.rs` — the saved/exported agent-list format and the theme setting.
+//! - `query.rs` — `?agents=` and `?debug=true`.
+//! - `backoff.rs` — reconnect delays (exponential, jittered, ≤ 60 s) and the 5 s stall limit.
+//! - `conn_state.rs` — connecting / live / disconnected / error, with the text shown for each.
+//! - `clock.rs` — agent clock-skew estimate behind "updated … ago".
+//! - `ring.rs` — the bounded buffer every history uses.
+//! - `ingest.rs` — folding decoded frames into one agent's model and tracking what changed.
+//! - `sort.rs` — row order per clicked column.
+//! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
+//!
+//! Browser-only (`wasm32`), built by trunk:
+//! - `app.rs` — the shared state, the per-animation-frame flush from models into signals,
+//!   adding/removing agents, start-up (saved list, `?agents=`, `/agent.json`).
+//! - `conn.rs` — one task per agent: gloo-net WebSocket, stall detection, backoff, wake-ups.
+//! - `browser.rs` — localStorage, file export/import, clocks, small DOM helpers.
+//! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container.
+//! - `view/` — components: `header.rs` (add box, filter, theme, import/export, banners),
+//!   `card.rs` (one agent), `table.rs` (container rows), `debug.rs` (`?debug=true` panel).
+//!
+//! ```text
+//!  WebSocket task (conn.rs) ──frame──▶ AgentModel::ingest_frame (ingest.rs)
+//!        │ state                              │ marks Changes
+//!        ▼                                    ▼
+//!   card state signal          requestAnimationFrame ─▶ app::flush ─▶ per-row signals,
+//!                                                      order, status, charts
+//! ```
+
+pub mod backoff;
+pub mod clock;
+pub mod conn_state;
+pub mod format;
+pub mod ingest;
+pub mod present;
+pub mod query;
+pub mod ring;
+pub mod sort;
+pub mod sparkline;
+pub mod store;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod browser;
+#[cfg(target_arch = "wasm32")]
+mod chart;
+#[cfg(target_arch = "wasm32")]
+mod conn;
+#[cfg(target_arch = "wasm32")]
+mod view;
+
+#[cfg(target_arch = "wasm32")]
+pub use app::start;

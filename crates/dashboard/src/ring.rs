@@ -1,0 +1,97 @@
+//! A fixed-capacity FIFO: the bounded history behind sparklines, charts and the debug panel.
+
+use std::collections::VecDeque;
+
+/// Keeps the newest `capacity` items; pushing into a full ring drops the oldest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ring<T> {
+    /// Oldest first.
+    items: VecDeque<T>,
+    /// Never exceeded, so memory stays bounded however long the page is open.
+    capacity: usize,
+}
+
+impl<T> Ring<T> {
+    /// An empty ring; a capacity of 0 is treated as 1 so `push` always keeps the newest item.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            items: VecDeque::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// Appends `item`, dropping the oldest one when full.
+    pub fn push(&mut self, item: T) {
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    /// The newest `n` items (fewer when the ring holds fewer), oldest first.
+    pub fn last_n(&self, n: usize) -> impl Iterator<Item = &T> {
+        self.items.iter().skip(self.items.len().saturating_sub(n))
+    }
+
+    /// The newest item.
+    pub fn last(&self) -> Option<&T> {
+        self.items.back()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_the_newest_items() {
+        let cases: &[(usize, &[u32], &[u32])] = &[
+            (3, &[], &[]),
+            (3, &[1, 2], &[1, 2]),
+            (3, &[1, 2, 3], &[1, 2, 3]),
+            (3, &[1, 2, 3, 4, 5], &[3, 4, 5]),
+            (0, &[1, 2], &[2]),
+        ];
+        for (capacity, pushed, expected) in cases {
+            let mut ring = Ring::new(*capacity);
+            for item in *pushed {
+                ring.push(*item);
+            }
+            let got: Vec<u32> = ring.iter().copied().collect();
+            assert_eq!(&got, expected, "capacity {capacity}, pushed {pushed:?}");
+        }
+    }
+
+    #[test]
+    fn last_n_returns_the_tail_oldest_first() {
+        let mut ring = Ring::new(10);
+        for i in 0..6 {
+            ring.push(i);
+        }
+        assert_eq!(ring.last_n(3).copied().collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(ring.last_n(60).count(), 6);
+        assert_eq!(ring.last(), Some(&5));
+    }
+}

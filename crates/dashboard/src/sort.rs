@@ -1,0 +1,219 @@
+//! Ordering container rows by a clicked column.
+
+use std::cmp::Ordering;
+
+use dockscope_protocol::ContainerStats;
+
+/// A sortable column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Cpu,
+    Memory,
+    Uptime,
+}
+
+impl SortKey {
+    /// The direction a first click on the column sorts in: names A→Z, figures biggest first.
+    fn default_direction(self) -> Direction {
+        match self {
+            SortKey::Name => Direction::Asc,
+            _ => Direction::Desc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// Column and direction; the default is CPU, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortSpec {
+    pub key: SortKey,
+    pub direction: Direction,
+}
+
+impl Default for SortSpec {
+    fn default() -> Self {
+        Self {
+            key: SortKey::Cpu,
+            direction: Direction::Desc,
+        }
+    }
+}
+
+impl SortSpec {
+    /// The spec after a click on `key`'s header: the same column flips, another starts in its
+    /// default direction.
+    pub fn clicked(self, key: SortKey) -> SortSpec {
+        if self.key == key {
+            let direction = match self.direction {
+                Direction::Asc => Direction::Desc,
+                Direction::Desc => Direction::Asc,
+            };
+            SortSpec { key, direction }
+        } else {
+            SortSpec {
+                key,
+                direction: key.default_direction(),
+            }
+        }
+    }
+
+    /// The `aria-sort` value for `key`'s header.
+    pub fn aria(self, key: SortKey) -> &'static str {
+        match (self.key == key, self.direction) {
+            (false, _) => "none",
+            (true, Direction::Asc) => "ascending",
+            (true, Direction::Desc) => "descending",
+        }
+    }
+
+    /// Compares two rows. A missing figure sorts last in either direction; ties fall back to
+    /// the name and then the id so the order is stable from one second to the next.
+    pub fn compare(self, a: &ContainerStats, b: &ContainerStats) -> Ordering {
+        let primary = match self.key {
+            SortKey::Name => Some(natural_name(a).cmp(&natural_name(b))),
+            SortKey::Cpu => compare_option(a.cpu_pct, b.cpu_pct, |x, y| x.total_cmp(y)),
+            SortKey::Memory => compare_option(a.mem_bytes, b.mem_bytes, |x, y| x.cmp(y)),
+            SortKey::Uptime => compare_option(a.uptime_secs, b.uptime_secs, |x, y| x.cmp(y)),
+        };
+        let primary = match primary {
+            Some(ordering) if self.direction == Direction::Desc => ordering.reverse(),
+            Some(ordering) => ordering,
+            // One side is missing: missing goes last regardless of direction.
+            None => missing_last(self.key, a, b),
+        };
+        primary
+            .then_with(|| natural_name(a).cmp(&natural_name(b)))
+            .then_with(|| a.id.cmp(&b.id))
+    }
+}
+
+fn natural_name(c: &ContainerStats) -> String {
+    c.name.to_lowercase()
+}
+
+/// `Some(ordering)` when both are present or both missing, `None` when exactly one is missing.
+fn compare_option<T>(
+    a: Option<T>,
+    b: Option<T>,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> Option<Ordering> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(cmp(&x, &y)),
+        (None, None) => Some(Ordering::Equal),
+        _ => None,
+    }
+}
+
+fn missing_last(key: SortKey, a: &ContainerStats, b: &ContainerStats) -> Ordering {
+    let present = |c: &ContainerStats| match key {
+        SortKey::Name => true,
+        SortKey::Cpu => c.cpu_pct.is_some(),
+        SortKey::Memory => c.mem_bytes.is_some(),
+        SortKey::Uptime => c.uptime_secs.is_some(),
+    };
+    present(b).cmp(&present(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(name: &str, cpu: Option<f64>, mem: Option<u64>, up: Option<u64>) -> ContainerStats {
+        ContainerStats {
+            id: format!("id-{name}"),
+            name: name.to_owned(),
+            cpu_pct: cpu,
+            mem_bytes: mem,
+            mem_limit_bytes: None,
+            uptime_secs: up,
+            image: None,
+        }
+    }
+
+    fn sorted(spec: SortSpec, rows: &[ContainerStats]) -> Vec<String> {
+        let mut rows = rows.to_vec();
+        rows.sort_by(|a, b| spec.compare(a, b));
+        rows.into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn sorts_by_each_column() {
+        let rows = [
+            stats("idle", Some(0.1), Some(300), Some(50)),
+            stats("Busy", Some(20.0), Some(100), Some(10)),
+            stats("new", None, None, None),
+            stats("mid", Some(5.0), Some(200), Some(30)),
+        ];
+        let cases: &[(SortKey, Direction, &[&str])] = &[
+            (
+                SortKey::Cpu,
+                Direction::Desc,
+                &["Busy", "mid", "idle", "new"],
+            ),
+            (
+                SortKey::Cpu,
+                Direction::Asc,
+                &["idle", "mid", "Busy", "new"],
+            ),
+            (
+                SortKey::Memory,
+                Direction::Desc,
+                &["idle", "mid", "Busy", "new"],
+            ),
+            (
+                SortKey::Uptime,
+                Direction::Asc,
+                &["Busy", "mid", "idle", "new"],
+            ),
+            (
+                SortKey::Name,
+                Direction::Asc,
+                &["Busy", "idle", "mid", "new"],
+            ),
+            (
+                SortKey::Name,
+                Direction::Desc,
+                &["new", "mid", "idle", "Busy"],
+            ),
+        ];
+        for (key, direction, expected) in cases {
+            let spec = SortSpec {
+                key: *key,
+                direction: *direction,
+            };
+            assert_eq!(sorted(spec, &rows), *expected, "{key:?} {direction:?}");
+        }
+    }
+
+    #[test]
+    fn ties_are_broken_by_name() {
+        let rows = [
+            stats("b", Some(1.0), None, None),
+            stats("a", Some(1.0), None, None),
+        ];
+        assert_eq!(sorted(SortSpec::default(), &rows), ["a", "b"]);
+    }
+
+    #[test]
+    fn clicks_toggle_or_switch() {
+        let spec = SortSpec::default();
+        assert_eq!(spec.key, SortKey::Cpu);
+        assert_eq!(spec.direction, Direction::Desc);
+        let flipped = spec.clicked(SortKey::Cpu);
+        assert_eq!(flipped.direction, Direction::Asc);
+        let by_name = flipped.clicked(SortKey::Name);
+        assert_eq!(
+            (by_name.key, by_name.direction),
+            (SortKey::Name, Direction::Asc)
+        );
+        assert_eq!(by_name.clicked(SortKey::Memory).direction, Direction::Desc);
+        assert_eq!(by_name.aria(SortKey::Name), "ascending");
+        assert_eq!(by_name.aria(SortKey::Cpu), "none");
+    }
+}

@@ -1,0 +1,261 @@
+//! Turning whatever a user pastes into the WebSocket URL of an agent.
+//!
+//! Accepted: `ws://h:8080`, `wss://h/ws`, `http://h:8080` (→ `ws://`), `https://h` (→ `wss://`)
+//! and a bare `h:8080` (→ `ws://`). An empty path becomes `/ws`; scheme and host are lower-cased,
+//! a fragment is dropped. Anything else is refused with a message quoting the input, so the
+//! add box can show it inline and change nothing.
+
+use std::fmt;
+
+/// Path of the agent's stream when the user gives none.
+pub const DEFAULT_WS_PATH: &str = "/ws";
+
+/// Why an input is not an agent address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    /// Nothing but whitespace was entered.
+    Empty,
+    /// The scheme is not one of ws, wss, http, https.
+    Scheme(String),
+    /// There is no host, or it holds characters no host name can have.
+    Host(String),
+    /// The port is not a number from 1 to 65535.
+    Port(String),
+    /// Spaces or control characters inside the address.
+    Whitespace(String),
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::Empty => write!(f, "enter an agent address such as ws://host:8080"),
+            UrlError::Scheme(input) => write!(
+                f,
+                "“{input}” has an unsupported scheme: use ws://, wss://, http://, https:// or host:port"
+            ),
+            UrlError::Host(input) => write!(
+                f,
+                "“{input}” has no valid host name: expected something like host:8080"
+            ),
+            UrlError::Port(input) => {
+                write!(f, "“{input}” has an invalid port: use a number from 1 to 65535")
+            }
+            UrlError::Whitespace(input) => {
+                write!(f, "“{input}” contains spaces: paste a single address")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+/// Normalises a pasted agent address to the WebSocket URL the dashboard connects to.
+///
+/// # Errors
+/// A [`UrlError`] naming what is wrong with `input`.
+pub fn normalize(input: &str) -> Result<String, UrlError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(UrlError::Empty);
+    }
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(UrlError::Whitespace(trimmed.to_owned()));
+    }
+    let (scheme, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => {
+            let ws_scheme = match scheme.to_ascii_lowercase().as_str() {
+                "ws" | "http" => "ws",
+                "wss" | "https" => "wss",
+                _ => return Err(UrlError::Scheme(trimmed.to_owned())),
+            };
+            (ws_scheme, rest)
+        }
+        None => ("ws", trimmed),
+    };
+    // Drop the fragment: WebSocket URLs may not carry one.
+    let rest = rest.split('#').next().unwrap_or_default();
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (host, port) = split_host_port(authority, trimmed)?;
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (tail, None),
+    };
+    let path = if path.is_empty() || path == "/" {
+        DEFAULT_WS_PATH
+    } else {
+        path
+    };
+    let mut url = format!("{scheme}://{host}");
+    if let Some(port) = port {
+        url.push(':');
+        url.push_str(&port.to_string());
+    }
+    url.push_str(path);
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(query);
+    }
+    Ok(url)
+}
+
+/// Splits `host[:port]` (or `[v6]:port`), validating both; `input` is quoted in errors.
+fn split_host_port<'a>(authority: &'a str, input: &str) -> Result<(String, Option<u16>), UrlError> {
+    let host_err = || UrlError::Host(input.to_owned());
+    if authority.contains('@') {
+        return Err(host_err());
+    }
+    let (host, port): (&'a str, Option<&'a str>) = if let Some(v6) = authority.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']').ok_or_else(host_err)?;
+        let valid = !addr.is_empty()
+            && addr.contains(':')
+            && addr
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        if !valid {
+            return Err(host_err());
+        }
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(host_err)?),
+        };
+        return Ok((
+            format!("[{}]", addr.to_ascii_lowercase()),
+            parse_port(port, input)?,
+        ));
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if !is_host_name(host) {
+        return Err(host_err());
+    }
+    Ok((host.to_ascii_lowercase(), parse_port(port, input)?))
+}
+
+fn parse_port(port: Option<&str>, input: &str) -> Result<Option<u16>, UrlError> {
+    match port {
+        None => Ok(None),
+        Some(text) => match text.parse::<u16>() {
+            Ok(port) if port > 0 && text.chars().all(|c| c.is_ascii_digit()) => Ok(Some(port)),
+            _ => Err(UrlError::Port(input.to_owned())),
+        },
+    }
+}
+
+/// DNS-style names and dotted IPv4: labels of letters, digits and inner hyphens (underscores
+/// are tolerated because Docker and Compose service names use them).
+fn is_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// The WebSocket URL of the agent that served this page, from the page's own location and the
+/// `ws_path` of its `/agent.json`.
+pub fn same_origin_ws(page_protocol: &str, page_host: &str, ws_path: &str) -> String {
+    let scheme = if page_protocol.eq_ignore_ascii_case("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    let path = if ws_path.starts_with('/') {
+        ws_path.to_owned()
+    } else {
+        format!("/{ws_path}")
+    };
+    format!("{scheme}://{page_host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_the_accepted_forms() {
+        let cases = [
+            ("ws://h:8080", "ws://h:8080/ws"),
+            ("ws://h:8080/", "ws://h:8080/ws"),
+            ("ws://h:8080/ws", "ws://h:8080/ws"),
+            ("wss://example.com", "wss://example.com/ws"),
+            (
+                "wss://example.com/custom/path",
+                "wss://example.com/custom/path",
+            ),
+            ("h:8080", "ws://h:8080/ws"),
+            ("  h:8080  ", "ws://h:8080/ws"),
+            ("localhost", "ws://localhost/ws"),
+            ("http://h:8080", "ws://h:8080/ws"),
+            ("https://h:8443/", "wss://h:8443/ws"),
+            ("HTTP://Host.Example:80", "ws://host.example:80/ws"),
+            ("127.0.0.1:9101", "ws://127.0.0.1:9101/ws"),
+            ("ws://[::1]:9101", "ws://[::1]:9101/ws"),
+            ("[::1]:9101", "ws://[::1]:9101/ws"),
+            ("ws://h:1/ws?token=abc#frag", "ws://h:1/ws?token=abc"),
+            ("h:8080?x=1", "ws://h:8080/ws?x=1"),
+            ("my_service:9100", "ws://my_service:9100/ws"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalize(input).as_deref(), Ok(expected), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_garbage_with_the_right_reason() {
+        let cases: [(&str, fn(String) -> UrlError); 12] = [
+            ("ftp://h:21", UrlError::Scheme),
+            ("javascript://alert(1)", UrlError::Scheme),
+            ("not a url", UrlError::Whitespace),
+            ("ws://", UrlError::Host),
+            ("://h", UrlError::Scheme),
+            ("ws://:8080", UrlError::Host),
+            ("ws://user@h:8080", UrlError::Host),
+            ("h:0", UrlError::Port),
+            ("h:65536", UrlError::Port),
+            ("h:80a", UrlError::Port),
+            ("%%%garbage%%%", UrlError::Host),
+            ("ws://-bad-.host", UrlError::Host),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                normalize(input),
+                Err(expected(input.trim().to_owned())),
+                "input {input:?}"
+            );
+        }
+        assert_eq!(normalize("   "), Err(UrlError::Empty));
+    }
+
+    #[test]
+    fn errors_quote_the_input() {
+        let message = normalize("ftp://x").err().map(|e| e.to_string());
+        assert!(message.is_some_and(|m| m.contains("ftp://x")));
+    }
+
+    #[test]
+    fn same_origin_follows_the_page_scheme() {
+        let cases = [
+            ("http:", "h:9100", "/ws", "ws://h:9100/ws"),
+            ("https:", "h", "/ws", "wss://h/ws"),
+            (
+                "http:",
+                "127.0.0.1:9101",
+                "stream",
+                "ws://127.0.0.1:9101/stream",
+            ),
+        ];
+        for (proto, host, path, expected) in cases {
+            assert_eq!(same_origin_ws(proto, host, path), expected);
+        }
+    }
+}
