@@ -1,1 +1,24 @@
-fn main() {}
+//! Parses flags, sets up logging, binds the listener and hands over to [`dockscope_agent::run`].
+
+use anyhow::Context;
+use clap::Parser;
+use dockscope_agent::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    let filter = EnvFilter::try_new(dockscope_agent::config::log_filter(&config.log_level))
+        .with_context(|| {
+            format!(
+                "--log-level {:?} is not a valid filter; try info or debug",
+                config.log_level
+            )
+        })?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
+    dockscope_agent::run(config, listener, dockscope_agent::shutdown_signal()).await?;
+    Ok(())
+}

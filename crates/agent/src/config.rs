@@ -1,0 +1,129 @@
+//! Command-line flags, each with an environment-variable fallback.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+use crate::sample::docker_api::Endpoint;
+
+/// Dockscope agent: samples every running container once a second and streams the figures to
+/// WebSocket clients. Read-only: it never changes a container.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "dockscope-agent", version = env!("DOCKSCOPE_VERSION"))]
+pub struct Config {
+    /// Address to listen on for WebSocket clients (and the dashboard with --serve-ui).
+    #[arg(long, env = "DOCKSCOPE_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// Name of this agent in every message [default: the host name].
+    #[arg(long, env = "DOCKSCOPE_AGENT_ID")]
+    pub agent_id: Option<String>,
+
+    /// Docker engine: unix:///path/docker.sock, tcp://host:port or npipe:////./pipe/docker_engine
+    /// [default: $DOCKER_HOST, else unix:///var/run/docker.sock].
+    #[arg(long, env = "DOCKSCOPE_DOCKER_ENDPOINT", value_parser = parse_endpoint)]
+    pub docker_endpoint: Option<Endpoint>,
+
+    /// Log filter: error, warn, info, debug (each payload header and its dispatch time) or trace;
+    /// any tracing EnvFilter directive works, e.g. `dockscope_agent=debug,bollard=warn`.
+    #[arg(long, env = "DOCKSCOPE_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Serve the embedded dashboard on the same port as the WebSocket.
+    #[arg(long, env = "DOCKSCOPE_SERVE_UI")]
+    pub serve_ui: bool,
+
+    /// Most WebSocket clients served at once; more are refused with 503.
+    #[arg(long, env = "DOCKSCOPE_MAX_CLIENTS", default_value_t = 256)]
+    pub max_clients: usize,
+
+    /// Generate N fake containers instead of reading Docker (dashboard benchmarks only; the
+    /// data is labelled synthetic on the wire).
+    #[arg(long, env = "DOCKSCOPE_SYNTHETIC_CONTAINERS", value_name = "N")]
+    pub synthetic_containers: Option<usize>,
+}
+
+fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
+    s.parse()
+}
+
+impl Config {
+    /// The agent id to use: the flag, else the host name, else "dockscope-agent".
+    pub fn agent_id(&self) -> String {
+        self.agent_id
+            .clone()
+            .filter(|id| !id.trim().is_empty())
+            .or_else(host_name)
+            .unwrap_or_else(|| "dockscope-agent".to_owned())
+    }
+
+    /// The Docker endpoint to use.
+    ///
+    /// # Errors
+    /// When `$DOCKER_HOST` (used without a flag) is not an endpoint we can speak to.
+    pub fn endpoint(&self) -> Result<Endpoint, String> {
+        match &self.docker_endpoint {
+            Some(endpoint) => Ok(endpoint.clone()),
+            None => Endpoint::local_default()
+                .parse()
+                .map_err(|e| format!("DOCKER_HOST: {e}")),
+        }
+    }
+}
+
+/// A bare level (`debug`) applies to the agent only, so dependencies (bollard logs every
+/// payload at debug) stay at `warn`; anything else is used as a tracing filter as written.
+pub fn log_filter(level: &str) -> String {
+    let level = level.trim();
+    match level.to_ascii_lowercase().as_str() {
+        "trace" | "debug" | "info" => format!("warn,dockscope_agent={level}"),
+        _ => level.to_owned(),
+    }
+}
+
+fn host_name() -> Option<String> {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_bad_values_are_explained() {
+        let config = Config::try_parse_from([
+            "dockscope-agent",
+            "--listen",
+            "127.0.0.1:9000",
+            "--agent-id",
+            "lab-1",
+            "--docker-endpoint",
+            "tcp://10.1.2.3:2375",
+        ])
+        .expect("valid flags");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.agent_id(), "lab-1");
+        assert_eq!(
+            config.endpoint(),
+            Ok(Endpoint::Tcp("tcp://10.1.2.3:2375".into()))
+        );
+
+        let err = Config::try_parse_from(["dockscope-agent", "--docker-endpoint", "docker.sock"])
+            .expect_err("not an endpoint")
+            .to_string();
+        assert!(
+            err.contains("\"docker.sock\" is not a Docker endpoint"),
+            "{err}"
+        );
+        assert_eq!(log_filter("debug"), "warn,dockscope_agent=debug");
+        assert_eq!(log_filter("bollard=trace"), "bollard=trace");
+        let err = Config::try_parse_from(["dockscope-agent", "--listen", "8080"])
+            .expect_err("no host")
+            .to_string();
+        assert!(err.contains("8080"), "{err}");
+    }
+}

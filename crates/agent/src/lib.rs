@@ -1,0 +1,156 @@
+//! The Dockscope agent: one process per Docker host that samples every running container once a
+//! second and streams the figures to WebSocket clients. Read-only: it never changes a container.
+//!
+//! # Layout
+//! - [`config`]: command-line flags and their environment fallbacks.
+//! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors
+//!   (Docker API, synthetic), `docker stats` arithmetic, the agent's own cost.
+//! - [`sampler`]: the single once-a-second task turning samples into messages, and the
+//!   [`sampler::StatusBoard`] (identity, engine health) behind `agent_status` and `/healthz`.
+//! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
+//!   memory.
+//! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
+//! - [`ui`]: the dashboard bundle compiled into the binary.
+//!
+//! ```text
+//!  StatsSource ──sample()──► sampler ──publish()──► Publisher ══broadcast══► client tasks ──► sockets
+//!                              │                        ▲
+//!                              └── StatusBoard ◄────────┴── server (/healthz, new clients)
+//! ```
+
+pub mod config;
+pub mod publish;
+pub mod sample;
+pub mod sampler;
+pub mod server;
+pub mod ui;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+use crate::config::Config;
+use crate::publish::Publisher;
+use crate::sample::docker_api::DockerApiSource;
+use crate::sample::synthetic::SyntheticSource;
+use crate::sample::StatsSource;
+use crate::sampler::StatusBoard;
+use crate::server::AppState;
+
+/// How long shutdown waits for clients to receive their close frames.
+const CLIENT_DRAIN: Duration = Duration::from_secs(2);
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `--serve-ui` on a binary built without the dashboard.
+    #[error("{}", ui::NOT_EMBEDDED)]
+    UiNotEmbedded,
+    /// The Docker endpoint (flag or `$DOCKER_HOST`) is not one we can speak to.
+    #[error("{0}")]
+    Endpoint(String),
+    /// The HTTP server failed.
+    #[error("server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs the agent on `listener` until `shutdown` resolves.
+///
+/// # Errors
+/// [`StartError`] when the configuration cannot work or the server fails.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    if config.serve_ui && !ui::embedded() {
+        return Err(StartError::UiNotEmbedded);
+    }
+    match config.synthetic_containers {
+        Some(n) => serve(config, listener, SyntheticSource::new(n), shutdown).await,
+        None => {
+            let endpoint = config.endpoint().map_err(StartError::Endpoint)?;
+            serve(config, listener, DockerApiSource::new(endpoint), shutdown).await
+        }
+    }
+}
+
+async fn serve<S: StatsSource>(
+    config: Config,
+    listener: TcpListener,
+    source: S,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let mut features = vec![format!("collector:{}", source.name())];
+    if source.name() == "synthetic" {
+        features.push("synthetic".to_owned());
+    }
+    if config.serve_ui {
+        features.push("ui".to_owned());
+    }
+    let board = Arc::new(StatusBoard::new(config.agent_id(), features));
+    let publisher = Arc::new(Publisher::new());
+    let cancel = CancellationToken::new();
+    let state = AppState {
+        publisher: publisher.clone(),
+        board: board.clone(),
+        serve_ui: config.serve_ui,
+        client_slots: Arc::new(Semaphore::new(config.max_clients)),
+        shutdown: cancel.clone(),
+        clients: TaskTracker::new(),
+    };
+    info!(
+        agent_id = %board.agent_id,
+        version = board.version,
+        listen = %listener.local_addr()?,
+        collector = source.name(),
+        serve_ui = config.serve_ui,
+        "dockscope agent started"
+    );
+
+    let sampler = tokio::spawn(sampler::run(source, board, publisher, cancel.clone()));
+    let clients = state.clients.clone();
+    let app = server::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = cancel.clone();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down: closing clients");
+            stop.cancel();
+        })
+        .await;
+    cancel.cancel();
+    clients.close();
+    let _ = tokio::time::timeout(CLIENT_DRAIN, clients.wait()).await;
+    let _ = sampler.await;
+    result.map_err(StartError::from)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

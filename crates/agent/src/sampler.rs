@@ -1,0 +1,207 @@
+//! The one sampling task: every second read all containers through the [`StatsSource`] and
+//! publish one batch; every 30 s, and whenever the engine's reachability changes, publish an
+//! `agent_status`. The cost of sampling does not depend on how many clients are connected.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use dockscope_protocol::{AgentStatus, ContainerStatsBatch, Message};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, instrument};
+
+use crate::publish::{Frame, Publisher};
+use crate::sample::process::ProcessMeter;
+use crate::sample::{EngineHealth, StatsSource};
+
+/// How often every container is sampled.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// How often `agent_status` is repeated when nothing changes.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Who this agent is, and the engine health the sampler last saw; read by the WebSocket layer
+/// (fresh status for new clients) and `/healthz`.
+#[derive(Debug)]
+pub struct StatusBoard {
+    /// `--agent-id`.
+    pub agent_id: String,
+    /// Version embedded at build time.
+    pub version: &'static str,
+    /// Capabilities announced in `agent_status.features`.
+    pub features: Vec<String>,
+    /// When the agent started, for `uptime_secs`.
+    pub started: Instant,
+    /// Latest engine health from the sampler.
+    engine: Mutex<EngineHealth>,
+}
+
+impl StatusBoard {
+    /// A board for an agent that has not sampled yet (engine not yet reachable).
+    pub fn new(agent_id: String, features: Vec<String>) -> Self {
+        Self {
+            agent_id,
+            version: env!("DOCKSCOPE_VERSION"),
+            features,
+            started: Instant::now(),
+            engine: Mutex::new(EngineHealth {
+                error: Some("not contacted yet".to_owned()),
+                ..EngineHealth::default()
+            }),
+        }
+    }
+
+    /// The engine health as of the last sample.
+    pub fn engine(&self) -> EngineHealth {
+        self.engine.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Stores new health; returns whether reachability or the error text changed.
+    fn set_engine(&self, health: EngineHealth) -> bool {
+        let mut engine = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = engine.reachable != health.reachable || engine.error != health.error;
+        *engine = health;
+        changed
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// An `agent_status` message numbered `sequence`.
+    pub fn status(&self, sequence: u64) -> Message {
+        let engine = self.engine();
+        Message::AgentStatus(AgentStatus {
+            agent_id: self.agent_id.clone(),
+            sent_at: Utc::now(),
+            sequence,
+            uptime_secs: self.uptime_secs(),
+            version: self.version.to_owned(),
+            features: self.features.clone(),
+            engine_reachable: engine.reachable,
+            engine_version: engine.version,
+            engine_error: engine.error,
+        })
+    }
+}
+
+/// Samples until `shutdown` is cancelled.
+#[instrument(skip_all, fields(collector = source.name()))]
+pub async fn run<S: StatsSource>(
+    mut source: S,
+    board: Arc<StatusBoard>,
+    publisher: Arc<Publisher>,
+    shutdown: CancellationToken,
+) {
+    let mut sample_tick = tokio::time::interval(SAMPLE_INTERVAL);
+    sample_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
+    status_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut meter = ProcessMeter::default();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = sample_tick.tick() => {
+                let started = Instant::now();
+                let containers = source.sample().await;
+                let changed = board.set_engine(source.engine());
+                let agent_metrics = meter.measure();
+                let frame = publisher.publish(|sequence| {
+                    Message::ContainerStatsBatch(ContainerStatsBatch {
+                        agent_id: board.agent_id.clone(),
+                        sent_at: Utc::now(),
+                        sequence,
+                        containers,
+                        agent_metrics,
+                    })
+                });
+                log_dispatch("container_stats_batch", &frame, started, &publisher);
+                if changed {
+                    let frame = publisher.publish(|sequence| board.status(sequence));
+                    log_dispatch("agent_status", &frame, started, &publisher);
+                }
+            }
+            _ = status_tick.tick() => {
+                let started = Instant::now();
+                let frame = publisher.publish(|sequence| board.status(sequence));
+                log_dispatch("agent_status", &frame, started, &publisher);
+            }
+        }
+    }
+}
+
+fn log_dispatch(kind: &str, frame: &Frame, started: Instant, publisher: &Publisher) {
+    debug!(
+        r#type = kind,
+        sequence = frame.sequence,
+        bytes = frame.text.len(),
+        clients = publisher.clients(),
+        dispatch_us = started.elapsed().as_micros() as u64,
+        "published"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockscope_protocol::ContainerStats;
+
+    /// A source whose engine goes away on the 3rd sample and comes back on the 6th.
+    struct Flaky {
+        calls: u32,
+    }
+
+    impl StatsSource for Flaky {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+        async fn sample(&mut self) -> Vec<ContainerStats> {
+            self.calls += 1;
+            Vec::new()
+        }
+        fn engine(&self) -> EngineHealth {
+            let down = (3..6).contains(&self.calls);
+            EngineHealth {
+                reachable: !down,
+                error: down.then(|| "gone".to_owned()),
+                ..EngineHealth::default()
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_batch_per_second_status_every_30s_and_on_engine_change() {
+        let board = Arc::new(StatusBoard::new("t".into(), vec![]));
+        let publisher = Arc::new(Publisher::new());
+        let (_, mut sub) = publisher.subscribe(|s| board.status(s));
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(
+            Flaky { calls: 0 },
+            board.clone(),
+            publisher.clone(),
+            shutdown.clone(),
+        ));
+        let mut kinds = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(61_500);
+        while tokio::time::Instant::now() < deadline {
+            tokio::select! {
+                frames = sub.next() => {
+                    for f in frames.expect("open") {
+                        let at = tokio::time::Instant::now();
+                        kinds.push((f.is_batch, (deadline - at).as_millis()));
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        shutdown.cancel();
+        task.await.expect("sampler ends cleanly");
+        let batches = kinds.iter().filter(|(b, _)| *b).count();
+        let statuses = kinds.len() - batches;
+        // t = 0..=61 s: 62 batches; statuses at 0, 30 and 60 s plus one per change: first
+        // contact (1st sample), engine gone (3rd), engine back (6th).
+        assert_eq!(batches, 62, "{kinds:?}");
+        assert_eq!(statuses, 6, "{kinds:?}");
+    }
+}
