@@ -37,10 +37,26 @@ pub struct Config {
     #[arg(long, env = "DOCKSCOPE_MAX_CLIENTS", default_value_t = 256)]
     pub max_clients: usize,
 
+    /// How to read container figures: `auto` (cgroup files when readable, else the Docker API),
+    /// `cgroup` or `docker-api`.
+    #[arg(long, env = "DOCKSCOPE_COLLECTOR", value_enum, default_value_t = CollectorChoice::Auto)]
+    pub collector: CollectorChoice,
+
     /// Generate N fake containers instead of reading Docker (dashboard benchmarks only; the
     /// data is labelled synthetic on the wire).
     #[arg(long, env = "DOCKSCOPE_SYNTHETIC_CONTAINERS", value_name = "N")]
     pub synthetic_containers: Option<usize>,
+}
+
+/// `--collector`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CollectorChoice {
+    /// cgroup files when readable, else the Docker API.
+    Auto,
+    /// Read CPU and memory straight from the containers' cgroup files.
+    Cgroup,
+    /// Ask the Docker engine for each container's stats.
+    DockerApi,
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {

@@ -38,9 +38,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::publish::Publisher;
-use crate::sample::docker_api::DockerApiSource;
-use crate::sample::synthetic::SyntheticSource;
-use crate::sample::StatsSource;
+use crate::sample::{Collector, StatsSource};
 use crate::sampler::StatusBoard;
 use crate::server::AppState;
 
@@ -73,13 +71,9 @@ pub async fn run(
     if config.serve_ui && !ui::embedded() {
         return Err(StartError::UiNotEmbedded);
     }
-    match config.synthetic_containers {
-        Some(n) => serve(config, listener, SyntheticSource::new(n), shutdown).await,
-        None => {
-            let endpoint = config.endpoint().map_err(StartError::Endpoint)?;
-            serve(config, listener, DockerApiSource::new(endpoint), shutdown).await
-        }
-    }
+    let endpoint = config.endpoint().map_err(StartError::Endpoint)?;
+    let collector = Collector::select(config.collector, endpoint, config.synthetic_containers);
+    serve(config, listener, collector, shutdown).await
 }
 
 async fn serve<S: StatsSource>(

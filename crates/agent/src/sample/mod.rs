@@ -12,6 +12,10 @@ pub mod synthetic;
 
 use std::future::Future;
 
+use crate::config::CollectorChoice;
+use docker_api::{DockerApiSource, Endpoint};
+use synthetic::SyntheticSource;
+
 use chrono::{DateTime, Utc};
 use dockscope_protocol::ContainerStats;
 
@@ -43,4 +47,49 @@ pub trait StatsSource: Send + 'static {
 
     /// The engine's health as of the last [`StatsSource::sample`].
     fn engine(&self) -> EngineHealth;
+}
+
+/// The collector chosen at start-up; dispatches to the implementation.
+pub enum Collector {
+    /// See [`docker_api`].
+    DockerApi(DockerApiSource),
+    /// See [`synthetic`].
+    Synthetic(SyntheticSource),
+}
+
+impl Collector {
+    /// Picks the collector for `--collector` (or `--synthetic-containers`).
+    pub fn select(choice: CollectorChoice, endpoint: Endpoint, synthetic: Option<usize>) -> Self {
+        if let Some(n) = synthetic {
+            return Collector::Synthetic(SyntheticSource::new(n));
+        }
+        match choice {
+            CollectorChoice::Auto | CollectorChoice::Cgroup | CollectorChoice::DockerApi => {
+                Collector::DockerApi(DockerApiSource::new(endpoint))
+            }
+        }
+    }
+}
+
+impl StatsSource for Collector {
+    fn name(&self) -> &'static str {
+        match self {
+            Collector::DockerApi(s) => s.name(),
+            Collector::Synthetic(s) => s.name(),
+        }
+    }
+
+    async fn sample(&mut self) -> Vec<ContainerStats> {
+        match self {
+            Collector::DockerApi(s) => s.sample().await,
+            Collector::Synthetic(s) => s.sample().await,
+        }
+    }
+
+    fn engine(&self) -> EngineHealth {
+        match self {
+            Collector::DockerApi(s) => s.engine(),
+            Collector::Synthetic(s) => s.engine(),
+        }
+    }
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything Dockscope needs to build and test, skipping what is already there.
+# Safe to run repeatedly. Nothing here downloads a prebuilt binary or a browser: Rust tools
+# come from crates.io, system packages from Debian, JS test tooling from the npm registry.
+#   scripts/setup.sh          build + test prerequisites
+#   scripts/setup.sh --build  only what building and running needs (no browser)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14   # 0.22 needs a newer rustc than this machine's 1.95
+log() { printf '[setup] %s\n' "$*" >&2; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+want_apt=()
+command -v dockerd >/dev/null || want_apt+=(docker.io)
+[ -x /bin/busybox ] || want_apt+=(busybox-static)
+if [ "${1:-}" != "--build" ]; then
+  command -v chromium >/dev/null || want_apt+=(chromium)
+  command -v chromedriver >/dev/null || want_apt+=(chromium-driver)
+  command -v curl >/dev/null || want_apt+=(curl)
+fi
+if [ ${#want_apt[@]} -gt 0 ]; then
+  log "apt-get install ${want_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
+  log "cargo install trunk $TRUNK_VERSION (about 13 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock, or trunk refuses to build.
+WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION"; then
+  log "cargo install wasm-bindgen-cli $WBG_VERSION (about 4 minutes)"
+  # Not --locked: its lock file pins a webpki-roots release the registry here does not serve.
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION"
+fi
+
+if [ "${1:-}" != "--build" ] && [ -f end2end/package.json ]; then
+  if [ ! -d end2end/node_modules/playwright-core ]; then
+    log "npm ci in end2end/ (playwright-core only; it never downloads a browser)"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+log "toolchain ready: $(trunk --version), $(wasm-bindgen --version)"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The second command of the README and what CI runs: install what tests need, then run every
+# test — formatting, lints, unit and real-engine integration tests, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+step "prerequisites"
+scripts/setup.sh
+scripts/docker-up.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (host and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p dockscope-dashboard --target wasm32-unknown-unknown -- -D warnings
+
+step "build (dashboard bundle + release agent)"
+scripts/build.sh
+
+step "cargo test (unit + real-engine integration)"
+# One test binary at a time (cargo's default): engine_restart takes dockerd away.
+cargo test --workspace
+
+if [ -x end2end/run.sh ]; then
+  step "end-to-end (Playwright + Debian chromium)"
+  AGENT_BIN="$PWD/target/release/dockscope-agent" end2end/run.sh
+fi
