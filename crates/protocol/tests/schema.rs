@@ -24,7 +24,12 @@ fn schema_describes_both_messages_and_their_required_fields() {
     let schema: serde_json::Value =
         serde_json::from_str(&dockscope_protocol::json_schema()).expect("schema is JSON");
     let text = schema.to_string();
-    for needle in ["container_stats_batch", "agent_status", "mem_limit_bytes", "engine_reachable"] {
+    for needle in [
+        "container_stats_batch",
+        "agent_status",
+        "mem_limit_bytes",
+        "engine_reachable",
+    ] {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
 }
