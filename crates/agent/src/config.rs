@@ -37,6 +37,26 @@ pub struct Config {
     #[arg(long, env = "DOCKSCOPE_MAX_CLIENTS", default_value_t = 256)]
     pub max_clients: usize,
 
+    /// Shared secret clients must present (subprotocol `dockscope-token.<token>` or
+    /// `?token=`). Prefer --token-file or the env var: flags show up in `ps`.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file"
+    )]
+    pub token: Option<String>,
+
+    /// Read the token from this file (first line).
+    #[arg(long, env = "DOCKSCOPE_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+
+    /// Comma-separated browser origins allowed to connect, e.g.
+    /// `https://ops.example.com,http://localhost:8080` (the agent's own page is always allowed).
+    /// Default: any origin.
+    #[arg(long, env = "DOCKSCOPE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// How to read container figures: `auto` (cgroup files when readable, else the Docker API),
     /// `cgroup` or `docker-api`.
     #[arg(long, env = "DOCKSCOPE_COLLECTOR", value_enum, default_value_t = CollectorChoice::Auto)]
@@ -71,6 +91,23 @@ impl Config {
             .filter(|id| !id.trim().is_empty())
             .or_else(host_name)
             .unwrap_or_else(|| "dockscope-agent".to_owned())
+    }
+
+    /// Token and origin rules from the flags.
+    ///
+    /// # Errors
+    /// When the token file cannot be read or the token cannot travel as a subprotocol.
+    pub fn access(&self) -> Result<crate::access::Access, String> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?;
+                Some(text.lines().next().unwrap_or_default().to_owned())
+            }
+            (None, None) => None,
+        };
+        crate::access::Access::new(token, self.allowed_origins.clone())
     }
 
     /// The Docker endpoint to use.

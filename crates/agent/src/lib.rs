@@ -9,6 +9,7 @@
 //!   [`sampler::StatusBoard`] (identity, engine health) behind `agent_status` and `/healthz`.
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
 //!   memory.
+//! - [`access`]: token and origin checks on WebSocket upgrades.
 //! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
 //! - [`ui`]: the dashboard bundle compiled into the binary.
 //!
@@ -18,6 +19,7 @@
 //!                              └── StatusBoard ◄────────┴── server (/healthz, new clients)
 //! ```
 
+pub mod access;
 pub mod config;
 pub mod publish;
 pub mod sample;
@@ -34,7 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::publish::Publisher;
@@ -54,6 +56,9 @@ pub enum StartError {
     /// The Docker endpoint (flag or `$DOCKER_HOST`) is not one we can speak to.
     #[error("{0}")]
     Endpoint(String),
+    /// `--token`/`--token-file`/`--allowed-origins` cannot work.
+    #[error("access control: {0}")]
+    Access(String),
     /// The HTTP server failed.
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
@@ -89,6 +94,15 @@ async fn serve<S: StatsSource>(
     if config.serve_ui {
         features.push("ui".to_owned());
     }
+    let access = config.access().map_err(StartError::Access)?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() && !access.token_required() {
+        warn!(
+            listen = %local,
+            "listening beyond loopback without --token: anyone who can reach this port can read \
+             container names and figures; set --token (and --allowed-origins) or put nginx in front"
+        );
+    }
     let board = Arc::new(StatusBoard::new(config.agent_id(), features));
     let publisher = Arc::new(Publisher::new());
     let cancel = CancellationToken::new();
@@ -97,6 +111,8 @@ async fn serve<S: StatsSource>(
         board: board.clone(),
         serve_ui: config.serve_ui,
         client_slots: Arc::new(Semaphore::new(config.max_clients)),
+        max_clients: config.max_clients,
+        access: Arc::new(access),
         shutdown: cancel.clone(),
         clients: TaskTracker::new(),
     };

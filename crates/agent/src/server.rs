@@ -14,9 +14,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use std::collections::HashMap;
+
+use axum::extract::ws::{
+    close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
+};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -27,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::access::{self, Access, Denied};
 use crate::publish::Publisher;
 use crate::sampler::StatusBoard;
 use crate::ui;
@@ -39,6 +44,13 @@ const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(30);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Outgoing bytes tungstenite may buffer per client before a send waits.
 const MAX_WRITE_BUFFER: usize = 512 * 1024;
+/// The stream is read-only: clients may send small control messages at most. Larger ones
+/// close the connection with 1009.
+pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
+/// Inbound messages a client may send in a burst, and per second after that; more closes the
+/// connection with 1008.
+const INBOUND_BURST: f64 = 20.0;
+const INBOUND_PER_SECOND: f64 = 5.0;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -51,6 +63,10 @@ pub struct AppState {
     pub serve_ui: bool,
     /// One permit per connected client (`--max-clients`).
     pub client_slots: Arc<Semaphore>,
+    /// `--max-clients`, for log lines.
+    pub max_clients: usize,
+    /// Token and origin rules.
+    pub access: Arc<Access>,
     /// Cancelled on shutdown: clients get a close frame.
     pub shutdown: CancellationToken,
     /// Tracks client tasks so shutdown can wait for their close frames.
@@ -73,19 +89,39 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state)
 }
 
-async fn ws_only(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
-    accept(state, upgrade)
+async fn ws_only(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    accept(
+        state,
+        upgrade,
+        &headers,
+        query.get("token").map(String::as_str),
+        peer,
+    )
 }
 
 /// `ws://host:8080` works as typed: `/` upgrades when asked to, else shows the dashboard or a
 /// short note on where the stream is.
 async fn root(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     headers: HeaderMap,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => accept(state, upgrade),
+        Ok(upgrade) => accept(
+            state,
+            upgrade,
+            &headers,
+            query.get("token").map(String::as_str),
+            peer,
+        ),
         Err(_) if state.serve_ui => ui::serve("", &headers),
         Err(_) => (
             StatusCode::OK,
@@ -137,21 +173,54 @@ async fn healthz(
     .into_response()
 }
 
-/// Upgrades if a client slot is free, else 503.
-fn accept(state: AppState, upgrade: WebSocketUpgrade) -> Response {
+/// Upgrades if the client may connect (token, origin) and a client slot is free.
+fn accept(
+    state: AppState,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+    peer: SocketAddr,
+) -> Response {
+    match state.access.check(headers, query_token) {
+        Ok(()) => {}
+        Err(Denied::Token) => {
+            // Never log what was offered: it may be a real token for another agent.
+            warn!(%peer, "refusing WebSocket client: missing or wrong token");
+            return (
+                StatusCode::UNAUTHORIZED,
+                "this agent requires a token (--token): send it as the WebSocket subprotocol \
+                 dockscope-token.<token> or as ?token=<token>\n",
+            )
+                .into_response();
+        }
+        Err(Denied::Origin) => {
+            let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+            warn!(%peer, origin = ?origin, "refusing WebSocket client: origin not in --allowed-origins");
+            return (
+                StatusCode::FORBIDDEN,
+                "pages from this origin may not connect to this agent (--allowed-origins)\n",
+            )
+                .into_response();
+        }
+    }
     let Ok(permit) = state.client_slots.clone().try_acquire_owned() else {
-        warn!(
-            limit = state.publisher.clients(),
-            "refusing WebSocket client: --max-clients reached"
-        );
+        warn!(%peer, limit = state.max_clients, "refusing WebSocket client: --max-clients reached");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "too many clients connected to this agent (--max-clients); try again later\n",
         )
             .into_response();
     };
+    let upgrade = match access::selected_protocol(headers) {
+        Some(protocol) => {
+            upgrade.protocols([protocol.to_str().unwrap_or(access::PROTOCOL).to_owned()])
+        }
+        None => upgrade,
+    };
     upgrade
         .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_INBOUND_MESSAGE)
+        .max_frame_size(MAX_INBOUND_MESSAGE)
         .on_upgrade(move |socket| {
             let tracker = state.clients.clone();
             tracker.track_future(async move {
@@ -170,13 +239,43 @@ async fn client(socket: WebSocket, state: AppState) {
     debug!(clients = state.publisher.clients(), "client connected");
 
     let heard = last_heard.clone();
+    let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
     let mut recv_task = tokio::spawn(async move {
-        while let Some(Ok(message)) = stream.next().await {
+        let mut budget = InboundBudget::new(Instant::now());
+        let reason = loop {
+            let message = match stream.next().await {
+                None | Some(Ok(WsMessage::Close(_))) => return None,
+                Some(Ok(message)) => message,
+                Some(Err(e)) if is_capacity_error(&e) => {
+                    info!(
+                        limit = MAX_INBOUND_MESSAGE,
+                        "closing client that sent an oversized message"
+                    );
+                    break close_frame(
+                        close_code::SIZE,
+                        "message too big: this stream is read-only",
+                    );
+                }
+                Some(Err(e)) => {
+                    debug!(cause = %e, "client read failed");
+                    return None;
+                }
+            };
             heard.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
-            if let WsMessage::Close(_) = message {
-                break;
+            if matches!(
+                message,
+                WsMessage::Text(_) | WsMessage::Binary(_) | WsMessage::Ping(_)
+            ) && !budget.take(Instant::now())
+            {
+                info!("closing client that floods the agent with messages");
+                break close_frame(
+                    close_code::POLICY,
+                    "too many messages: this stream is read-only",
+                );
             }
-        }
+            // Anything else a client sends is ignored: there are no commands.
+        };
+        Some(reason)
     });
 
     let shutdown = state.shutdown.clone();
@@ -210,10 +309,11 @@ async fn client(socket: WebSocket, state: AppState) {
                     }
                 }
                 () = shutdown.cancelled() => {
-                    let close = axum::extract::ws::CloseFrame {
-                        code: axum::extract::ws::close_code::AWAY,
-                        reason: "agent shutting down".into(),
-                    };
+                    let close = close_frame(close_code::AWAY, "agent shutting down");
+                    let _ = send(&mut sink, WsMessage::Close(Some(close))).await;
+                    return;
+                }
+                Ok(close) = &mut close_rx => {
                     let _ = send(&mut sink, WsMessage::Close(Some(close))).await;
                     return;
                 }
@@ -224,9 +324,83 @@ async fn client(socket: WebSocket, state: AppState) {
 
     tokio::select! {
         _ = &mut send_task => recv_task.abort(),
-        _ = &mut recv_task => send_task.abort(),
+        ended = &mut recv_task => match ended {
+            // The reader wants the client closed with a reason: let the writer say it.
+            Ok(Some(close)) => {
+                let _ = close_tx.send(close);
+                if tokio::time::timeout(Duration::from_secs(1), &mut send_task).await.is_err() {
+                    send_task.abort();
+                }
+            }
+            _ => send_task.abort(),
+        },
     }
     debug!("client disconnected");
+}
+
+fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+fn is_capacity_error(error: &axum::Error) -> bool {
+    let text = error.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Capacity")
+}
+
+/// A token bucket over inbound messages.
+#[derive(Debug)]
+struct InboundBudget {
+    /// Messages that may still be sent right now.
+    tokens: f64,
+    /// When `tokens` was last topped up.
+    at: Instant,
+}
+
+impl InboundBudget {
+    fn new(now: Instant) -> Self {
+        Self {
+            tokens: INBOUND_BURST,
+            at: now,
+        }
+    }
+
+    /// Spends one message; `false` when the client is over its budget.
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * INBOUND_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(INBOUND_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbound_budget_allows_bursts_and_steady_chatter_but_not_floods() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut budget = InboundBudget::new(t0);
+        // A burst of 20 passes, the 21st at the same instant does not.
+        assert!((0..20).all(|_| budget.take(t0)));
+        assert!(!budget.take(t0));
+        // Steady 4/s is fine forever.
+        let mut steady = InboundBudget::new(t0);
+        assert!((0..400).all(|i| steady.take(ms(i * 250))));
+        // 50/s runs out within the first second.
+        let mut flood = InboundBudget::new(t0);
+        let first_refusal = (0..100).find(|i| !flood.take(ms(i * 20)));
+        assert!(matches!(first_refusal, Some(20..=30)), "{first_refusal:?}");
+    }
 }
 
 /// Sends one frame; `false` when the client is gone or has not read for [`SEND_TIMEOUT`].

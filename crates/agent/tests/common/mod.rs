@@ -34,6 +34,16 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with_stderr(extra, Stdio::inherit())
+    }
+
+    /// Starts the agent with its log going to `log` (read it with `std::fs::read_to_string`).
+    pub fn start_logged(extra: &[&str], log: &std::path::Path) -> Self {
+        let file = std::fs::File::create(log).expect("log file");
+        Self::start_with_stderr(extra, Stdio::from(file))
+    }
+
+    fn start_with_stderr(extra: &[&str], stderr: Stdio) -> Self {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_dockscope-agent"))
             .args([
@@ -43,8 +53,9 @@ impl Agent {
                 "it-agent",
             ])
             .args(extra)
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("agent starts");
         let agent = Agent { child, port };
