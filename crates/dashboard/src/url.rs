@@ -212,7 +212,8 @@ mod tests {
 
     #[test]
     fn refuses_garbage_with_the_right_reason() {
-        let cases: [(&str, fn(String) -> UrlError); 12] = [
+        type Expected = fn(String) -> UrlError;
+        let cases: [(&str, Expected); 12] = [
             ("ftp://h:21", UrlError::Scheme),
             ("javascript://alert(1)", UrlError::Scheme),
             ("not a url", UrlError::Whitespace),

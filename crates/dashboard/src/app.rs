@@ -1,0 +1,765 @@
+//! The shared state and everything that changes it: start-up, adding and removing agents,
+//! and the once-per-animation-frame flush from the models into signals.
+//!
+//! Two kinds of state live here:
+//! - [`Dashboard`] (in Leptos context): signals the views read. Cheap to clone, `Send`.
+//! - [`Runtime`] (thread-local, browser-only types): each agent's [`AgentModel`], its
+//!   connection's wake channel, the row signals and chart handles. Frames are folded into the
+//!   model the moment they arrive; [`flush`] runs at most once per animation frame and pushes
+//!   only what changed, so 3 agents × 100 containers at 1 Hz stay far below a frame's budget.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use charming::Echarts;
+use dockscope_protocol::{AgentInfo, AgentStatus, AGENT_INFO_PATH};
+use futures::channel::mpsc::{unbounded, UnboundedSender};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::browser::{self, now_ms};
+use crate::chart;
+use crate::conn::{self, Event, Wake};
+use crate::conn_state::ConnState;
+use crate::ingest::AgentModel;
+use crate::present::{self, RowView};
+use crate::query;
+use crate::sort::SortSpec;
+use crate::store::{self, Theme};
+use crate::url;
+use crate::view::App;
+
+/// Mounts the app on `<body>`.
+pub fn start() {
+    leptos::mount::mount_to_body(App);
+}
+
+/// One container row as the table sees it: a stable key and the row's own signal, so a new
+/// sample re-renders that row only.
+#[derive(Clone)]
+pub struct RowHandle {
+    pub id: String,
+    pub data: ArcRwSignal<RowView>,
+}
+
+/// What a card shows of the latest `agent_status`.
+#[derive(Clone, PartialEq)]
+pub struct StatusView {
+    pub status: AgentStatus,
+    /// Browser time it arrived, to advance the agent's uptime between statuses.
+    pub received_ms: f64,
+}
+
+/// The signals of one agent card.
+#[derive(Clone)]
+pub struct AgentView {
+    /// Unique for the page's lifetime (DOM ids, keys); a re-added URL gets a new one.
+    pub key: u32,
+    /// Normalised WebSocket URL.
+    pub url: String,
+    pub conn: ArcRwSignal<ConnState>,
+    pub status: ArcRwSignal<Option<StatusView>>,
+    /// Browser-clock time of the latest batch (agent `sent_at` corrected for clock skew).
+    pub last_batch_local_ms: ArcRwSignal<Option<f64>>,
+    /// "CPU 0.3 %, 12 MiB" of the agent process itself.
+    pub agent_cost: ArcRwSignal<String>,
+    /// Rows to show, filtered and sorted.
+    pub rows: ArcRwSignal<Vec<RowHandle>>,
+    /// Containers the agent reports, before filtering; `None` until the first batch.
+    pub container_count: ArcRwSignal<Option<usize>>,
+    pub sort: ArcRwSignal<SortSpec>,
+    /// The latest frame that could not be decoded.
+    pub frame_error: ArcRwSignal<Option<String>>,
+    /// The debug panel's view of the last raw frames (only kept up to date with `?debug`).
+    pub debug_frames: ArcRwSignal<Vec<String>>,
+    /// "frames N, malformed M".
+    pub debug_counts: ArcRwSignal<String>,
+}
+
+impl AgentView {
+    fn new(key: u32, url: String) -> Self {
+        Self {
+            key,
+            url,
+            conn: ArcRwSignal::new(ConnState::Connecting),
+            status: ArcRwSignal::new(None),
+            last_batch_local_ms: ArcRwSignal::new(None),
+            agent_cost: ArcRwSignal::new(String::new()),
+            rows: ArcRwSignal::new(Vec::new()),
+            container_count: ArcRwSignal::new(None),
+            sort: ArcRwSignal::new(SortSpec::default()),
+            frame_error: ArcRwSignal::new(None),
+            debug_frames: ArcRwSignal::new(Vec::new()),
+            debug_counts: ArcRwSignal::new(String::new()),
+        }
+    }
+
+    /// Element id of the totals chart.
+    pub fn chart_id(&self) -> String {
+        format!("totals-chart-{}", self.key)
+    }
+}
+
+/// The selected container (detail chart).
+#[derive(Clone, PartialEq, Debug)]
+pub struct Selection {
+    pub agent_key: u32,
+    pub container_id: String,
+}
+
+/// Element id of the detail chart.
+pub const DETAIL_CHART_ID: &str = "detail-chart";
+
+/// App-wide signals, provided as context.
+#[derive(Clone, Copy)]
+pub struct Dashboard {
+    pub agents: RwSignal<Vec<AgentView>>,
+    /// Case-insensitive substring matched against container names on every card.
+    pub filter: RwSignal<String>,
+    pub theme: RwSignal<Theme>,
+    /// Problem with localStorage (corrupt list, storage blocked), shown as a banner.
+    pub storage_warning: RwSignal<Option<String>>,
+    /// The agents come from `?agents=`; the saved list is untouched until "keep these agents".
+    pub link_mode: RwSignal<bool>,
+    /// `?agents=` entries that are not addresses.
+    pub link_rejected: RwSignal<Vec<String>>,
+    /// Result of the last import (`Ok` text or error).
+    pub import_result: RwSignal<Option<Result<String, String>>>,
+    pub selected: RwSignal<Option<Selection>>,
+    /// Browser time, ticking once a second, for relative times.
+    pub now: RwSignal<f64>,
+    /// `?debug=true`.
+    pub debug: bool,
+}
+
+struct AgentRuntime {
+    model: AgentModel,
+    view: AgentView,
+    /// Dropping it stops the connection task.
+    wake: UnboundedSender<Wake>,
+    rows: HashMap<String, ArcRwSignal<RowView>>,
+    /// Ids last pushed to `view.rows`, to skip pushes that change nothing.
+    visible: Vec<String>,
+    totals_chart: Option<Echarts>,
+    /// Order must be recomputed (sort clicked) or the chart redrawn (theme changed).
+    resort: bool,
+    redraw: bool,
+}
+
+#[derive(Default)]
+struct Runtime {
+    agents: HashMap<u32, AgentRuntime>,
+    next_key: u32,
+    frame_scheduled: bool,
+    /// Filter changed: every agent's order must be recomputed.
+    resort_all: bool,
+    /// The detail chart and what it shows.
+    detail: Option<(Selection, Echarts)>,
+    detail_dirty: bool,
+    /// Mirror of [`Dashboard::selected`], readable outside a reactive owner.
+    selection: Option<Selection>,
+    theme: Theme,
+    debug: bool,
+    filter: String,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime::default());
+}
+
+fn with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
+    RUNTIME.with_borrow_mut(f)
+}
+
+/// Asks for one [`flush`] on the next animation frame (many frames in between fold into one).
+fn schedule_frame() {
+    let first = with_runtime(|rt| !std::mem::replace(&mut rt.frame_scheduled, true));
+    if first {
+        request_animation_frame(flush);
+    }
+}
+
+type Deferred = Vec<Box<dyn FnOnce()>>;
+
+/// Pushes model changes into signals and charts. Signal writes are collected and run after the
+/// runtime borrow ends, so nothing they trigger can re-enter the runtime.
+fn flush() {
+    let mut deferred: Deferred = Vec::new();
+    with_runtime(|rt| {
+        rt.frame_scheduled = false;
+        let resort_all = std::mem::take(&mut rt.resort_all);
+        let (theme, debug) = (rt.theme, rt.debug);
+        let filter = rt.filter.clone();
+        let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
+        for (key, agent) in rt.agents.iter_mut() {
+            let batch = flush_agent(agent, resort_all, &filter, theme, debug, &mut deferred);
+            if batch && selected_agent == Some(*key) {
+                rt.detail_dirty = true;
+            }
+        }
+        flush_detail(rt, theme);
+    });
+    for write in deferred {
+        write();
+    }
+}
+
+fn flush_agent(
+    agent: &mut AgentRuntime,
+    resort_all: bool,
+    filter: &str,
+    theme: Theme,
+    debug: bool,
+    deferred: &mut Deferred,
+) -> bool {
+    let changes = agent.model.take_changes();
+    let resort = std::mem::take(&mut agent.resort) || resort_all;
+    let redraw = std::mem::take(&mut agent.redraw);
+    if changes.is_empty() && !resort && !redraw {
+        return false;
+    }
+    let model = &agent.model;
+    let view = &agent.view;
+
+    for id in &changes.rows {
+        let Some(container) = model.containers.get(id) else {
+            continue;
+        };
+        let row = present::row_view(container);
+        match agent.rows.get(id) {
+            Some(signal) => {
+                let signal = signal.clone();
+                deferred.push(Box::new(move || signal.set(row)));
+            }
+            None => {
+                agent.rows.insert(id.clone(), ArcRwSignal::new(row));
+            }
+        }
+    }
+    if changes.membership {
+        agent.rows.retain(|id, _| model.containers.contains_key(id));
+    }
+    if changes.membership || !changes.rows.is_empty() || resort {
+        let sort = view.sort.get_untracked();
+        let ids = model.visible_ids(sort, filter);
+        if ids != agent.visible {
+            let handles: Vec<RowHandle> = ids
+                .iter()
+                .filter_map(|id| {
+                    agent.rows.get(id).map(|data| RowHandle {
+                        id: id.clone(),
+                        data: data.clone(),
+                    })
+                })
+                .collect();
+            agent.visible = ids;
+            let signal = view.rows.clone();
+            deferred.push(Box::new(move || signal.set(handles)));
+        }
+    }
+    if changes.batch {
+        let count = model.containers.len();
+        let local = model
+            .last_batch_sent_ms
+            .map(|sent| sent + model.clock.offset_ms().unwrap_or(0.0));
+        let metrics = &model.agent_metrics;
+        let cost = format!(
+            "CPU {}, memory {}",
+            crate::format::percent(metrics.cpu_pct),
+            metrics
+                .mem_bytes
+                .map(crate::format::bytes)
+                .unwrap_or_else(|| "–".into())
+        );
+        let (count_sig, local_sig, cost_sig) = (
+            view.container_count.clone(),
+            view.last_batch_local_ms.clone(),
+            view.agent_cost.clone(),
+        );
+        deferred.push(Box::new(move || {
+            if count_sig.get_untracked() != Some(count) {
+                count_sig.set(Some(count));
+            }
+            local_sig.set(local);
+            if cost_sig.with_untracked(|c| c != &cost) {
+                cost_sig.set(cost);
+            }
+        }));
+    }
+    if changes.batch || redraw {
+        draw_totals(agent, theme);
+    }
+    let model = &agent.model;
+    let view = &agent.view;
+    if changes.status {
+        if let (Some(status), Some(received_ms)) = (model.status.clone(), model.status_received_ms)
+        {
+            let signal = view.status.clone();
+            deferred.push(Box::new(move || {
+                signal.set(Some(StatusView {
+                    status,
+                    received_ms,
+                }))
+            }));
+        }
+    }
+    if changes.frames {
+        let error = model
+            .frame_error
+            .as_ref()
+            .map(|(at, reason)| format!("{} — {reason}", clock_time(*at)));
+        let signal = view.frame_error.clone();
+        if signal.with_untracked(|e| e != &error) {
+            deferred.push(Box::new(move || signal.set(error)));
+        }
+        if debug {
+            let frames: Vec<String> = model
+                .frames
+                .iter()
+                .rev()
+                .map(|f| match &f.error {
+                    Some(e) => format!("{}  ✗ {e}\n{}", clock_time(f.received_ms), f.text),
+                    None => format!("{}  {}", clock_time(f.received_ms), f.text),
+                })
+                .collect();
+            let counts = format!("malformed frames: {}", model.malformed_count);
+            let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
+            deferred.push(Box::new(move || {
+                frames_sig.set(frames);
+                counts_sig.set(counts);
+            }));
+        }
+    }
+    changes.batch
+}
+
+fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
+    let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
+    let title = "Total CPU and memory (last 10 min)";
+    let chart = chart::cpu_mem_chart(title, cpu, mem, theme);
+    match &agent.totals_chart {
+        Some(handle) => chart::update(handle, &chart),
+        None => match chart::render(&agent.view.chart_id(), &chart) {
+            Ok(handle) => agent.totals_chart = Some(handle),
+            // The card is not in the DOM yet: draw on the next change.
+            Err(_) => agent.redraw = true,
+        },
+    }
+}
+
+fn flush_detail(rt: &mut Runtime, theme: Theme) {
+    let Some(selection) = rt.selection.clone() else {
+        if let Some((_, handle)) = rt.detail.take() {
+            chart::dispose(&handle);
+        }
+        rt.detail_dirty = false;
+        return;
+    };
+    let Some(agent) = rt.agents.get(&selection.agent_key) else {
+        return;
+    };
+    let Some(container) = agent.model.containers.get(&selection.container_id) else {
+        return;
+    };
+    if !rt.detail_dirty {
+        return;
+    }
+    let (cpu, mem) = present::container_series(container.history.iter());
+    let title = format!("{} (last 5 min)", container.stats.name);
+    let chart = chart::cpu_mem_chart(&title, cpu, mem, theme);
+    match &rt.detail {
+        Some((shown, handle)) if shown == &selection => chart::update(handle, &chart),
+        _ => {
+            if let Some((_, old)) = rt.detail.take() {
+                chart::dispose(&old);
+            }
+            match chart::render(DETAIL_CHART_ID, &chart) {
+                Ok(handle) => rt.detail = Some((selection, handle)),
+                Err(_) => {
+                    rt.detail_dirty = true;
+                    return;
+                }
+            }
+        }
+    }
+    rt.detail_dirty = false;
+}
+
+/// `HH:MM:SS` of a browser timestamp, local time.
+fn clock_time(ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!(
+        "{:02}:{:02}:{:02}",
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds()
+    )
+}
+
+fn on_event(key: u32, event: Event) {
+    match event {
+        Event::State(state) => {
+            let signal = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.conn.clone()));
+            if let Some(signal) = signal {
+                signal.set(state);
+            }
+        }
+        Event::Opening => with_runtime(|rt| {
+            if let Some(agent) = rt.agents.get_mut(&key) {
+                agent.model.connection_reset();
+            }
+        }),
+        Event::Frame(text) => {
+            with_runtime(|rt| {
+                if let Some(agent) = rt.agents.get_mut(&key) {
+                    // A malformed frame is recorded in the model and shown; the connection
+                    // carries on.
+                    let _ = agent.model.ingest_frame(&text, now_ms());
+                }
+            });
+            schedule_frame();
+        }
+        Event::Binary(len) => {
+            with_runtime(|rt| {
+                if let Some(agent) = rt.agents.get_mut(&key) {
+                    agent.model.record_malformed(
+                        format!("binary frame of {len} bytes (the protocol uses text frames)"),
+                        now_ms(),
+                    );
+                }
+            });
+            schedule_frame();
+        }
+    }
+}
+
+impl Dashboard {
+    /// Reads the query string and storage, provides the context, connects the first agents.
+    pub fn init() -> Dashboard {
+        let query = query::parse(&browser::location_search());
+        let theme = Theme::parse(
+            browser::storage_get(store::THEME_KEY)
+                .ok()
+                .flatten()
+                .as_deref(),
+        );
+        let dashboard = Dashboard {
+            agents: RwSignal::new(Vec::new()),
+            filter: RwSignal::new(String::new()),
+            theme: RwSignal::new(theme),
+            storage_warning: RwSignal::new(None),
+            link_mode: RwSignal::new(query.agents.is_some()),
+            link_rejected: RwSignal::new(query.rejected.iter().map(|e| e.to_string()).collect()),
+            import_result: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            now: RwSignal::new(now_ms()),
+            debug: query.debug,
+        };
+        provide_context(dashboard);
+        with_runtime(|rt| {
+            rt.theme = theme;
+            rt.debug = query.debug;
+        });
+
+        let saved = browser::storage_get(store::AGENTS_KEY)
+            .and_then(|text| store::parse_saved(text.as_deref()).map_err(|e| e.to_string()));
+        let saved = match saved {
+            Ok(list) => Some(list),
+            Err(problem) => {
+                dashboard.storage_warning.set(Some(format!(
+                    "Your saved agent list could not be read ({problem}). Starting with an \
+                     empty list; adding an agent replaces the saved copy."
+                )));
+                None
+            }
+        };
+        match (query.agents, saved) {
+            (Some(link_agents), _) => {
+                for url in link_agents {
+                    dashboard.open_agent(url);
+                }
+            }
+            (None, Some(saved)) if !saved.is_empty() => {
+                for url in saved {
+                    dashboard.open_agent(url);
+                }
+            }
+            (None, Some(_)) => spawn_local(dashboard.discover_serving_agent()),
+            // Corrupt storage: stay empty, as the warning says.
+            (None, None) => {}
+        }
+
+        dashboard.wire_effects();
+        dashboard
+    }
+
+    fn wire_effects(self) {
+        // Window back online: every waiting connection retries now.
+        let online = window_event_listener(leptos::ev::online, move |_| self.retry_all());
+        let resize = window_event_listener(leptos::ev::resize, move |_| resize_charts());
+        on_cleanup(move || {
+            online.remove();
+            resize.remove();
+        });
+        // Relative times ("3 s ago") advance once a second.
+        let now = self.now;
+        set_interval(move || now.set(now_ms()), Duration::from_secs(1));
+
+        let filter = self.filter;
+        Effect::new(move |_| {
+            let text = filter.get();
+            with_runtime(|rt| {
+                rt.filter = text;
+                rt.resort_all = true;
+            });
+            schedule_frame();
+        });
+        let selected = self.selected;
+        Effect::new(move |_| {
+            let selection = selected.get();
+            with_runtime(|rt| {
+                rt.selection = selection;
+                rt.detail_dirty = true;
+            });
+            schedule_frame();
+        });
+        let theme = self.theme;
+        Effect::new(move |previous: Option<Theme>| {
+            let theme = theme.get();
+            browser::set_document_theme(theme.as_str());
+            if previous.is_some_and(|p| p != theme) {
+                if let Err(e) = browser::storage_set(store::THEME_KEY, theme.as_str()) {
+                    browser::log(&e);
+                }
+                with_runtime(|rt| {
+                    rt.theme = theme;
+                    for agent in rt.agents.values_mut() {
+                        if let Some(handle) = agent.totals_chart.take() {
+                            chart::dispose(&handle);
+                        }
+                        agent.redraw = true;
+                    }
+                    if let Some((_, handle)) = rt.detail.take() {
+                        chart::dispose(&handle);
+                    }
+                    rt.detail_dirty = true;
+                });
+                schedule_frame();
+            }
+            theme
+        });
+    }
+
+    /// Starts showing and connecting to `url` (already normalised).
+    fn open_agent(self, url: String) {
+        let (wake, wake_rx) = unbounded();
+        let key = with_runtime(|rt| {
+            rt.next_key += 1;
+            let key = rt.next_key;
+            rt.agents.insert(
+                key,
+                AgentRuntime {
+                    model: AgentModel::default(),
+                    view: AgentView::new(key, url.clone()),
+                    wake,
+                    rows: HashMap::new(),
+                    visible: Vec::new(),
+                    totals_chart: None,
+                    resort: false,
+                    redraw: false,
+                },
+            );
+            key
+        });
+        let view = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.clone()));
+        if let Some(view) = view {
+            self.agents.update(|agents| agents.push(view));
+        }
+        spawn_local(conn::run(url, wake_rx, move |event| on_event(key, event)));
+    }
+
+    /// Adds the agent typed or pasted into the add box.
+    ///
+    /// # Errors
+    /// The message to show inline; nothing changed.
+    pub fn add_from_input(self, input: &str) -> Result<(), String> {
+        let url = url::normalize(input).map_err(|e| e.to_string())?;
+        if self.has_url(&url) {
+            return Err(format!("{url} is already on the dashboard"));
+        }
+        self.open_agent(url);
+        self.persist();
+        Ok(())
+    }
+
+    fn has_url(self, url: &str) -> bool {
+        self.agents
+            .with_untracked(|a| a.iter().any(|v| v.url == url))
+    }
+
+    /// Removes the agent's card and closes its connection.
+    pub fn remove_agent(self, key: u32) {
+        with_runtime(|rt| {
+            if let Some(agent) = rt.agents.remove(&key) {
+                if let Some(handle) = agent.totals_chart {
+                    chart::dispose(&handle);
+                }
+                // Dropping `agent.wake` ends the connection task, which drops the socket.
+            }
+            if rt.detail.as_ref().is_some_and(|(s, _)| s.agent_key == key) {
+                if let Some((_, handle)) = rt.detail.take() {
+                    chart::dispose(&handle);
+                }
+            }
+        });
+        if self
+            .selected
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
+        {
+            self.selected.set(None);
+        }
+        self.agents.update(|agents| agents.retain(|a| a.key != key));
+        self.persist();
+    }
+
+    /// "Retry now": skip the backoff wait of one agent.
+    pub fn retry(self, key: u32) {
+        with_runtime(|rt| {
+            if let Some(agent) = rt.agents.get(&key) {
+                let _ = agent.wake.unbounded_send(Wake::RetryNow);
+            }
+        });
+    }
+
+    fn retry_all(self) {
+        with_runtime(|rt| {
+            for agent in rt.agents.values() {
+                let _ = agent.wake.unbounded_send(Wake::RetryNow);
+            }
+        });
+    }
+
+    /// A column header was clicked on one card.
+    pub fn sort_by(self, key: u32, column: crate::sort::SortKey) {
+        let signal = with_runtime(|rt| {
+            rt.agents.get_mut(&key).map(|agent| {
+                agent.resort = true;
+                agent.view.sort.clone()
+            })
+        });
+        if let Some(signal) = signal {
+            signal.update(|spec| *spec = spec.clicked(column));
+            schedule_frame();
+        }
+    }
+
+    /// Selects a container for the detail chart, or deselects it when clicked again.
+    pub fn toggle_selection(self, agent_key: u32, container_id: String) {
+        let next = Selection {
+            agent_key,
+            container_id,
+        };
+        self.selected.update(|s| {
+            *s = if s.as_ref() == Some(&next) {
+                None
+            } else {
+                Some(next)
+            }
+        });
+    }
+
+    /// The URLs currently shown, in card order.
+    pub fn urls(self) -> Vec<String> {
+        self.agents
+            .with_untracked(|a| a.iter().map(|v| v.url.clone()).collect())
+    }
+
+    /// Saves the list, unless the page shows a `?agents=` link (then it is saved only when the
+    /// user asks with "keep these agents").
+    fn persist(self) {
+        if self.link_mode.get_untracked() {
+            return;
+        }
+        match browser::storage_set(store::AGENTS_KEY, &store::serialize(&self.urls())) {
+            Ok(()) => self.storage_warning.set(None),
+            Err(e) => self
+                .storage_warning
+                .set(Some(format!("The agent list could not be saved: {e}"))),
+        }
+    }
+
+    /// "Keep these agents": the link's agents become the saved list.
+    pub fn keep_link_agents(self) {
+        self.link_mode.set(false);
+        self.persist();
+        browser::replace_search(&query::without_agents(&browser::location_search()));
+    }
+
+    pub fn export(self) {
+        let text = store::serialize(&self.urls());
+        if let Err(e) = browser::download_text(store::EXPORT_FILE_NAME, "application/json", &text) {
+            self.import_result
+                .set(Some(Err(format!("Export failed: {e}"))));
+        }
+    }
+
+    /// Adds the agents of an imported file that are not shown yet.
+    pub fn import_text(self, file_text: &str) {
+        match store::parse_import(file_text) {
+            Ok(urls) => {
+                let mut added = 0;
+                for url in urls.iter() {
+                    if !self.has_url(url) {
+                        self.open_agent(url.clone());
+                        added += 1;
+                    }
+                }
+                self.persist();
+                self.import_result.set(Some(Ok(format!(
+                    "Imported {added} agent(s); {} already shown.",
+                    urls.len() - added
+                ))));
+            }
+            Err(e) => self
+                .import_result
+                .set(Some(Err(format!("Import failed, nothing changed: {e}")))),
+        }
+    }
+
+    /// When the page came from an agent (`--serve-ui`) and no agent is saved, adds that agent.
+    async fn discover_serving_agent(self) {
+        let response = match gloo_net::http::Request::get(AGENT_INFO_PATH).send().await {
+            Ok(response) if response.ok() => response,
+            // Not served by an agent (static hosting, trunk serve): nothing to add.
+            _ => return,
+        };
+        let Ok(info) = response.json::<AgentInfo>().await else {
+            return;
+        };
+        let Some((protocol, host)) = browser::location_origin_parts() else {
+            return;
+        };
+        let Ok(ws_url) = url::normalize(&url::same_origin_ws(&protocol, &host, &info.ws_path))
+        else {
+            return;
+        };
+        if self.agents.with_untracked(Vec::is_empty) && !self.link_mode.get_untracked() {
+            self.open_agent(ws_url);
+            self.persist();
+        }
+    }
+}
+
+fn resize_charts() {
+    with_runtime(|rt| {
+        for agent in rt.agents.values() {
+            if let Some(handle) = &agent.totals_chart {
+                chart::resize(handle);
+            }
+        }
+        if let Some((_, handle)) = &rt.detail {
+            chart::resize(handle);
+        }
+    });
+}

@@ -1,0 +1,156 @@
+//! Thin wrappers over browser APIs (web-sys): storage, clocks, files, location.
+//! Every failure is returned or logged, never unwrapped: a locked-down browser must still get
+//! a working page.
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Browser clock, ms since the epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Uniform in `[0, 1)`, for backoff jitter.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+fn local_storage() -> Result<web_sys::Storage, String> {
+    window()
+        .ok_or("no window")?
+        .local_storage()
+        .map_err(|e| format!("localStorage is not accessible: {}", js_text(&e)))?
+        .ok_or_else(|| "localStorage is disabled in this browser".to_owned())
+}
+
+/// Reads `key`; `Ok(None)` when absent.
+///
+/// # Errors
+/// When storage is unavailable (private mode, blocked cookies).
+pub fn storage_get(key: &str) -> Result<Option<String>, String> {
+    local_storage()?
+        .get_item(key)
+        .map_err(|e| format!("could not read localStorage: {}", js_text(&e)))
+}
+
+/// Writes `key`.
+///
+/// # Errors
+/// When storage is unavailable or full.
+pub fn storage_set(key: &str, value: &str) -> Result<(), String> {
+    local_storage()?
+        .set_item(key, value)
+        .map_err(|e| format!("could not write localStorage: {}", js_text(&e)))
+}
+
+/// `location.search`, e.g. `?agents=…`.
+pub fn location_search() -> String {
+    window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
+/// `(location.protocol, location.host)`, e.g. `("http:", "127.0.0.1:9100")`.
+pub fn location_origin_parts() -> Option<(String, String)> {
+    let location = window()?.location();
+    Some((location.protocol().ok()?, location.host().ok()?))
+}
+
+/// Replaces the query string without reloading (after "keep these agents").
+pub fn replace_search(search: &str) {
+    let Some(window) = window() else { return };
+    let path = window.location().pathname().unwrap_or_else(|_| "/".into());
+    if let Ok(history) = window.history() {
+        let url = format!("{path}{search}");
+        if let Err(e) = history.replace_state_with_url(&JsValue::NULL, "", Some(&url)) {
+            log(&format!(
+                "could not update the address bar: {}",
+                js_text(&e)
+            ));
+        }
+    }
+}
+
+/// Sets `<html data-theme=…>`, which the stylesheet keys on.
+pub fn set_document_theme(theme: &str) {
+    if let Some(root) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-theme", theme);
+    }
+}
+
+/// Offers `text` as a file download named `file_name` (Blob + temporary anchor).
+///
+/// # Errors
+/// When the browser refuses to create the blob or its URL.
+pub fn download_text(file_name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let document = window().and_then(|w| w.document()).ok_or("no document")?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| js_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_text(&e))?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| js_text(&e))?
+        .dyn_into()
+        .map_err(|_| "could not create a link element")?;
+    anchor.set_href(&url);
+    anchor.set_download(file_name);
+    anchor.set_attribute("hidden", "").ok();
+    if let Some(body) = document.body() {
+        body.append_child(&anchor).ok();
+        anchor.click();
+        body.remove_child(&anchor).ok();
+    } else {
+        anchor.click();
+    }
+    web_sys::Url::revoke_object_url(&url).ok();
+    Ok(())
+}
+
+/// The text of the first file chosen in an `<input type=file>`, `None` if none was chosen.
+///
+/// # Errors
+/// When the file cannot be read.
+pub async fn read_chosen_file(input: &web_sys::HtmlInputElement) -> Result<Option<String>, String> {
+    let Some(file) = input.files().and_then(|files| files.get(0)) else {
+        return Ok(None);
+    };
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(|e| format!("could not read {}: {}", file.name(), js_text(&e)))?;
+    Ok(text.as_string())
+}
+
+/// Resolves after `ms` milliseconds (a `setTimeout` promise; dropping the future just leaves
+/// the timer to fire into nothing).
+pub async fn sleep(ms: f64) {
+    let ms = ms.clamp(0.0, f64::from(i32::MAX)) as i32;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// A JS error or value as text.
+pub fn js_text(value: &JsValue) -> String {
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// `console.warn`.
+pub fn log(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(message));
+}

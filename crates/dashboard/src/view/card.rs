@@ -1,0 +1,174 @@
+//! One agent: connection state, facts from `agent_status`, charts and the container table.
+
+use leptos::prelude::*;
+
+use crate::app::{AgentView, Dashboard, DETAIL_CHART_ID};
+use crate::format;
+use crate::view::table::ContainerTable;
+
+#[component]
+pub fn AgentCard(agent: AgentView) -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    let now = dashboard.now;
+    let key = agent.key;
+
+    let conn = agent.conn.clone();
+    let label = {
+        let conn = conn.clone();
+        move || conn.with(|c| c.label())
+    };
+    let detail = {
+        let conn = conn.clone();
+        move || conn.with(|c| c.detail(now.get()))
+    };
+    let is_live = {
+        let conn = conn.clone();
+        move || conn.with(|c| c.is_live())
+    };
+
+    let status = agent.status.clone();
+    let title = {
+        let (status, url) = (status.clone(), agent.url.clone());
+        move || {
+            status.with(|s| {
+                s.as_ref()
+                    .map(|s| s.status.agent_id.clone())
+                    .unwrap_or_else(|| url.clone())
+            })
+        }
+    };
+    let synthetic = {
+        let status = status.clone();
+        move || {
+            status.with(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.status.features.iter().any(|f| f == "synthetic"))
+            })
+        }
+    };
+    let version = {
+        let status = status.clone();
+        move || {
+            status.with(|s| {
+                s.as_ref()
+                    .map(|s| s.status.version.clone())
+                    .unwrap_or_else(|| "unknown".into())
+            })
+        }
+    };
+    let uptime = {
+        let status = status.clone();
+        move || {
+            let now = now.get();
+            status.with(|s| match s {
+                Some(s) => {
+                    let since = ((now - s.received_ms) / 1_000.0).max(0.0) as u64;
+                    format::duration(s.status.uptime_secs + since)
+                }
+                None => "unknown".into(),
+            })
+        }
+    };
+    let engine = {
+        let status = status.clone();
+        move || {
+            status.with(|s| match s {
+                None => "unknown".to_owned(),
+                Some(s) if s.status.engine_reachable => match &s.status.engine_version {
+                    Some(v) => format!("reachable (Docker {v})"),
+                    None => "reachable".to_owned(),
+                },
+                Some(s) => match &s.status.engine_error {
+                    Some(e) => format!("unreachable: {e}"),
+                    None => "unreachable".to_owned(),
+                },
+            })
+        }
+    };
+    let last_update = {
+        let last = agent.last_batch_local_ms.clone();
+        move || {
+            let now = now.get();
+            last.with(|l| match l {
+                Some(at) => format::ago(now - at),
+                None => "never".into(),
+            })
+        }
+    };
+    let cost = agent.agent_cost.clone();
+    let frame_error = agent.frame_error.clone();
+    let has_frame_error = {
+        let frame_error = frame_error.clone();
+        move || frame_error.with(Option::is_some)
+    };
+    let selected_here = move || {
+        dashboard
+            .selected
+            .with(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
+    };
+    let chart_id = agent.chart_id();
+    let url = agent.url.clone();
+    let remove_label = format!("Remove agent {url}");
+    let state_label = label.clone();
+    let badge_state = label.clone();
+    let url_attr = url.clone();
+
+    view! {
+        <section class="card" data-testid="agent-card" data-agent-url=url_attr data-state=state_label>
+            <header class="card-head">
+                <h2 data-testid="agent-name">{title}</h2>
+                <span class="state" data-state=badge_state data-testid="agent-state">{label}</span>
+                <Show when=synthetic.clone()>
+                    <span class="badge synthetic" data-testid="synthetic-badge">"SYNTHETIC DATA"</span>
+                </Show>
+                <span class="spacer"></span>
+                <Show when=move || !is_live()>
+                    <button type="button" data-testid="retry-now" on:click=move |_| dashboard.retry(key)>
+                        "Retry now"
+                    </button>
+                </Show>
+                <button
+                    type="button"
+                    data-testid="remove-agent"
+                    aria-label=remove_label
+                    on:click=move |_| dashboard.remove_agent(key)
+                >
+                    "Remove"
+                </button>
+            </header>
+            <p class="state-detail" data-testid="agent-state-detail">{detail}</p>
+            <dl class="facts">
+                <div><dt>"Address"</dt><dd data-testid="agent-url">{url}</dd></div>
+                <div><dt>"Version"</dt><dd data-testid="agent-version">{version}</dd></div>
+                <div><dt>"Agent uptime"</dt><dd data-testid="agent-uptime">{uptime}</dd></div>
+                <div><dt>"Engine"</dt><dd data-testid="engine-state">{engine}</dd></div>
+                <div><dt>"Last update"</dt><dd data-testid="last-update">{last_update}</dd></div>
+                <div><dt>"Agent cost"</dt><dd data-testid="agent-cost">{move || cost.get()}</dd></div>
+            </dl>
+            <Show when=has_frame_error>
+                <p class="frame-error" role="status" data-testid="frame-error">
+                    <strong>"Malformed message: "</strong>
+                    {
+                        let frame_error = frame_error.clone();
+                        move || frame_error.get().unwrap_or_default()
+                    }
+                </p>
+            </Show>
+            <div class="chart" id=chart_id data-testid="totals-chart" role="img"
+                aria-label="Total CPU and memory of this agent's containers"></div>
+            <Show when=selected_here>
+                <div class="detail">
+                    <div class="detail-head">
+                        <span>"Selected container"</span>
+                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.selected.set(None)>
+                            "Close"
+                        </button>
+                    </div>
+                    <div class="chart" id=DETAIL_CHART_ID data-testid="detail-chart" role="img"
+                        aria-label="CPU and memory of the selected container"></div>
+                </div>
+            </Show>
+            <ContainerTable agent=agent.clone() />
+        </section>
+    }
+}

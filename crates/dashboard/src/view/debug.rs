@@ -1,0 +1,48 @@
+//! `?debug=true`: each agent's WebSocket state and its last raw frames.
+
+use leptos::prelude::*;
+
+use crate::app::Dashboard;
+use crate::ingest::DEBUG_FRAMES;
+
+#[component]
+pub fn DebugPanel() -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    let agents = dashboard.agents;
+    let now = dashboard.now;
+    view! {
+        <aside class="debug" data-testid="debug-panel" aria-label="Debug">
+            <h2>"Debug"</h2>
+            <For each=move || agents.get() key=|agent| agent.key let:agent>
+                {
+                    let conn = agent.conn.clone();
+                    let frames = agent.debug_frames.clone();
+                    let counts = agent.debug_counts.clone();
+                    view! {
+                        <section data-testid="debug-agent">
+                            <h3>{agent.url.clone()}</h3>
+                            <p data-testid="debug-state">
+                                "WebSocket: "
+                                {move || conn.with(|c| {
+                                    let detail = c.detail(now.get());
+                                    if detail.is_empty() {
+                                        c.label().to_owned()
+                                    } else {
+                                        format!("{} — {detail}", c.label())
+                                    }
+                                })}
+                            </p>
+                            <p>{move || counts.get()}</p>
+                            <p>{format!("Last {DEBUG_FRAMES} frames, newest first:")}</p>
+                            <ol class="frames">
+                                {move || frames.get().into_iter().map(|f| view! {
+                                    <li data-testid="debug-frame"><pre>{f}</pre></li>
+                                }).collect_view()}
+                            </ol>
+                        </section>
+                    }
+                }
+            </For>
+        </aside>
+    }
+}

@@ -1,0 +1,33 @@
+//! Leptos components. Everything a test touches carries a `data-testid`; every state is
+//! written out as text, never shown by colour alone.
+
+mod card;
+mod debug;
+mod header;
+mod table;
+
+use leptos::prelude::*;
+
+use crate::app::Dashboard;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let dashboard = Dashboard::init();
+    let agents = dashboard.agents;
+    view! {
+        <header::Header />
+        <header::Banners />
+        <main class="cards" aria-label="Agents">
+            <For each=move || agents.get() key=|agent| agent.key let:agent>
+                <card::AgentCard agent />
+            </For>
+        </main>
+        <Show when=move || agents.with(Vec::is_empty)>
+            <p class="placeholder" data-testid="no-agents">
+                "No agents yet. Paste an agent address above, e.g. ws://host:9100 or host:9100."
+            </p>
+        </Show>
+        {dashboard.debug.then(|| view! { <debug::DebugPanel /> })}
+    }
+}

@@ -1,0 +1,142 @@
+//! The container table of one card: keyed rows, each with its own signal, and plain-SVG
+//! sparklines.
+
+use leptos::prelude::*;
+
+use crate::app::{AgentView, Dashboard, RowHandle};
+use crate::sort::SortKey;
+use crate::sparkline;
+
+#[component]
+pub fn ContainerTable(agent: AgentView) -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    let key = agent.key;
+    let sort = agent.sort.clone();
+    let header = move |column: SortKey, text: &'static str, testid: &'static str| {
+        let sort_aria = sort.clone();
+        let sort_arrow = sort.clone();
+        view! {
+            <th scope="col" aria-sort=move || sort_aria.with(|s| s.aria(column))>
+                <button type="button" class="sort" data-testid=testid on:click=move |_| dashboard.sort_by(key, column)>
+                    {text}
+                    <span class="arrow" aria-hidden="true">
+                        {move || match sort_arrow.with(|s| s.aria(column)) {
+                            "ascending" => " ▲",
+                            "descending" => " ▼",
+                            _ => "",
+                        }}
+                    </span>
+                </button>
+            </th>
+        }
+    };
+    let rows = agent.rows.clone();
+    let count = agent.container_count.clone();
+    let shown = agent.rows.clone();
+    let filter = dashboard.filter;
+    let placeholder = move || {
+        let count = count.get();
+        let shown = shown.with(Vec::len);
+        match count {
+            None => Some(("waiting", "Waiting for the first sample…".to_owned())),
+            Some(0) => Some((
+                "no-containers",
+                "No running containers on this agent.".to_owned(),
+            )),
+            Some(_) if shown == 0 => Some((
+                "no-match",
+                format!("No container name matches “{}”.", filter.get().trim()),
+            )),
+            Some(_) => None,
+        }
+    };
+    view! {
+        <div class="table-wrap">
+            <table class="containers" data-testid="container-table">
+                <thead>
+                    <tr>
+                        {header(SortKey::Name, "Name", "sort-name")}
+                        {header(SortKey::Cpu, "CPU", "sort-cpu")}
+                        {header(SortKey::Memory, "Memory", "sort-mem")}
+                        {header(SortKey::Uptime, "Uptime", "sort-uptime")}
+                        <th scope="col" class="spark">"CPU, 60 s"</th>
+                        <th scope="col" class="spark">"Memory, 60 s"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || rows.get() key=|row| row.id.clone() let:row>
+                        <Row row agent_key=key />
+                    </For>
+                </tbody>
+            </table>
+            {move || placeholder().map(|(testid, text)| view! {
+                <p class="placeholder" data-testid=testid>{text}</p>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    // Arena copy owned by this row: disposed with it, and `Copy` for the closures below.
+    let data: RwSignal<_> = row.data.into();
+    let id = row.id.clone();
+    let selected = {
+        let id = id.clone();
+        move || {
+            dashboard.selected.with(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.agent_key == agent_key && s.container_id == id)
+            })
+        }
+    };
+    let toggle = {
+        let id = id.clone();
+        move || dashboard.toggle_selection(agent_key, id.clone())
+    };
+    let toggle_key = toggle.clone();
+    let view_box = format!("0 0 {} {}", sparkline::WIDTH, sparkline::HEIGHT);
+    view! {
+        <tr
+            data-testid="container-row"
+            data-container-id=id
+            class:selected=selected.clone()
+            aria-selected=move || selected().to_string()
+            tabindex="0"
+            on:click=move |_| toggle()
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" || ev.key() == " " {
+                    ev.prevent_default();
+                    toggle_key();
+                }
+            }
+        >
+            <td data-testid="container-name" class="name" title=move || data.with(|d| d.image.clone())>
+                {move || data.with(|d| d.name.clone())}
+            </td>
+            <td data-testid="container-cpu" class="num">{move || data.with(|d| d.cpu.clone())}</td>
+            <td data-testid="container-mem" class="mem">
+                <span>{move || data.with(|d| d.memory.clone())}</span>
+                <span class="bar" aria-hidden="true">
+                    <span
+                        class="fill"
+                        style:width=move || data.with(|d| format!("{:.1}%", d.mem_percent.unwrap_or(0.0)))
+                    ></span>
+                </span>
+            </td>
+            <td data-testid="container-uptime" class="num">{move || data.with(|d| d.uptime.clone())}</td>
+            <td class="spark">
+                <svg viewBox=view_box.clone() preserveAspectRatio="none" role="img"
+                    aria-label=move || data.with(|d| format!("CPU {}", d.cpu_scale))>
+                    <path class="cpu" d=move || data.with(|d| d.cpu_path.clone()) />
+                </svg>
+            </td>
+            <td class="spark">
+                <svg viewBox=view_box preserveAspectRatio="none" role="img" aria-label="Memory, last 60 s">
+                    <path class="mem" d=move || data.with(|d| d.mem_path.clone()) />
+                </svg>
+            </td>
+        </tr>
+    }
+}
