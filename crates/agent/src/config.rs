@@ -57,6 +57,24 @@ pub struct Config {
     #[arg(long, env = "DOCKSCOPE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// PEM certificate chain: serve wss:// and https:// (needs --tls-key).
+    #[arg(
+        long,
+        env = "DOCKSCOPE_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// How to read container figures: `auto` (cgroup files when readable, else the Docker API),
     /// `cgroup` or `docker-api`.
     #[arg(long, env = "DOCKSCOPE_COLLECTOR", value_enum, default_value_t = CollectorChoice::Auto)]

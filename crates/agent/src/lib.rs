@@ -11,6 +11,7 @@
 //!   memory.
 //! - [`access`]: token and origin checks on WebSocket upgrades.
 //! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
+//! - [`tls`]: `--tls-cert`/`--tls-key`, a TLS listener for axum.
 //! - [`ui`]: the dashboard bundle compiled into the binary.
 //!
 //! ```text
@@ -25,6 +26,7 @@ pub mod publish;
 pub mod sample;
 pub mod sampler;
 pub mod server;
+pub mod tls;
 pub mod ui;
 
 use std::future::Future;
@@ -32,6 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -59,6 +62,9 @@ pub enum StartError {
     /// `--token`/`--token-file`/`--allowed-origins` cannot work.
     #[error("access control: {0}")]
     Access(String),
+    /// `--tls-cert`/`--tls-key` cannot be used.
+    #[error("{0}")]
+    Tls(String),
     /// The HTTP server failed.
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
@@ -95,6 +101,10 @@ async fn serve<S: StatsSource>(
         features.push("ui".to_owned());
     }
     let access = config.access().map_err(StartError::Access)?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::load(cert, key).map_err(StartError::Tls)?),
+        _ => None,
+    };
     let local = listener.local_addr()?;
     if !local.ip().is_loopback() && !access.token_required() {
         warn!(
@@ -129,13 +139,25 @@ async fn serve<S: StatsSource>(
     let clients = state.clients.clone();
     let app = server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let stop = cancel.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down: closing clients");
-            stop.cancel();
-        })
-        .await;
+    let graceful = async move {
+        shutdown.await;
+        info!("shutting down: closing clients");
+        stop.cancel();
+    };
+    let result = match tls {
+        Some(config) => {
+            info!("serving wss:// and https:// (--tls-cert)");
+            let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| ());
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+    };
     cancel.cancel();
     clients.close();
     let _ = tokio::time::timeout(CLIENT_DRAIN, clients.wait()).await;
