@@ -1,45 +1,36 @@
-//! The Docker Engine API collector.
+//! The Docker Engine API collector: the fallback when cgroup files are not readable (remote
+//! engines, Docker Desktop, unusual cgroup layouts). Costs the engine far more than reading
+//! cgroups: it keeps one stats stream per container open, and the engine computes each payload.
 //!
 //! ```text
-//!   sampler tick ──► DockerApiSource::sample
-//!                      │ list running containers (one call)
-//!                      │ reconcile: spawn a follower for new ids, abort gone ones
-//!                      │ read each follower's latest Reading from its slot
-//!                      ▼
+//!   ContainerSet (events) ──generation moved──► DockerApiSource::sample
+//!                                                 │ spawn a follower for new ids, abort gone ones
+//!                                                 │ read each follower's latest Reading
+//!                                                 ▼
 //!   follower task (one per container, lives as long as the container runs)
-//!     inspect once (start time) → stats stream (engine pushes ~1/s) → slot
+//!     stats stream (engine pushes ~1/s) → slot
 //!     stream failed while the container still runs → poll one-shot stats every second
 //! ```
 //!
-//! The engine may be absent at start or restart under us: every failure marks it unreachable
-//! and the next connection attempt waits with exponential backoff (0.5 s doubling to 4 s), so
-//! data resumes within seconds of the engine coming back, without restarting the agent.
+//! Which containers run, their names and start times come from [`super::containers`]; an
+//! unreachable engine empties the set, which aborts every follower.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::query_parameters::{ListContainersOptions, StatsOptions};
-use bollard::{Docker, API_DEFAULT_VERSION};
-use chrono::{DateTime, Utc};
+use bollard::query_parameters::StatsOptions;
+use bollard::Docker;
+use chrono::Utc;
 use dockscope_protocol::ContainerStats;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
+use super::containers::{ContainerInfo, ContainerSet};
 use super::math::{self, CpuCounters, Reading};
 use super::process::round2;
 use super::{EngineHealth, StatsSource};
-
-/// Header timeout for every engine request; streams themselves are not cut.
-const REQUEST_TIMEOUT_SECS: u64 = 5;
-/// A list of containers slower than this counts as a failed poll, so a hung engine cannot
-/// stall the once-a-second batch.
-const LIST_TIMEOUT: Duration = Duration::from_millis(2_000);
-/// First and longest wait between connection attempts.
-const BACKOFF_MIN: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(4);
 
 /// Where the engine listens, parsed from `--docker-endpoint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,46 +90,15 @@ impl Endpoint {
     pub fn local_default() -> String {
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
     }
-
-    /// A client for this endpoint, API version not yet negotiated. Makes no request.
-    fn client(&self) -> Result<Docker, bollard::errors::Error> {
-        match self {
-            Endpoint::Unix(path) => {
-                Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
-            Endpoint::Tcp(url) => {
-                Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
-            #[cfg(windows)]
-            Endpoint::NamedPipe(path) => {
-                Docker::connect_with_named_pipe(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-            }
-            #[cfg(not(windows))]
-            Endpoint::NamedPipe(path) => Err(bollard::errors::Error::UnsupportedURISchemeError {
-                uri: format!("{path} (named pipes exist only on Windows)"),
-            }),
-        }
-    }
-}
-
-/// What a follower task last saw of its container.
-#[derive(Debug, Default)]
-struct Slot {
-    /// Latest figures; `None` until the first stats payload arrives.
-    reading: Option<Reading>,
-    /// From `docker inspect`, for uptime.
-    started_at: Option<DateTime<Utc>>,
 }
 
 /// A running container and the task following its stats.
 struct Tracked {
-    /// Name without the leading `/`.
-    name: String,
-    /// Image as given to `docker run`.
-    image: Option<String>,
-    /// Written by the follower, read by `sample`; the lock is held for a copy only.
-    slot: Arc<Mutex<Slot>>,
-    /// The follower; aborted when the container leaves the list.
+    /// Name, image and start time, shared with the container set.
+    info: Arc<ContainerInfo>,
+    /// Latest figures, written by the follower; the lock is held for a copy only.
+    slot: Arc<Mutex<Option<Reading>>>,
+    /// The follower; aborted when the container leaves the set.
     task: JoinHandle<()>,
 }
 
@@ -150,16 +110,10 @@ impl Drop for Tracked {
 
 /// Reads containers through the Docker Engine API.
 pub struct DockerApiSource {
-    /// Where to connect.
-    endpoint: Endpoint,
-    /// The negotiated client, `None` while the engine is unreachable.
-    docker: Option<Docker>,
-    /// Reported in `agent_status` and `/healthz`.
-    health: EngineHealth,
-    /// Current wait between connection attempts.
-    backoff: Duration,
-    /// No connection attempt before this instant.
-    retry_at: Instant,
+    /// Which containers run, from the engine's events.
+    containers: ContainerSet,
+    /// The set's (session, generation) `tracked` was last synced to.
+    synced: Option<(u64, u64)>,
     /// Running containers by id, in no particular order.
     tracked: HashMap<String, Tracked>,
 }
@@ -168,98 +122,40 @@ impl DockerApiSource {
     /// A source for `endpoint`; nothing is contacted until the first [`StatsSource::sample`].
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
-            endpoint,
-            docker: None,
-            health: EngineHealth::default(),
-            backoff: BACKOFF_MIN,
-            retry_at: Instant::now(),
+            containers: ContainerSet::new(endpoint),
+            synced: None,
             tracked: HashMap::new(),
         }
     }
 
-    /// Connects and negotiates the API version (engines from 20.10 answer a too-new client
-    /// with an error on every call).
-    async fn connect(&self) -> Result<(Docker, Option<String>), String> {
-        let attempt = async {
-            let docker = self.endpoint.client()?.negotiate_version().await?;
-            let version = docker.version().await?.version;
-            Ok::<_, bollard::errors::Error>((docker, version))
-        };
-        match tokio::time::timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS), attempt).await {
-            Ok(Ok(ok)) => Ok(ok),
-            Ok(Err(e)) => Err(format!(
-                "cannot reach the Docker engine at {}: {e}",
-                self.endpoint
-            )),
-            Err(_) => Err(format!(
-                "the Docker engine at {} did not answer within {REQUEST_TIMEOUT_SECS} s",
-                self.endpoint
-            )),
-        }
-    }
-
-    /// Records a failure: drop the client and every follower, back off.
-    fn mark_unreachable(&mut self, error: String) {
-        if self.health.reachable || self.health.error.as_deref() != Some(&error) {
-            warn!(endpoint = %self.endpoint, cause = %error, retry_in = ?self.backoff, "docker engine unreachable");
-        }
-        self.docker = None;
-        self.tracked.clear();
-        self.health.reachable = false;
-        self.health.error = Some(error);
-        self.retry_at = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-    }
-
-    /// Returns the client, connecting first when due.
-    async fn client(&mut self) -> Option<Docker> {
-        if let Some(docker) = &self.docker {
-            return Some(docker.clone());
-        }
-        if Instant::now() < self.retry_at {
-            return None;
-        }
-        match self.connect().await {
-            Ok((docker, version)) => {
-                info!(endpoint = %self.endpoint, version = ?version, api = %docker.client_version(), "connected to docker engine");
-                self.docker = Some(docker.clone());
-                self.health.version = version;
-                self.backoff = BACKOFF_MIN;
-                Some(docker)
-            }
-            Err(error) => {
-                self.mark_unreachable(error);
-                None
-            }
-        }
-    }
-
     /// Starts following containers that appeared and drops those that left.
-    fn reconcile(&mut self, docker: &Docker, listed: Vec<bollard::models::ContainerSummary>) {
-        let mut seen = HashMap::with_capacity(listed.len());
-        for summary in listed {
-            let Some(id) = summary.id else { continue };
-            let name = summary
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_owned())
-                .unwrap_or_else(|| id.chars().take(12).collect());
-            seen.insert(id, (name, summary.image));
+    fn sync(&mut self) {
+        let inventory = self.containers.lock();
+        let now = (inventory.session, inventory.generation);
+        if self.synced == Some(now) {
+            return;
         }
-        self.tracked.retain(|id, _| seen.contains_key(id));
-        for (id, (name, image)) in seen {
-            match self.tracked.get_mut(&id) {
-                Some(tracked) => tracked.name = name, // follows `docker rename`
+        if self.synced.map(|(session, _)| session) != Some(inventory.session) {
+            // A new connection: the old followers' streams are dead.
+            self.tracked.clear();
+        }
+        self.synced = Some(now);
+        self.tracked
+            .retain(|id, _| inventory.containers.contains_key(id));
+        let Some(docker) = inventory.docker.clone() else {
+            return;
+        };
+        for (id, info) in &inventory.containers {
+            match self.tracked.get_mut(id) {
+                Some(tracked) => tracked.info = info.clone(), // follows `docker rename`
                 None => {
-                    let slot = Arc::new(Mutex::new(Slot::default()));
+                    let slot = Arc::new(Mutex::new(None));
                     let task = tokio::spawn(follow(docker.clone(), id.clone(), slot.clone()));
-                    debug!(container = %id, %name, "following container");
+                    debug!(container = %id, name = %info.name, "following container stats");
                     self.tracked.insert(
-                        id,
+                        id.clone(),
                         Tracked {
-                            name,
-                            image,
+                            info: info.clone(),
                             slot,
                             task,
                         },
@@ -275,22 +171,18 @@ impl DockerApiSource {
         self.tracked
             .iter()
             .map(|(id, tracked)| {
-                let (reading, started_at) = match tracked.slot.lock() {
-                    Ok(slot) => (slot.reading, slot.started_at),
-                    Err(poisoned) => {
-                        let slot = poisoned.into_inner();
-                        (slot.reading, slot.started_at)
-                    }
-                };
+                let reading = *tracked
+                    .slot
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
                 ContainerStats {
                     id: id.clone(),
-                    name: tracked.name.clone(),
+                    name: tracked.info.name.clone(),
                     cpu_pct: reading.and_then(|r| r.cpu_pct).map(round2),
                     mem_bytes: reading.and_then(|r| r.mem_bytes),
                     mem_limit_bytes: reading.and_then(|r| r.mem_limit_bytes),
-                    uptime_secs: started_at
-                        .and_then(|s| u64::try_from((now - s).num_seconds()).ok()),
-                    image: tracked.image.clone(),
+                    uptime_secs: tracked.info.uptime_secs(now),
+                    image: tracked.info.image.clone(),
                 }
             })
             .collect()
@@ -303,61 +195,18 @@ impl StatsSource for DockerApiSource {
     }
 
     async fn sample(&mut self) -> Vec<ContainerStats> {
-        let Some(docker) = self.client().await else {
-            return Vec::new();
-        };
-        let options = ListContainersOptions {
-            all: false,
-            ..Default::default()
-        };
-        match tokio::time::timeout(LIST_TIMEOUT, docker.list_containers(Some(options))).await {
-            Ok(Ok(listed)) => {
-                if !self.health.reachable {
-                    info!(endpoint = %self.endpoint, "docker engine reachable");
-                }
-                self.health.reachable = true;
-                self.health.error = None;
-                self.health.last_ok_at = Some(Utc::now());
-                self.reconcile(&docker, listed);
-                self.collect()
-            }
-            Ok(Err(e)) => {
-                self.mark_unreachable(format!(
-                    "listing containers at {} failed: {e}",
-                    self.endpoint
-                ));
-                Vec::new()
-            }
-            Err(_) => {
-                self.mark_unreachable(format!(
-                    "listing containers at {} took longer than {LIST_TIMEOUT:?}",
-                    self.endpoint
-                ));
-                Vec::new()
-            }
-        }
+        self.sync();
+        self.collect()
     }
 
     fn engine(&self) -> EngineHealth {
-        self.health.clone()
+        self.containers.health()
     }
 }
 
-/// Follows one container: start time once, then the engine's stats stream; if the stream
-/// fails while the container still runs, polls one-shot stats every second instead.
-async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Slot>>) {
-    match docker.inspect_container(&id, None).await {
-        Ok(inspect) => {
-            let started_at = inspect
-                .state
-                .and_then(|s| s.started_at)
-                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                .map(|d| d.with_timezone(&Utc));
-            store(&slot, |s| s.started_at = started_at);
-        }
-        Err(e) => debug!(container = %id, cause = %e, "inspect failed; uptime unknown"),
-    }
-
+/// Follows one container's stats stream; if the stream fails while the container still runs,
+/// polls one-shot stats every second instead.
+async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Reading>>>) {
     let mut previous: Option<CpuCounters> = None;
     let streaming = StatsOptions {
         stream: true,
@@ -369,7 +218,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Slot>>) {
             Ok(stats) => {
                 let reading = math::reading(&stats, previous);
                 previous = reading.counters.or(previous);
-                store(&slot, |s| s.reading = Some(reading));
+                store(&slot, reading);
             }
             Err(e) => {
                 warn!(container = %id, cause = %e, "stats stream failed; polling instead");
@@ -392,7 +241,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Slot>>) {
             Some(Ok(stats)) => {
                 let reading = math::reading(&stats, previous);
                 previous = reading.counters.or(previous);
-                store(&slot, |s| s.reading = Some(reading));
+                store(&slot, reading);
             }
             Some(Err(e)) => debug!(container = %id, cause = %e, "polling stats failed"),
             None => {}
@@ -400,14 +249,10 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Slot>>) {
     }
 }
 
-/// Updates the slot, recovering it if a previous holder panicked (a copy of plain data cannot
-/// be left half-written).
-fn store(slot: &Mutex<Slot>, update: impl FnOnce(&mut Slot)) {
-    let mut guard = match slot.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    update(&mut guard);
+/// Stores the latest reading, recovering the slot if a previous holder panicked (a copy of plain
+/// data cannot be left half-written).
+fn store(slot: &Mutex<Option<Reading>>, reading: Reading) {
+    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(reading);
 }
 
 #[cfg(test)]

@@ -1,10 +1,17 @@
 //! Reading the host: one [`StatsSource`] trait, one implementation per way of reading.
 //!
-//! - [`docker_api`]: the Docker Engine API (bollard), one long-lived stats stream per container.
+//! - [`cgroup`]: each container's cgroup files (v1 and v2, cgroupfs and systemd drivers); the
+//!   default wherever they are readable, because it costs the engine nothing per sample.
+//! - [`docker_api`]: the Docker Engine API (bollard), one long-lived stats stream per container;
+//!   the fallback.
+//! - [`containers`]: which containers run, from the engine's event stream; both collectors
+//!   above share it.
 //! - [`synthetic`]: generated containers for UI benchmarks; labelled as such on the wire.
 //! - [`process`]: the agent's own CPU and memory.
 //! - [`math`]: `docker stats` arithmetic over the engine's payloads.
 
+pub mod cgroup;
+pub mod containers;
 pub mod docker_api;
 pub mod math;
 pub mod process;
@@ -13,8 +20,10 @@ pub mod synthetic;
 use std::future::Future;
 
 use crate::config::CollectorChoice;
+use cgroup::{CgroupSource, Layout};
 use docker_api::{DockerApiSource, Endpoint};
 use synthetic::SyntheticSource;
+use tracing::{info, warn};
 
 use chrono::{DateTime, Utc};
 use dockscope_protocol::ContainerStats;
@@ -28,7 +37,7 @@ pub struct EngineHealth {
     pub version: Option<String>,
     /// Why it is unreachable, in words an operator can act on.
     pub error: Option<String>,
-    /// When a list of containers last succeeded.
+    /// When the engine was last known reachable: now while its event stream is open.
     pub last_ok_at: Option<DateTime<Utc>>,
 }
 
@@ -51,6 +60,8 @@ pub trait StatsSource: Send + 'static {
 
 /// The collector chosen at start-up; dispatches to the implementation.
 pub enum Collector {
+    /// See [`cgroup`].
+    Cgroup(CgroupSource),
     /// See [`docker_api`].
     DockerApi(DockerApiSource),
     /// See [`synthetic`].
@@ -58,22 +69,38 @@ pub enum Collector {
 }
 
 impl Collector {
-    /// Picks the collector for `--collector` (or `--synthetic-containers`).
+    /// Picks the collector for `--collector` (or `--synthetic-containers`) and logs the
+    /// choice. `auto` and `cgroup` read cgroup files when the hierarchy is readable (at
+    /// `$DOCKSCOPE_CGROUP_ROOT`, else `/sys/fs/cgroup`); otherwise both fall back to the
+    /// Docker API, `cgroup` with a warning saying why.
     pub fn select(choice: CollectorChoice, endpoint: Endpoint, synthetic: Option<usize>) -> Self {
         if let Some(n) = synthetic {
             return Collector::Synthetic(SyntheticSource::new(n));
         }
-        match choice {
-            CollectorChoice::Auto | CollectorChoice::Cgroup | CollectorChoice::DockerApi => {
+        let layout = match choice {
+            CollectorChoice::DockerApi => Err("--collector docker-api".to_owned()),
+            CollectorChoice::Auto | CollectorChoice::Cgroup => Layout::from_env(),
+        };
+        let collector = match layout {
+            Ok(layout) => Collector::Cgroup(CgroupSource::new(layout, endpoint)),
+            Err(why) => {
+                if choice == CollectorChoice::Cgroup {
+                    warn!(cause = %why, "--collector cgroup: cgroup files unreadable; using the Docker API instead");
+                } else if choice == CollectorChoice::Auto {
+                    info!(cause = %why, "cgroup files unreadable; using the Docker API");
+                }
                 Collector::DockerApi(DockerApiSource::new(endpoint))
             }
-        }
+        };
+        info!(?choice, collector = collector.name(), "collector selected");
+        collector
     }
 }
 
 impl StatsSource for Collector {
     fn name(&self) -> &'static str {
         match self {
+            Collector::Cgroup(s) => s.name(),
             Collector::DockerApi(s) => s.name(),
             Collector::Synthetic(s) => s.name(),
         }
@@ -81,6 +108,7 @@ impl StatsSource for Collector {
 
     async fn sample(&mut self) -> Vec<ContainerStats> {
         match self {
+            Collector::Cgroup(s) => s.sample().await,
             Collector::DockerApi(s) => s.sample().await,
             Collector::Synthetic(s) => s.sample().await,
         }
@@ -88,6 +116,7 @@ impl StatsSource for Collector {
 
     fn engine(&self) -> EngineHealth {
         match self {
+            Collector::Cgroup(s) => s.engine(),
             Collector::DockerApi(s) => s.engine(),
             Collector::Synthetic(s) => s.engine(),
         }

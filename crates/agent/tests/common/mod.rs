@@ -176,3 +176,31 @@ impl Drop for Container {
             .output();
     }
 }
+
+/// "64.85MiB / 23.54GiB" (a `docker stats` MemUsage cell) → bytes of the first figure.
+pub fn parse_size(usage: &str) -> f64 {
+    let first = usage.split('/').next().unwrap().trim();
+    let split = first.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+    let (number, unit) = first.split_at(split);
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" | "kB" => 1024.0,
+        "MiB" | "MB" => 1_048_576.0,
+        "GiB" | "GB" => 1_073_741_824.0,
+        other => panic!("unknown unit {other} in {usage:?}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
+/// The `collector:<name>` feature of the first `agent_status` on `ws`.
+pub async fn collector_feature(ws: &mut Ws) -> String {
+    loop {
+        if let Message::AgentStatus(s) = next_message(ws, Duration::from_secs(3)).await {
+            return s
+                .features
+                .into_iter()
+                .find(|f| f.starts_with("collector:"))
+                .expect("agent_status names its collector");
+        }
+    }
+}
