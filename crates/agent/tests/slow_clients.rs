@@ -1,10 +1,11 @@
 //! Clients that connect and never read cannot grow the agent's memory without bound, and do
 //! not delay anybody else's batches.
 //!
-//! Bound under test: with 20 stalled clients and ~75 KB frames (400 synthetic containers),
+//! Bound under test: with 50 stalled clients and ~80 KB frames (400 synthetic containers),
 //! agent RSS stays within 16 MiB of its single-client baseline, the stalled clients are
 //! disconnected once a frame has waited 10 s, and a reading client still gets every batch
-//! about once a second.
+//! about once a second. CI holds the stalled clients for 30 s; `DOCKSCOPE_FULL_FAULTS=1` for
+//! the full 2 minutes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -16,7 +17,7 @@ use common::{connect, next_batch, Agent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const STALLED: usize = 20;
+const STALLED: usize = 50;
 const BOUND: u64 = 16 * 1024 * 1024;
 
 /// Completes the WebSocket handshake by hand, then never reads again.
@@ -50,7 +51,12 @@ async fn stalled_clients_are_bounded_and_do_not_delay_live_ones() {
     let mut peak = baseline;
     let mut last = Instant::now();
     let mut worst_gap = Duration::ZERO;
-    let until = Instant::now() + Duration::from_secs(25);
+    let hold = if std::env::var_os("DOCKSCOPE_FULL_FAULTS").is_some() {
+        120
+    } else {
+        30
+    };
+    let until = Instant::now() + Duration::from_secs(hold);
     while Instant::now() < until {
         let (_, at) = next_batch(&mut live, Duration::from_secs(3)).await;
         worst_gap = worst_gap.max(at - last);
