@@ -103,7 +103,7 @@ impl Access {
             return true;
         }
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if self.allowed_origins.iter().any(|o| *o == origin) {
+        if self.allowed_origins.contains(&origin) {
             return true;
         }
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -157,7 +157,13 @@ mod tests {
         let token = Access::new(Some("s3cret".into()), vec![]).expect("valid");
         let origins = Access::new(None, vec!["https://ops.example.com/".into()]).expect("valid");
         let proto = "sec-websocket-protocol";
-        let cases: &[(&Access, &[(&str, &str)], Option<&str>, Result<(), Denied>)] = &[
+        type Case<'a> = (
+            &'a Access,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            Result<(), Denied>,
+        );
+        let cases: &[Case] = &[
             (&open, &[], None, Ok(())),
             (&open, &[("origin", "http://evil.test")], None, Ok(())),
             (&token, &[], None, Err(Denied::Token)),

@@ -381,6 +381,24 @@ impl InboundBudget {
     }
 }
 
+/// Sends one frame; `false` when the client is gone or has not read for [`SEND_TIMEOUT`].
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    message: WsMessage,
+) -> bool {
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            debug!(cause = %e, "client send failed");
+            false
+        }
+        Err(_) => {
+            info!(timeout = ?SEND_TIMEOUT, "dropping client that stopped reading");
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,23 +418,5 @@ mod tests {
         let mut flood = InboundBudget::new(t0);
         let first_refusal = (0..100).find(|i| !flood.take(ms(i * 20)));
         assert!(matches!(first_refusal, Some(20..=30)), "{first_refusal:?}");
-    }
-}
-
-/// Sends one frame; `false` when the client is gone or has not read for [`SEND_TIMEOUT`].
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    message: WsMessage,
-) -> bool {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await {
-        Ok(Ok(())) => true,
-        Ok(Err(e)) => {
-            debug!(cause = %e, "client send failed");
-            false
-        }
-        Err(_) => {
-            info!(timeout = ?SEND_TIMEOUT, "dropping client that stopped reading");
-            false
-        }
     }
 }
