@@ -9,7 +9,7 @@
 //!   only what changed, so 3 agents × 100 containers at 1 Hz stay far below a frame's budget.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use charming::Echarts;
@@ -139,11 +139,14 @@ struct AgentRuntime {
     /// Dropping it stops the connection task.
     wake: UnboundedSender<Wake>,
     rows: HashMap<String, ArcRwSignal<RowView>>,
+    /// Rows whose figures changed but whose signal has not been set yet (frame budget).
+    pending_rows: BTreeSet<String>,
     /// Ids last pushed to `view.rows`, to skip pushes that change nothing.
     visible: Vec<String>,
     totals_chart: Option<Echarts>,
-    /// Order must be recomputed (sort clicked) or the chart redrawn (theme changed).
-    resort: bool,
+    /// The row order must be recomputed (figures, membership, sort or filter changed).
+    order_dirty: bool,
+    /// The totals chart must be drawn (new batch, theme changed, first draw failed).
     redraw: bool,
 }
 
@@ -154,6 +157,8 @@ struct Runtime {
     frame_scheduled: bool,
     /// Filter changed: every agent's order must be recomputed.
     resort_all: bool,
+    /// Key of the agent flushed first in the last frame (round-robin).
+    last_first: u32,
     /// The detail chart and what it shows.
     detail: Option<(Selection, Echarts)>,
     detail_dirty: bool,
@@ -161,6 +166,8 @@ struct Runtime {
     selection: Option<Selection>,
     theme: Theme,
     debug: bool,
+    /// `?perf=true`: time each flush with User Timing.
+    perf: bool,
     filter: String,
 }
 
@@ -182,67 +189,143 @@ fn schedule_frame() {
 
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
-/// Pushes model changes into signals and charts. Signal writes are collected and run after the
-/// runtime borrow ends, so nothing they trigger can re-enter the runtime.
+/// How much DOM work one animation frame may cause, in rough units of "one row update"
+/// (a re-order or a chart `setOption` costs about [`HEAVY_STEP`]). Three agents × 100 rows
+/// arriving in the same frame are spread over several frames (~10 at 60 Hz), none of which
+/// then exceeds a frame's budget; a row is at most a few frames late, which nobody can see at
+/// a 1 Hz refresh.
+const FRAME_BUDGET: usize = 40;
+/// Cost of re-ordering one card's rows or redrawing one chart, in row units.
+const HEAVY_STEP: usize = 20;
+
+/// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
+/// another frame while work is left. Signal writes are collected and run after the runtime
+/// borrow ends, so nothing they trigger can re-enter the runtime.
 fn flush() {
+    let perf = with_runtime(|rt| rt.perf);
+    if perf {
+        browser::perf_mark("dockscope-flush-start");
+    }
     let mut deferred: Deferred = Vec::new();
-    with_runtime(|rt| {
+    let more = with_runtime(|rt| {
         rt.frame_scheduled = false;
         let resort_all = std::mem::take(&mut rt.resort_all);
-        let (theme, debug) = (rt.theme, rt.debug);
-        let filter = rt.filter.clone();
+        let ctx = FlushContext {
+            filter: rt.filter.clone(),
+            theme: rt.theme,
+            debug: rt.debug,
+        };
         let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
-        for (key, agent) in rt.agents.iter_mut() {
-            let batch = flush_agent(agent, resort_all, &filter, theme, debug, &mut deferred);
-            if batch && selected_agent == Some(*key) {
+        let mut budget = FRAME_BUDGET;
+        let mut more = false;
+        // Fairness: start after the agent that went first last time.
+        let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
+        keys.sort_unstable();
+        let start = keys.iter().position(|k| *k > rt.last_first).unwrap_or(0);
+        keys.rotate_left(start);
+        if let Some(first) = keys.first() {
+            rt.last_first = *first;
+        }
+        for key in keys {
+            let Some(agent) = rt.agents.get_mut(&key) else {
+                continue;
+            };
+            if resort_all {
+                agent.order_dirty = true;
+            }
+            let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
+            if batch && selected_agent == Some(key) {
                 rt.detail_dirty = true;
             }
+            more |= agent.has_work();
         }
-        flush_detail(rt, theme);
+        if budget > 0 {
+            flush_detail(rt, ctx.theme);
+        } else {
+            more |= rt.detail_dirty;
+        }
+        more
     });
     for write in deferred {
         write();
     }
+    if perf {
+        browser::perf_measure("dockscope-flush", "dockscope-flush-start");
+    }
+    if more {
+        schedule_frame();
+    }
 }
 
-fn flush_agent(
-    agent: &mut AgentRuntime,
-    resort_all: bool,
-    filter: &str,
+/// Settings every agent's flush reads.
+struct FlushContext {
+    filter: String,
     theme: Theme,
     debug: bool,
+}
+
+impl AgentRuntime {
+    /// Whether a later frame still has something to do for this agent.
+    fn has_work(&self) -> bool {
+        self.model.has_changes() || !self.pending_rows.is_empty() || self.order_dirty || self.redraw
+    }
+}
+
+/// One agent's share of a frame: cheap card facts always, then rows, order and chart while the
+/// budget lasts. Returns whether a batch arrived (the detail chart follows it).
+fn flush_agent(
+    agent: &mut AgentRuntime,
+    budget: &mut usize,
+    ctx: &FlushContext,
     deferred: &mut Deferred,
 ) -> bool {
     let changes = agent.model.take_changes();
-    let resort = std::mem::take(&mut agent.resort) || resort_all;
-    let redraw = std::mem::take(&mut agent.redraw);
-    if changes.is_empty() && !resort && !redraw {
-        return false;
+    if changes.membership {
+        let model = &agent.model;
+        agent.rows.retain(|id, _| model.containers.contains_key(id));
+        agent
+            .pending_rows
+            .retain(|id| model.containers.contains_key(id));
+        agent.order_dirty = true;
     }
-    let model = &agent.model;
-    let view = &agent.view;
+    agent.pending_rows.extend(changes.rows.iter().cloned());
+    if changes.batch {
+        agent.redraw = true;
+        push_batch_facts(agent, deferred);
+    }
+    if changes.status {
+        push_status(agent, deferred);
+    }
+    if changes.frames {
+        push_frames(agent, ctx.debug, deferred);
+    }
 
-    for id in &changes.rows {
-        let Some(container) = model.containers.get(id) else {
+    // Rows, a budget's worth at a time.
+    while *budget > 0 {
+        let Some(id) = agent.pending_rows.pop_first() else {
+            break;
+        };
+        let Some(container) = agent.model.containers.get(&id) else {
             continue;
         };
         let row = present::row_view(container);
-        match agent.rows.get(id) {
+        match agent.rows.get(&id) {
             Some(signal) => {
                 let signal = signal.clone();
                 deferred.push(Box::new(move || signal.set(row)));
             }
             None => {
-                agent.rows.insert(id.clone(), ArcRwSignal::new(row));
+                agent.rows.insert(id, ArcRwSignal::new(row));
             }
         }
+        agent.order_dirty = true;
+        *budget -= 1;
     }
-    if changes.membership {
-        agent.rows.retain(|id, _| model.containers.contains_key(id));
-    }
-    if changes.membership || !changes.rows.is_empty() || resort {
-        let sort = view.sort.get_untracked();
-        let ids = model.visible_ids(sort, filter);
+    // Order once all rows are current, so a row never shows before its signal exists.
+    if agent.order_dirty && agent.pending_rows.is_empty() && *budget > 0 {
+        agent.order_dirty = false;
+        let sort = agent.view.sort.get_untracked();
+        let ids = agent.model.visible_ids(sort, &ctx.filter);
         if ids != agent.visible {
             let handles: Vec<RowHandle> = ids
                 .iter()
@@ -254,90 +337,97 @@ fn flush_agent(
                 })
                 .collect();
             agent.visible = ids;
-            let signal = view.rows.clone();
+            let signal = agent.view.rows.clone();
             deferred.push(Box::new(move || signal.set(handles)));
+            *budget = budget.saturating_sub(HEAVY_STEP);
         }
     }
-    if changes.batch {
-        let count = model.containers.len();
-        let local = model
-            .last_batch_sent_ms
-            .map(|sent| sent + model.clock.offset_ms().unwrap_or(0.0));
-        let metrics = &model.agent_metrics;
-        let cost = format!(
-            "CPU {}, memory {}",
-            crate::format::percent(metrics.cpu_pct),
-            metrics
-                .mem_bytes
-                .map(crate::format::bytes)
-                .unwrap_or_else(|| "–".into())
-        );
-        let (count_sig, local_sig, cost_sig) = (
-            view.container_count.clone(),
-            view.last_batch_local_ms.clone(),
-            view.agent_cost.clone(),
-        );
-        deferred.push(Box::new(move || {
-            if count_sig.get_untracked() != Some(count) {
-                count_sig.set(Some(count));
-            }
-            local_sig.set(local);
-            if cost_sig.with_untracked(|c| c != &cost) {
-                cost_sig.set(cost);
-            }
-        }));
-    }
-    if changes.batch || redraw {
-        draw_totals(agent, theme);
-    }
-    let model = &agent.model;
-    let view = &agent.view;
-    if changes.status {
-        if let (Some(status), Some(received_ms)) = (model.status.clone(), model.status_received_ms)
-        {
-            let signal = view.status.clone();
-            deferred.push(Box::new(move || {
-                signal.set(Some(StatusView {
-                    status,
-                    received_ms,
-                }))
-            }));
-        }
-    }
-    if changes.frames {
-        let error = model
-            .frame_error
-            .as_ref()
-            .map(|(at, reason)| format!("{} — {reason}", clock_time(*at)));
-        let signal = view.frame_error.clone();
-        if signal.with_untracked(|e| e != &error) {
-            deferred.push(Box::new(move || signal.set(error)));
-        }
-        if debug {
-            let frames: Vec<String> = model
-                .frames
-                .iter()
-                .rev()
-                .map(|f| match &f.error {
-                    Some(e) => format!("{}  ✗ {e}\n{}", clock_time(f.received_ms), f.text),
-                    None => format!("{}  {}", clock_time(f.received_ms), f.text),
-                })
-                .collect();
-            let counts = format!("malformed frames: {}", model.malformed_count);
-            let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
-            deferred.push(Box::new(move || {
-                frames_sig.set(frames);
-                counts_sig.set(counts);
-            }));
-        }
+    if agent.redraw && *budget > 0 {
+        agent.redraw = false;
+        draw_totals(agent, ctx.theme);
+        *budget = budget.saturating_sub(HEAVY_STEP);
     }
     changes.batch
 }
 
+/// Container count, last-update time and the agent's own cost.
+fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
+    let (model, view) = (&agent.model, &agent.view);
+    let count = model.containers.len();
+    let local = model
+        .last_batch_sent_ms
+        .map(|sent| sent + model.clock.offset_ms().unwrap_or(0.0));
+    let metrics = &model.agent_metrics;
+    let cost = format!(
+        "CPU {}, memory {}",
+        crate::format::percent(metrics.cpu_pct),
+        metrics
+            .mem_bytes
+            .map(crate::format::bytes)
+            .unwrap_or_else(|| "–".into())
+    );
+    let (count_sig, local_sig, cost_sig) = (
+        view.container_count.clone(),
+        view.last_batch_local_ms.clone(),
+        view.agent_cost.clone(),
+    );
+    deferred.push(Box::new(move || {
+        if count_sig.get_untracked() != Some(count) {
+            count_sig.set(Some(count));
+        }
+        local_sig.set(local);
+        if cost_sig.with_untracked(|c| c != &cost) {
+            cost_sig.set(cost);
+        }
+    }));
+}
+
+fn push_status(agent: &AgentRuntime, deferred: &mut Deferred) {
+    let model = &agent.model;
+    if let (Some(status), Some(received_ms)) = (model.status.clone(), model.status_received_ms) {
+        let signal = agent.view.status.clone();
+        deferred.push(Box::new(move || {
+            signal.set(Some(StatusView {
+                status,
+                received_ms,
+            }))
+        }));
+    }
+}
+
+/// The card's malformed-frame line and, with `?debug=true`, the raw frames.
+fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
+    let (model, view) = (&agent.model, &agent.view);
+    let error = model
+        .frame_error
+        .as_ref()
+        .map(|(at, reason)| format!("{} — {reason}", clock_time(*at)));
+    let signal = view.frame_error.clone();
+    if signal.with_untracked(|e| e != &error) {
+        deferred.push(Box::new(move || signal.set(error)));
+    }
+    if debug {
+        let frames: Vec<String> = model
+            .frames
+            .iter()
+            .rev()
+            .map(|f| match &f.error {
+                Some(e) => format!("{}  ✗ {e}\n{}", clock_time(f.received_ms), f.text),
+                None => format!("{}  {}", clock_time(f.received_ms), f.text),
+            })
+            .collect();
+        let counts = format!("malformed frames: {}", model.malformed_count);
+        let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
+        deferred.push(Box::new(move || {
+            frames_sig.set(frames);
+            counts_sig.set(counts);
+        }));
+    }
+}
+
 fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
-    let title = "Total CPU and memory (last 10 min)";
-    let chart = chart::cpu_mem_chart(title, cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme);
     match &agent.totals_chart {
         Some(handle) => chart::update(handle, &chart),
         None => match chart::render(&agent.view.chart_id(), &chart) {
@@ -366,8 +456,7 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
         return;
     }
     let (cpu, mem) = present::container_series(container.history.iter());
-    let title = format!("{} (last 5 min)", container.stats.name);
-    let chart = chart::cpu_mem_chart(&title, cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme);
     match &rt.detail {
         Some((shown, handle)) if shown == &selection => chart::update(handle, &chart),
         _ => {
@@ -460,6 +549,7 @@ impl Dashboard {
         with_runtime(|rt| {
             rt.theme = theme;
             rt.debug = query.debug;
+            rt.perf = query.perf;
         });
 
         let saved = browser::storage_get(store::AGENTS_KEY)
@@ -564,9 +654,10 @@ impl Dashboard {
                     view: AgentView::new(key, url.clone()),
                     wake,
                     rows: HashMap::new(),
+                    pending_rows: BTreeSet::new(),
                     visible: Vec::new(),
                     totals_chart: None,
-                    resort: false,
+                    order_dirty: false,
                     redraw: false,
                 },
             );
@@ -644,7 +735,7 @@ impl Dashboard {
     pub fn sort_by(self, key: u32, column: crate::sort::SortKey) {
         let signal = with_runtime(|rt| {
             rt.agents.get_mut(&key).map(|agent| {
-                agent.resort = true;
+                agent.order_dirty = true;
                 agent.view.sort.clone()
             })
         });

@@ -10,6 +10,22 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Starts a User Timing span (benchmark builds of the page only, `?perf=true`).
+pub fn perf_mark(name: &str) {
+    if let Some(performance) = window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// Ends the span started by [`perf_mark`] as a measure named `name`, and drops the mark so
+/// the timeline does not grow with marks.
+pub fn perf_measure(name: &str, start_mark: &str) {
+    if let Some(performance) = window().and_then(|w| w.performance()) {
+        let _ = performance.measure_with_start_mark(name, start_mark);
+        performance.clear_marks_with_mark_name(start_mark);
+    }
+}
+
 /// Uniform in `[0, 1)`, for backoff jitter.
 pub fn random() -> f64 {
     js_sys::Math::random()

@@ -2,7 +2,7 @@
 //! container's detail. A chart is created once per element and then updated in place through
 //! its kept [`Echarts`] handle; animation is off so updates are cheap and screenshots stable.
 
-use charming::component::{Axis, Grid, Legend, Title};
+use charming::component::{Axis, Grid, Legend};
 use charming::element::{AxisLabel, AxisType, LineStyle, SplitLine, TextStyle, Tooltip, Trigger};
 use charming::series::Line;
 use charming::{Chart, Echarts, WasmRenderer};
@@ -38,19 +38,31 @@ fn palette(theme: Theme) -> Palette {
     }
 }
 
-/// A two-axis time chart: CPU % on the left, memory MiB on the right.
-pub fn cpu_mem_chart(title: &str, cpu: Points, mem: Points, theme: Theme) -> Chart {
+/// Shortest time span a chart shows, so the first samples are not stretched over the width.
+const MIN_SPAN_MS: f64 = 60_000.0;
+
+/// A two-axis time chart: CPU % on the left, memory MiB on the right. The title is HTML next
+/// to the chart (it wraps on narrow screens; a canvas title would overlap the legend).
+pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
     let p = palette(theme);
-    let label = || AxisLabel::new().color(p.text);
+    let times = || {
+        cpu.iter()
+            .chain(mem.iter())
+            .filter_map(|point| point.first().copied())
+    };
+    let newest = times().fold(f64::NEG_INFINITY, f64::max);
+    let oldest = times().fold(f64::INFINITY, f64::min);
+    let mut x_axis = Axis::new()
+        .type_(AxisType::Time)
+        .axis_label(label_style(&p));
+    if newest.is_finite() {
+        x_axis = x_axis.min(oldest.min(newest - MIN_SPAN_MS)).max(newest);
+    }
+    let label = || label_style(&p);
     let split = || SplitLine::new().line_style(LineStyle::new().color(p.grid));
     Chart::new()
         .animation(false)
         .background_color("transparent")
-        .title(
-            Title::new()
-                .text(title)
-                .text_style(TextStyle::new().color(p.text).font_size(13)),
-        )
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
         .legend(
             Legend::new()
@@ -58,8 +70,8 @@ pub fn cpu_mem_chart(title: &str, cpu: Points, mem: Points, theme: Theme) -> Cha
                 .right(8)
                 .text_style(TextStyle::new().color(p.text)),
         )
-        .grid(Grid::new().left(48).right(56).top(36).bottom(28))
-        .x_axis(Axis::new().type_(AxisType::Time).axis_label(label()))
+        .grid(Grid::new().left(44).right(52).top(40).bottom(24))
+        .x_axis(x_axis)
         .y_axis(
             Axis::new()
                 .type_(AxisType::Value)
@@ -92,6 +104,10 @@ pub fn cpu_mem_chart(title: &str, cpu: Points, mem: Points, theme: Theme) -> Cha
                 .data(mem),
         )
         .color(vec![p.cpu, p.mem])
+}
+
+fn label_style(p: &Palette) -> AxisLabel {
+    AxisLabel::new().color(p.text)
 }
 
 /// Initialises a chart in the element with `id`.

@@ -13,7 +13,7 @@ use dockscope_protocol::{
 
 use crate::clock::ClockSkew;
 use crate::ring::Ring;
-use crate::sort::SortSpec;
+use crate::sort::{name_key, SortSpec};
 
 /// Seconds of history drawn by each row's sparklines.
 pub const SPARK_POINTS: usize = 60;
@@ -42,6 +42,8 @@ pub struct ContainerModel {
     pub stats: ContainerStats,
     /// Oldest first, one per batch that contained the container.
     pub history: Ring<Sample>,
+    /// [`name_key`] of the name, cached for sorting and filtering.
+    pub name_key: String,
 }
 
 /// The agent's sum over its containers at one instant.
@@ -203,14 +205,24 @@ impl AgentModel {
             let id = stats.id.clone();
             match self.containers.get_mut(&id) {
                 Some(existing) => {
+                    if existing.stats.name != stats.name {
+                        existing.name_key = name_key(&stats.name);
+                    }
                     existing.stats = stats;
                     existing.history.push(sample);
                 }
                 None => {
                     let mut history = Ring::new(CONTAINER_HISTORY);
                     history.push(sample);
-                    self.containers
-                        .insert(id.clone(), ContainerModel { stats, history });
+                    let name_key = name_key(&stats.name);
+                    self.containers.insert(
+                        id.clone(),
+                        ContainerModel {
+                            stats,
+                            history,
+                            name_key,
+                        },
+                    );
                     self.changes.membership = true;
                 }
             }
@@ -243,15 +255,14 @@ impl AgentModel {
 
     /// Ids of the containers whose name contains `filter` (case-insensitive), in `spec` order.
     pub fn visible_ids(&self, spec: SortSpec, filter: &str) -> Vec<String> {
-        let needle = filter.trim().to_lowercase();
-        let mut rows: Vec<&ContainerStats> = self
+        let needle = name_key(filter.trim());
+        let mut rows: Vec<&ContainerModel> = self
             .containers
             .values()
-            .map(|c| &c.stats)
-            .filter(|s| needle.is_empty() || s.name.to_lowercase().contains(&needle))
+            .filter(|c| needle.is_empty() || c.name_key.contains(&needle))
             .collect();
-        rows.sort_by(|a, b| spec.compare(a, b));
-        rows.into_iter().map(|s| s.id.clone()).collect()
+        rows.sort_by(|a, b| spec.compare_keyed(&a.stats, &a.name_key, &b.stats, &b.name_key));
+        rows.into_iter().map(|c| c.stats.id.clone()).collect()
     }
 
     /// Whether the agent says it produces synthetic (fake) containers.

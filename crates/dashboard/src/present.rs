@@ -110,6 +110,7 @@ mod tests {
         }
         let (cpu_pct, mem_bytes) = samples.last().copied().unwrap_or((None, None));
         ContainerModel {
+            name_key: "web".into(),
             stats: ContainerStats {
                 id: "c".into(),
                 name: "web".into(),

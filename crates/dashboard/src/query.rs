@@ -13,6 +13,8 @@ pub struct PageQuery {
     pub rejected: Vec<UrlError>,
     /// `debug=true` (or `1`).
     pub debug: bool,
+    /// `perf=true`: record each flush as a `dockscope-flush` User Timing measure (benchmark).
+    pub perf: bool,
 }
 
 /// Parses `location.search` (with or without the leading `?`).
@@ -34,11 +36,16 @@ pub fn parse(search: &str) -> PageQuery {
                     }
                 }
             }
-            "debug" => query.debug = matches!(percent_decode(value).as_str(), "true" | "1" | ""),
+            "debug" => query.debug = is_on(value),
+            "perf" => query.perf = is_on(value),
             _ => {}
         }
     }
     query
+}
+
+fn is_on(value: &str) -> bool {
+    matches!(percent_decode(value).as_str(), "true" | "1" | "")
 }
 
 /// The query string with `agents=` removed (used after "keep these agents").
@@ -96,7 +103,9 @@ mod tests {
             ])
         );
         assert!(q.debug);
+        assert!(!q.perf);
         assert!(q.rejected.is_empty());
+        assert!(parse("?perf=true").perf);
     }
 
     #[test]

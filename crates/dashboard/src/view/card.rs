@@ -106,6 +106,20 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             .selected
             .with(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
     };
+    let selected_name = {
+        let rows = agent.rows.clone();
+        move || {
+            let id = dashboard
+                .selected
+                .with(|s| s.as_ref().map(|s| s.container_id.clone()))?;
+            let name = rows.with(|rows| {
+                rows.iter()
+                    .find(|r| r.id == id)
+                    .map(|r| r.data.with(|d| d.name.clone()))
+            })?;
+            Some(format!("{name}: CPU and memory, last 5 min"))
+        }
+    };
     let chart_id = agent.chart_id();
     let url = agent.url.clone();
     let remove_label = format!("Remove agent {url}");
@@ -154,12 +168,13 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     }
                 </p>
             </Show>
+            <h3 class="chart-title">"Total CPU and memory of its containers, last 10 min"</h3>
             <div class="chart" id=chart_id data-testid="totals-chart" role="img"
                 aria-label="Total CPU and memory of this agent's containers"></div>
             <Show when=selected_here>
                 <div class="detail">
                     <div class="detail-head">
-                        <span>"Selected container"</span>
+                        <h3 class="chart-title" data-testid="detail-title">{selected_name.clone()}</h3>
                         <button type="button" data-testid="close-detail" on:click=move |_| dashboard.selected.set(None)>
                             "Close"
                         </button>

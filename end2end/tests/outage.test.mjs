@@ -1,0 +1,77 @@
+// One agent going away never blocks the others: a stopped agent's card says "disconnected"
+// within 10 s while the other stays live, and it comes back on its own when the agent does.
+// Same for an agent frozen with SIGSTOP (its socket stays open but goes silent).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, screenshot } from './fixtures/browser.mjs';
+import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
+import { DashboardPage } from './fixtures/dashboard.mjs';
+
+let browser;
+const owned = [];
+before(async () => { browser = await launch(); });
+after(async () => {
+  await browser?.close();
+  for (const agent of owned) await agent.kill('SIGKILL');
+});
+
+async function openWith(dash, a, port) {
+  await dash.open(httpUrl(a.port, `?agents=127.0.0.1:${a.port},127.0.0.1:${port}`));
+  await dash.waitForState(wsUrl(a.port), 'live');
+  await dash.waitForState(wsUrl(port), 'live');
+}
+
+test('stopped agent: disconnected within 10 s, others live, back without reload', async () => {
+  const a = agentA();
+  const port = await freePort();
+  let c = await spawnAgent({ id: 'e2e-c', port });
+  owned.push(c);
+  const dash = new DashboardPage(browser.page);
+  await openWith(dash, a, port);
+
+  const stoppedAt = Date.now();
+  await c.kill('SIGTERM');
+  await dash.waitForState(wsUrl(port), 'disconnected', 10_000);
+  const detectedMs = Date.now() - stoppedAt;
+  assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live', 'the other agent stays live');
+  assert.equal(await dash.card(wsUrl(port)).getByTestId('retry-now').isVisible(), true);
+  await screenshot(browser.page, 'outage-stopped');
+
+  // Let a few retries fail, then bring it back: the card goes live without a reload.
+  await browser.page.waitForTimeout(3_000);
+  assert.equal(await dash.state(wsUrl(port)).textContent(), 'disconnected');
+  c = await spawnAgent({ id: 'e2e-c', port });
+  owned.push(c);
+  const restartedAt = Date.now();
+  await dash.waitForState(wsUrl(port), 'live', 20_000);
+  console.log(`# stop detected in ${detectedMs} ms; live again ${Date.now() - restartedAt} ms after restart`);
+  assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live');
+  await dash.assertNoPageErrors(browser.errors);
+  await c.kill('SIGTERM');
+});
+
+test('SIGSTOPped agent: stalled socket detected within 10 s, "retry now" after SIGCONT', async () => {
+  const a = agentA();
+  const port = await freePort();
+  const c = await spawnAgent({ id: 'e2e-frozen', port });
+  owned.push(c);
+  const dash = new DashboardPage(browser.page);
+  await openWith(dash, a, port);
+
+  const frozenAt = Date.now();
+  await c.kill('SIGSTOP');
+  await dash.waitForState(wsUrl(port), 'disconnected', 10_000);
+  const detectedMs = Date.now() - frozenAt;
+  assert.match(await dash.card(wsUrl(port)).getByTestId('agent-state-detail').textContent(), /no (message|answer)/);
+  assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live');
+  await screenshot(browser.page, 'outage-sigstop');
+
+  await c.kill('SIGCONT');
+  // "Retry now" skips whatever backoff is left.
+  const retry = dash.card(wsUrl(port)).getByTestId('retry-now');
+  if (await retry.isVisible()) await retry.click();
+  await dash.waitForState(wsUrl(port), 'live', 15_000);
+  console.log(`# SIGSTOP detected in ${detectedMs} ms`);
+  await dash.assertNoPageErrors(browser.errors);
+  await c.kill('SIGTERM');
+});
