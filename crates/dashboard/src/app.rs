@@ -9,7 +9,7 @@
 //!   only what changed, so 3 agents × 100 containers at 1 Hz stay far below a frame's budget.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use charming::Echarts;
@@ -69,6 +69,10 @@ pub struct AgentView {
     /// Containers the agent reports, before filtering; `None` until the first batch.
     pub container_count: ArcRwSignal<Option<usize>>,
     pub sort: ArcRwSignal<SortSpec>,
+    /// Show every matching row, not just the first [`ROWS_SHOWN`].
+    pub show_all: ArcRwSignal<bool>,
+    /// (rows shown, rows matching the filter).
+    pub shown_counts: ArcRwSignal<(usize, usize)>,
     /// The latest frame that could not be decoded.
     pub frame_error: ArcRwSignal<Option<String>>,
     /// The debug panel's view of the last raw frames (only kept up to date with `?debug`).
@@ -89,6 +93,8 @@ impl AgentView {
             rows: ArcRwSignal::new(Vec::new()),
             container_count: ArcRwSignal::new(None),
             sort: ArcRwSignal::new(SortSpec::default()),
+            show_all: ArcRwSignal::new(false),
+            shown_counts: ArcRwSignal::new((0, 0)),
             frame_error: ArcRwSignal::new(None),
             debug_frames: ArcRwSignal::new(Vec::new()),
             debug_counts: ArcRwSignal::new(String::new()),
@@ -143,11 +149,17 @@ struct AgentRuntime {
     pending_rows: BTreeSet<String>,
     /// Ids last pushed to `view.rows`, to skip pushes that change nothing.
     visible: Vec<String>,
+    /// The same ids as a set: rows whose changes must reach the DOM now.
+    shown: HashSet<String>,
+    /// Rows not on screen whose figures changed; rendered when they come into view.
+    stale: HashSet<String>,
     totals_chart: Option<Echarts>,
     /// The row order must be recomputed (figures, membership, sort or filter changed).
     order_dirty: bool,
     /// The totals chart must be drawn (new batch, theme changed, first draw failed).
     redraw: bool,
+    /// Browser time of the last totals-chart draw.
+    last_chart_ms: f64,
 }
 
 #[derive(Default)]
@@ -194,9 +206,16 @@ type Deferred = Vec<Box<dyn FnOnce()>>;
 /// arriving in the same frame are spread over several frames (~10 at 60 Hz), none of which
 /// then exceeds a frame's budget; a row is at most a few frames late, which nobody can see at
 /// a 1 Hz refresh.
-const FRAME_BUDGET: usize = 40;
+const FRAME_BUDGET: usize = 16;
+/// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
+/// 5-minute trend gains nothing from 1 Hz redraws.
+const CHART_INTERVAL_MS: f64 = 1_900.0;
+
+/// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
+/// page that stays light with many agents of 100+ containers.
+pub const ROWS_SHOWN: usize = 25;
 /// Cost of re-ordering one card's rows or redrawing one chart, in row units.
-const HEAVY_STEP: usize = 20;
+const HEAVY_STEP: usize = FRAME_BUDGET;
 
 /// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
 /// another frame while work is left. Signal writes are collected and run after the runtime
@@ -211,6 +230,7 @@ fn flush() {
         rt.frame_scheduled = false;
         let resort_all = std::mem::take(&mut rt.resort_all);
         let ctx = FlushContext {
+            now: now_ms(),
             filter: rt.filter.clone(),
             theme: rt.theme,
             debug: rt.debug,
@@ -237,7 +257,7 @@ fn flush() {
             if batch && selected_agent == Some(key) {
                 rt.detail_dirty = true;
             }
-            more |= agent.has_work();
+            more |= agent.has_work(ctx.now);
         }
         if budget > 0 {
             flush_detail(rt, ctx.theme);
@@ -259,6 +279,7 @@ fn flush() {
 
 /// Settings every agent's flush reads.
 struct FlushContext {
+    now: f64,
     filter: String,
     theme: Theme,
     debug: bool,
@@ -266,8 +287,18 @@ struct FlushContext {
 
 impl AgentRuntime {
     /// Whether a later frame still has something to do for this agent.
-    fn has_work(&self) -> bool {
-        self.model.has_changes() || !self.pending_rows.is_empty() || self.order_dirty || self.redraw
+    fn has_work(&self, now: f64) -> bool {
+        self.model.has_changes()
+            || !self.pending_rows.is_empty()
+            || self.order_dirty
+            || self.chart_due(now)
+    }
+
+    /// A redraw is wanted and the chart was not drawn in the last [`CHART_INTERVAL_MS`] (a
+    /// redraw that is not due yet waits for a later batch's frame).
+    fn chart_due(&self, now: f64) -> bool {
+        self.redraw
+            && (self.totals_chart.is_none() || now - self.last_chart_ms >= CHART_INTERVAL_MS)
     }
 }
 
@@ -305,45 +336,73 @@ fn flush_agent(
         let Some(id) = agent.pending_rows.pop_first() else {
             break;
         };
+        agent.order_dirty = true;
+        // A row not on screen (beyond the first rows, or filtered out) is only marked stale:
+        // it is rendered when the order brings it into view.
+        if !agent.shown.contains(&id) {
+            agent.stale.insert(id);
+            continue;
+        }
         let Some(container) = agent.model.containers.get(&id) else {
             continue;
         };
         let row = present::row_view(container);
-        match agent.rows.get(&id) {
-            Some(signal) => {
-                let signal = signal.clone();
-                deferred.push(Box::new(move || signal.set(row)));
-            }
-            None => {
-                agent.rows.insert(id, ArcRwSignal::new(row));
-            }
+        if let Some(signal) = agent.rows.get(&id) {
+            let signal = signal.clone();
+            deferred.push(Box::new(move || signal.set(row)));
         }
-        agent.order_dirty = true;
         *budget -= 1;
     }
     // Order once all rows are current, so a row never shows before its signal exists.
     if agent.order_dirty && agent.pending_rows.is_empty() && *budget > 0 {
         agent.order_dirty = false;
         let sort = agent.view.sort.get_untracked();
-        let ids = agent.model.visible_ids(sort, &ctx.filter);
+        let mut ids = agent.model.visible_ids(sort, &ctx.filter);
+        let matching = ids.len();
+        if !agent.view.show_all.get_untracked() {
+            ids.truncate(ROWS_SHOWN);
+        }
+        let counts = (ids.len(), matching);
+        if agent.view.shown_counts.get_untracked() != counts {
+            let signal = agent.view.shown_counts.clone();
+            deferred.push(Box::new(move || signal.set(counts)));
+        }
         if ids != agent.visible {
-            let handles: Vec<RowHandle> = ids
-                .iter()
-                .filter_map(|id| {
-                    agent.rows.get(id).map(|data| RowHandle {
-                        id: id.clone(),
-                        data: data.clone(),
-                    })
-                })
-                .collect();
+            let mut handles = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let Some(container) = agent.model.containers.get(id) else {
+                    continue;
+                };
+                let data = match agent.rows.get(id) {
+                    Some(data) => {
+                        if agent.stale.remove(id) {
+                            let (data, row) = (data.clone(), present::row_view(container));
+                            deferred.push(Box::new(move || data.set(row)));
+                        }
+                        data.clone()
+                    }
+                    None => {
+                        agent.stale.remove(id);
+                        let data = ArcRwSignal::new(present::row_view(container));
+                        agent.rows.insert(id.clone(), data.clone());
+                        data
+                    }
+                };
+                handles.push(RowHandle {
+                    id: id.clone(),
+                    data,
+                });
+            }
+            agent.shown = ids.iter().cloned().collect();
             agent.visible = ids;
             let signal = agent.view.rows.clone();
             deferred.push(Box::new(move || signal.set(handles)));
             *budget = budget.saturating_sub(HEAVY_STEP);
         }
     }
-    if agent.redraw && *budget > 0 {
+    if agent.chart_due(ctx.now) && *budget > 0 {
         agent.redraw = false;
+        agent.last_chart_ms = ctx.now;
         draw_totals(agent, ctx.theme);
         *budget = budget.saturating_sub(HEAVY_STEP);
     }
@@ -656,9 +715,12 @@ impl Dashboard {
                     rows: HashMap::new(),
                     pending_rows: BTreeSet::new(),
                     visible: Vec::new(),
+                    shown: HashSet::new(),
+                    stale: HashSet::new(),
                     totals_chart: None,
                     order_dirty: false,
                     redraw: false,
+                    last_chart_ms: 0.0,
                 },
             );
             key
@@ -741,6 +803,20 @@ impl Dashboard {
         });
         if let Some(signal) = signal {
             signal.update(|spec| *spec = spec.clicked(column));
+            schedule_frame();
+        }
+    }
+
+    /// "Show all" / "show fewer" on one card.
+    pub fn toggle_show_all(self, key: u32) {
+        let signal = with_runtime(|rt| {
+            rt.agents.get_mut(&key).map(|agent| {
+                agent.order_dirty = true;
+                agent.view.show_all.clone()
+            })
+        });
+        if let Some(signal) = signal {
+            signal.update(|all| *all = !*all);
             schedule_frame();
         }
     }

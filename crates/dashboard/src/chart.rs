@@ -67,7 +67,7 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         .legend(
             Legend::new()
                 .top(0)
-                .right(8)
+                .left("center")
                 .text_style(TextStyle::new().color(p.text)),
         )
         .grid(Grid::new().left(44).right(52).top(40).bottom(24))

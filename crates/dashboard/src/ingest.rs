@@ -19,8 +19,8 @@ use crate::sort::{name_key, SortSpec};
 pub const SPARK_POINTS: usize = 60;
 /// Samples kept per container for the detail chart (5 minutes at 1 Hz).
 pub const CONTAINER_HISTORY: usize = 300;
-/// Samples of the agent's totals kept for its chart (10 minutes at 1 Hz).
-pub const TOTALS_HISTORY: usize = 600;
+/// Samples of the agent's totals kept for its chart (5 minutes at 1 Hz).
+pub const TOTALS_HISTORY: usize = 300;
 /// Raw frames kept for the debug panel.
 pub const DEBUG_FRAMES: usize = 20;
 /// Characters of each raw frame kept for the debug panel.

@@ -168,7 +168,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     }
                 </p>
             </Show>
-            <h3 class="chart-title">"Total CPU and memory of its containers, last 10 min"</h3>
+            <h3 class="chart-title">"Total CPU and memory of its containers, last 5 min"</h3>
             <div class="chart" id=chart_id data-testid="totals-chart" role="img"
                 aria-label="Total CPU and memory of this agent's containers"></div>
             <Show when=selected_here>

@@ -39,6 +39,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let count = agent.container_count.clone();
     let shown = agent.rows.clone();
     let filter = dashboard.filter;
+    let counts = agent.shown_counts.clone();
+    let show_all = agent.show_all.clone();
     let placeholder = move || {
         let count = count.get();
         let shown = shown.with(Vec::len);
@@ -64,8 +66,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                         {header(SortKey::Cpu, "CPU", "sort-cpu")}
                         {header(SortKey::Memory, "Memory", "sort-mem")}
                         {header(SortKey::Uptime, "Uptime", "sort-uptime")}
-                        <div role="columnheader" class="cell spark">"CPU, 60 s"</div>
-                        <div role="columnheader" class="cell spark">"Memory, 60 s"</div>
+                        <div role="columnheader" class="cell spark">"CPU 60 s"</div>
+                        <div role="columnheader" class="cell spark">"Mem 60 s"</div>
                     </div>
                 </div>
                 <div role="rowgroup" class="body">
@@ -77,6 +79,18 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
             {move || placeholder().map(|(testid, text)| view! {
                 <p class="placeholder" data-testid=testid>{text}</p>
             })}
+            {move || {
+                let (shown, matching) = counts.get();
+                let all = show_all.get();
+                (all || shown < matching).then(|| view! {
+                    <p class="more">
+                        {format!("Showing {shown} of {matching} containers. ")}
+                        <button type="button" data-testid="show-all" on:click=move |_| dashboard.toggle_show_all(key)>
+                            {if all { "Show the busiest only" } else { "Show all" }}
+                        </button>
+                    </p>
+                })
+            }}
         </div>
     }
 }
