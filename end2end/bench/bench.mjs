@@ -86,7 +86,7 @@ async function steadyState(showAll) {
   }
   await b.page.waitForTimeout(3_000); // let the load settle
   const since = await b.page.evaluate(() => performance.now());
-  await b.page.evaluate(() => performance.clearMeasures('dockscope-flush'));
+  await b.page.evaluate(() => performance.clearMeasures());
   const cdp = await b.page.context().newCDPSession(b.page);
   const events = [];
   cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value));
@@ -100,6 +100,7 @@ async function steadyState(showAll) {
   await traced;
   const page = await b.page.evaluate((t0) => ({
     flushes: performance.getEntriesByName('dockscope-flush').map((e) => e.duration),
+    charts: performance.getEntriesByName('dockscope-chart').map((e) => e.duration),
     longTasksAfterLoad: window.__bench.longTasks.filter((t) => t.start >= t0),
     rows: document.querySelectorAll('[data-testid="container-row"]').length,
     synthetic: document.querySelectorAll('[data-testid="synthetic-badge"]').length,
@@ -139,6 +140,7 @@ const rows = [
 const steady = [
   ['rows on screen', String(top.page.rows), String(all.page.rows), ''],
   ['dashboard flush, WASM only (ms, p50 / p99 / max)', spread(top.page.flushes), spread(all.page.flushes), ''],
+  ['… of which ECharts setOption of one totals chart (ms, p50 / max)', `${fmt(pct(top.page.charts, 0.5))} / ${fmt(Math.max(...top.page.charts, 0))}`, `${fmt(pct(all.page.charts, 0.5))} / ${fmt(Math.max(...all.page.charts, 0))}`, ''],
   ['our animation-frame callbacks incl. Leptos effects (ms, p50 / p99 / max)', spread(top.ours), spread(all.ours), '≤ 16'],
   ['our animation-frame callbacks over 16 ms', over(top.ours, 16), over(all.ours, 16), '0'],
   ['whole frames incl. style/layout/paint (ms, p50 / p99 / max)', spread(top.frames), spread(all.frames), ''],

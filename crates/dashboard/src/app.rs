@@ -202,11 +202,11 @@ fn schedule_frame() {
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
 /// How much DOM work one animation frame may cause, in rough units of "one row update"
-/// (a re-order or a chart `setOption` costs about [`HEAVY_STEP`]). Three agents × 100 rows
-/// arriving in the same frame are spread over several frames (~10 at 60 Hz), none of which
-/// then exceeds a frame's budget; a row is at most a few frames late, which nobody can see at
-/// a 1 Hz refresh.
-const FRAME_BUDGET: usize = 16;
+/// (a re-order costs [`HEAVY_STEP`]; a chart redraw gets a frame of its own). It holds one card's
+/// [`ROWS_SHOWN`] rows plus their re-order, so a card updates in one piece; several cards'
+/// batches, or cards showing all rows, spread over the following frames (a row a few frames
+/// late is invisible at a 1 Hz refresh).
+const FRAME_BUDGET: usize = 32;
 /// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
 /// 5-minute trend gains nothing from 1 Hz redraws.
 const CHART_INTERVAL_MS: f64 = 1_900.0;
@@ -214,8 +214,8 @@ const CHART_INTERVAL_MS: f64 = 1_900.0;
 /// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
 /// page that stays light with many agents of 100+ containers.
 pub const ROWS_SHOWN: usize = 25;
-/// Cost of re-ordering one card's rows or redrawing one chart, in row units.
-const HEAVY_STEP: usize = FRAME_BUDGET;
+/// Cost of re-ordering one card's rows, in row units (a chart redraw takes a whole frame).
+const HEAVY_STEP: usize = 8;
 
 /// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
 /// another frame while work is left. Signal writes are collected and run after the runtime
@@ -231,6 +231,7 @@ fn flush() {
         let resort_all = std::mem::take(&mut rt.resort_all);
         let ctx = FlushContext {
             now: now_ms(),
+            perf: rt.perf,
             filter: rt.filter.clone(),
             theme: rt.theme,
             debug: rt.debug,
@@ -280,6 +281,7 @@ fn flush() {
 /// Settings every agent's flush reads.
 struct FlushContext {
     now: f64,
+    perf: bool,
     filter: String,
     theme: Theme,
     debug: bool,
@@ -353,8 +355,9 @@ fn flush_agent(
         }
         *budget -= 1;
     }
-    // Order once all rows are current, so a row never shows before its signal exists.
-    if agent.order_dirty && agent.pending_rows.is_empty() && *budget > 0 {
+    // Order once all rows are current, in the same frame as the last of them, so a card of up
+    // to FRAME_BUDGET shown rows changes figures and order together.
+    if agent.order_dirty && agent.pending_rows.is_empty() {
         agent.order_dirty = false;
         let sort = agent.view.sort.get_untracked();
         let mut ids = agent.model.visible_ids(sort, &ctx.filter);
@@ -400,11 +403,18 @@ fn flush_agent(
             *budget = budget.saturating_sub(HEAVY_STEP);
         }
     }
-    if agent.chart_due(ctx.now) && *budget > 0 {
+    // A chart redraw gets a frame to itself.
+    if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
         agent.redraw = false;
         agent.last_chart_ms = ctx.now;
+        if ctx.perf {
+            browser::perf_mark("dockscope-chart-start");
+        }
         draw_totals(agent, ctx.theme);
-        *budget = budget.saturating_sub(HEAVY_STEP);
+        if ctx.perf {
+            browser::perf_measure("dockscope-chart", "dockscope-chart-start");
+        }
+        *budget = 0;
     }
     changes.batch
 }

@@ -56,7 +56,8 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         .type_(AxisType::Time)
         .axis_label(label_style(&p));
     if newest.is_finite() {
-        x_axis = x_axis.min(oldest.min(newest - MIN_SPAN_MS)).max(newest);
+        let (min, interval) = time_ticks(oldest.min(newest - MIN_SPAN_MS), newest);
+        x_axis = x_axis.min(min).max(newest).interval(interval);
     }
     let label = || label_style(&p);
     let split = || SplitLine::new().line_style(LineStyle::new().color(p.grid));
@@ -106,6 +107,20 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         .color(vec![p.cpu, p.mem])
 }
 
+/// A round tick interval giving at most four labels between `oldest` and `newest` (ECharts
+/// otherwise labels a one-minute span every 5 s, which overlaps), and the axis start aligned
+/// to it so the labels fall on round times.
+fn time_ticks(oldest: f64, newest: f64) -> (f64, f64) {
+    const STEPS_MS: [f64; 7] = [10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3];
+    let span = (newest - oldest).max(1.0);
+    let interval = STEPS_MS
+        .iter()
+        .copied()
+        .find(|step| span / step <= 4.0)
+        .unwrap_or(600e3);
+    ((oldest / interval).floor() * interval, interval)
+}
+
 fn label_style(p: &Palette) -> AxisLabel {
     AxisLabel::new().color(p.text)
 }
@@ -120,9 +135,26 @@ pub fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
         .map_err(|e| format!("chart {id}: {e:?}"))
 }
 
-/// Replaces the chart's data in place.
+/// Replaces the chart's data in place. `lazyUpdate` leaves the repaint to ECharts' own next
+/// animation frame, so the option merge and the canvas repaint land in different frames.
 pub fn update(echarts: &Echarts, chart: &Chart) {
-    WasmRenderer::update(echarts, chart);
+    let target: &JsValue = echarts.as_ref();
+    let option = match serde_wasm_bindgen::to_value(chart) {
+        Ok(option) => option,
+        Err(_) => return WasmRenderer::update(echarts, chart),
+    };
+    let settings = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&settings, &"lazyUpdate".into(), &JsValue::TRUE);
+    let _ = js_sys::Reflect::set(&settings, &"silent".into(), &JsValue::TRUE);
+    match js_sys::Reflect::get(target, &"setOption".into()) {
+        Ok(method) => match method.dyn_ref::<js_sys::Function>() {
+            Some(set_option) => {
+                let _ = set_option.call2(target, &option, &settings);
+            }
+            None => WasmRenderer::update(echarts, chart),
+        },
+        Err(_) => WasmRenderer::update(echarts, chart),
+    }
 }
 
 /// Follows the element's new size.

@@ -12,7 +12,10 @@ pub struct RowView {
     /// Image, for the row's tooltip.
     pub image: String,
     pub cpu: String,
+    /// Memory in use, e.g. `"24.0 MiB"`.
     pub memory: String,
+    /// `" / 512 MiB"`, or empty when there is no limit figure (hidden on phones).
+    pub mem_limit: String,
     /// Used / limit in percent, for the bar; `None` when either is unknown.
     pub mem_percent: Option<f64>,
     pub uptime: String,
@@ -41,7 +44,11 @@ pub fn row_view(container: &ContainerModel) -> RowView {
         name: stats.name.clone(),
         image: stats.image.clone().unwrap_or_default(),
         cpu: format::percent(stats.cpu_pct),
-        memory: format::memory(stats.mem_bytes, stats.mem_limit_bytes),
+        memory: format::memory(stats.mem_bytes, None),
+        mem_limit: match (stats.mem_bytes, stats.mem_limit_bytes) {
+            (Some(_), Some(limit)) => format!(" / {}", format::bytes(limit)),
+            _ => String::new(),
+        },
         mem_percent: match (stats.mem_bytes, stats.mem_limit_bytes) {
             (Some(used), Some(limit)) if limit > 0 => {
                 Some((used as f64 / limit as f64 * 100.0).clamp(0.0, 100.0))
@@ -63,6 +70,37 @@ pub type Points = Vec<Vec<f64>>;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// Most points a chart series is drawn with. ECharts' `setOption` cost grows with the points
+/// (and dominated the frame at 300 per series); 5 minutes in 75 points is 4-second buckets.
+pub const CHART_POINTS: usize = 75;
+
+/// Averages consecutive points into at most `max_points` buckets (time and value averaged),
+/// keeping the series' shape; shorter series are returned as they are.
+pub fn downsample(points: Points, max_points: usize) -> Points {
+    let max_points = max_points.max(1);
+    if points.len() <= max_points {
+        return points;
+    }
+    let bucket = points.len().div_ceil(max_points);
+    points
+        .chunks(bucket)
+        .map(|chunk| {
+            let n = chunk.len() as f64;
+            let t = chunk
+                .iter()
+                .map(|p| p.first().copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / n;
+            let v = chunk
+                .iter()
+                .map(|p| p.get(1).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / n;
+            vec![t.round(), round1(v)]
+        })
+        .collect()
+}
+
 /// The agent's total CPU (%) and memory (MiB) series.
 pub fn totals_series(totals: impl Iterator<Item = TotalSample>) -> (Points, Points) {
     let mut cpu = Vec::new();
@@ -71,7 +109,7 @@ pub fn totals_series(totals: impl Iterator<Item = TotalSample>) -> (Points, Poin
         cpu.push(vec![t.t_ms, round1(t.cpu_pct)]);
         mem.push(vec![t.t_ms, round1(t.mem_bytes as f64 / MIB)]);
     }
-    (cpu, mem)
+    (downsample(cpu, CHART_POINTS), downsample(mem, CHART_POINTS))
 }
 
 /// One container's CPU (%) and memory (MiB) series; unknown figures are left out.
@@ -86,7 +124,7 @@ pub fn container_series<'a>(history: impl Iterator<Item = &'a Sample>) -> (Point
             mem.push(vec![s.t_ms, round1(b as f64 / MIB)]);
         }
     }
-    (cpu, mem)
+    (downsample(cpu, CHART_POINTS), downsample(mem, CHART_POINTS))
 }
 
 fn round1(v: f64) -> f64 {
@@ -131,7 +169,8 @@ mod tests {
             Some(2048),
         ));
         assert_eq!(row.cpu, "20.0 %");
-        assert_eq!(row.memory, "1.00 KiB / 2.00 KiB");
+        assert_eq!(row.memory, "1.00 KiB");
+        assert_eq!(row.mem_limit, " / 2.00 KiB");
         assert_eq!(row.mem_percent, Some(50.0));
         assert_eq!(row.uptime, "1m 5s");
         assert!(row.cpu_path.starts_with('M') && row.cpu_path.contains('L'));
@@ -140,7 +179,26 @@ mod tests {
         let unknown = row_view(&container(&[(None, None)], None));
         assert_eq!((unknown.cpu.as_str(), unknown.memory.as_str()), ("–", "–"));
         assert_eq!(unknown.mem_percent, None);
+        assert_eq!(unknown.mem_limit, "");
         assert!(unknown.cpu_path.is_empty());
+    }
+
+    #[test]
+    fn downsample_averages_buckets() {
+        let points: Points = (0..10)
+            .map(|i| vec![f64::from(i) * 1_000.0, f64::from(i)])
+            .collect();
+        assert_eq!(downsample(points.clone(), 20), points);
+        let halved = downsample(points.clone(), 5);
+        assert_eq!(halved.len(), 5);
+        assert_eq!(halved[0], vec![500.0, 0.5]);
+        assert_eq!(halved[4], vec![8_500.0, 8.5]);
+        // 10 points into at most 3 buckets: buckets of 4, 4 and 2.
+        let thirds = downsample(points, 3);
+        assert_eq!(thirds.len(), 3);
+        assert_eq!(thirds[2], vec![8_500.0, 8.5]);
+        let long: Points = (0..300).map(|i| vec![f64::from(i), 1.0]).collect();
+        assert!(downsample(long, CHART_POINTS).len() <= CHART_POINTS);
     }
 
     #[test]

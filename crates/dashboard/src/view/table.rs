@@ -138,7 +138,10 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             </div>
             <div role="cell" data-testid="container-cpu" class="cell num">{move || data.with(|d| d.cpu.clone())}</div>
             <div role="cell" data-testid="container-mem" class="cell mem">
-                <span>{move || data.with(|d| d.memory.clone())}</span>
+                <span class="used">
+                    {move || data.with(|d| d.memory.clone())}
+                    <span class="limit">{move || data.with(|d| d.mem_limit.clone())}</span>
+                </span>
                 <span class="bar" aria-hidden="true">
                     <span
                         class="fill"
