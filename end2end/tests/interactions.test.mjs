@@ -66,11 +66,11 @@ test('column headers sort, the filter spans agents, a row opens the detail chart
   await dash.card(wsUrl(b.port)).getByTestId('no-match').or(dash.card(wsUrl(b.port)).getByTestId('no-containers')).waitFor();
   await dash.filter('');
 
-  // Selecting a row opens the detail chart (an ECharts canvas) for it.
+  // Selecting a row opens the detail chart (an ECharts chart) for it.
   await card.getByTestId('container-row').first().click();
-  await card.locator('[data-testid="detail-chart"] canvas').waitFor({ timeout: 5_000 });
+  await card.locator('[data-testid="detail-chart"] :is(svg, canvas)').waitFor({ timeout: 5_000 });
   assert.match(await card.getByTestId('detail-title').textContent(), /CPU and memory/);
-  await card.locator('[data-testid="totals-chart"] canvas').waitFor();
+  await card.locator('[data-testid="totals-chart"] :is(svg, canvas)').waitFor();
   await screenshot(browser.page, 'interactions-detail-chart');
   await card.getByTestId('close-detail').click();
   assert.equal(await card.getByTestId('detail-chart').count(), 0);

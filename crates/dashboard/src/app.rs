@@ -160,6 +160,8 @@ struct AgentRuntime {
     redraw: bool,
     /// Browser time of the last totals-chart draw.
     last_chart_ms: f64,
+    /// Drawn in this frame: the next frame is left to ECharts' repaint.
+    chart_drawn: bool,
 }
 
 #[derive(Default)]
@@ -171,6 +173,8 @@ struct Runtime {
     resort_all: bool,
     /// Key of the agent flushed first in the last frame (round-robin).
     last_first: u32,
+    /// Skip the next frame: ECharts repaints the chart updated in this one (`lazyUpdate`).
+    quiet_frame: bool,
     /// The detail chart and what it shows.
     detail: Option<(Selection, Echarts)>,
     detail_dirty: bool,
@@ -228,6 +232,10 @@ fn flush() {
     let mut deferred: Deferred = Vec::new();
     let more = with_runtime(|rt| {
         rt.frame_scheduled = false;
+        if std::mem::take(&mut rt.quiet_frame) {
+            // ECharts repaints a chart updated last frame in this one: leave it the frame.
+            return true;
+        }
         let resort_all = std::mem::take(&mut rt.resort_all);
         let ctx = FlushContext {
             now: now_ms(),
@@ -255,6 +263,10 @@ fn flush() {
                 agent.order_dirty = true;
             }
             let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
+            if agent.chart_drawn {
+                agent.chart_drawn = false;
+                rt.quiet_frame = true;
+            }
             if batch && selected_agent == Some(key) {
                 rt.detail_dirty = true;
             }
@@ -411,6 +423,7 @@ fn flush_agent(
             browser::perf_mark("dockscope-chart-start");
         }
         draw_totals(agent, ctx.theme);
+        agent.chart_drawn = true;
         if ctx.perf {
             browser::perf_measure("dockscope-chart", "dockscope-chart-start");
         }
@@ -527,7 +540,10 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
     let (cpu, mem) = present::container_series(container.history.iter());
     let chart = chart::cpu_mem_chart(cpu, mem, theme);
     match &rt.detail {
-        Some((shown, handle)) if shown == &selection => chart::update(handle, &chart),
+        Some((shown, handle)) if shown == &selection => {
+            chart::update(handle, &chart);
+            rt.quiet_frame = true;
+        }
         _ => {
             if let Some((_, old)) = rt.detail.take() {
                 chart::dispose(&old);
@@ -731,6 +747,7 @@ impl Dashboard {
                     order_dirty: false,
                     redraw: false,
                     last_chart_ms: 0.0,
+                    chart_drawn: false,
                 },
             );
             key

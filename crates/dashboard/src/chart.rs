@@ -130,6 +130,8 @@ fn label_style(p: &Palette) -> AxisLabel {
 /// # Errors
 /// When the element is missing or ECharts is not loaded.
 pub fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
+    // Canvas renderer: measured cheaper here than ECharts' SVG renderer, whose patched
+    // elements cost more in style and layout than one canvas repaint.
     WasmRenderer::new_opt(None, Some(HEIGHT))
         .render(id, chart)
         .map_err(|e| format!("chart {id}: {e:?}"))

@@ -41,6 +41,7 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let filter = dashboard.filter;
     let counts = agent.shown_counts.clone();
     let show_all = agent.show_all.clone();
+    let show_all_class = agent.show_all.clone();
     let placeholder = move || {
         let count = count.get();
         let shown = shown.with(Vec::len);
@@ -59,7 +60,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     };
     view! {
         <div class="table-wrap">
-            <div role="table" class="containers" data-testid="container-table" aria-label="Containers">
+            <div role="table" class="containers" class:all=move || show_all_class.get()
+                data-testid="container-table" aria-label="Containers">
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
                         {header(SortKey::Name, "Name", "sort-name")}
