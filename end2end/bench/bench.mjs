@@ -186,7 +186,7 @@ let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '# Benchma
 const start = doc.indexOf('## Dashboard');
 if (start >= 0) {
   const next = doc.indexOf('\n## ', start + 1);
-  doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : '');
+  doc = doc.slice(0, start) + section + (next >= 0 ? '\n' + doc.slice(next + 1) : '');
 } else {
   doc = doc.trimEnd() + '\n\n' + section;
 }
