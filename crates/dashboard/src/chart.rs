@@ -5,7 +5,7 @@
 use charming::component::{Axis, Grid, Legend};
 use charming::element::{AxisLabel, AxisType, LineStyle, SplitLine, TextStyle, Tooltip, Trigger};
 use charming::series::Line;
-use charming::{Chart, Echarts, WasmRenderer};
+use charming::{Chart, Echarts};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::present::Points;
@@ -125,37 +125,53 @@ fn label_style(p: &Palette) -> AxisLabel {
     AxisLabel::new().color(p.text)
 }
 
-/// Initialises a chart in the element with `id`.
+/// Initialises a chart in the element with `id` (`echarts.init(element, null, {height})`,
+/// canvas renderer) and sets its first option.
 ///
 /// # Errors
 /// When the element is missing or ECharts is not loaded.
 pub fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
-    // Canvas renderer: measured cheaper here than ECharts' SVG renderer, whose patched
-    // elements cost more in style and layout than one canvas repaint.
-    WasmRenderer::new_opt(None, Some(HEIGHT))
-        .render(id, chart)
-        .map_err(|e| format!("chart {id}: {e:?}"))
+    let fail = |what: &str| format!("chart {id}: {what}");
+    let window = web_sys::window().ok_or_else(|| fail("no window"))?;
+    let element = window
+        .document()
+        .and_then(|d| d.get_element_by_id(id))
+        .ok_or_else(|| fail("element not in the page yet"))?;
+    let echarts = js_sys::Reflect::get(&window, &"echarts".into())
+        .ok()
+        .filter(|e| !e.is_undefined())
+        .ok_or_else(|| fail("ECharts is not loaded"))?;
+    let init: js_sys::Function = js_sys::Reflect::get(&echarts, &"init".into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| fail("echarts.init is missing"))?;
+    let size = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&size, &"height".into(), &JsValue::from(HEIGHT));
+    let instance: Echarts = init
+        .call3(&echarts, &element, &JsValue::NULL, &size)
+        .map_err(|_| fail("echarts.init failed"))?
+        .unchecked_into();
+    update(&instance, chart);
+    Ok(instance)
 }
 
-/// Replaces the chart's data in place. `lazyUpdate` leaves the repaint to ECharts' own next
+/// Replaces the chart's option in place. `lazyUpdate` leaves the repaint to ECharts' own next
 /// animation frame, so the option merge and the canvas repaint land in different frames.
+/// (This, not charming's `WasmRenderer`, is the only path that serialises a chart: a second
+/// copy of the serialiser would add ~150 KB to the WASM.)
 pub fn update(echarts: &Echarts, chart: &Chart) {
     let target: &JsValue = echarts.as_ref();
-    let option = match serde_wasm_bindgen::to_value(chart) {
-        Ok(option) => option,
-        Err(_) => return WasmRenderer::update(echarts, chart),
+    let Ok(option) = serde_wasm_bindgen::to_value(chart) else {
+        return;
     };
     let settings = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&settings, &"lazyUpdate".into(), &JsValue::TRUE);
     let _ = js_sys::Reflect::set(&settings, &"silent".into(), &JsValue::TRUE);
-    match js_sys::Reflect::get(target, &"setOption".into()) {
-        Ok(method) => match method.dyn_ref::<js_sys::Function>() {
-            Some(set_option) => {
-                let _ = set_option.call2(target, &option, &settings);
-            }
-            None => WasmRenderer::update(echarts, chart),
-        },
-        Err(_) => WasmRenderer::update(echarts, chart),
+    if let Some(set_option) = js_sys::Reflect::get(target, &"setOption".into())
+        .ok()
+        .and_then(|m| m.dyn_into::<js_sys::Function>().ok())
+    {
+        let _ = set_option.call2(target, &option, &settings);
     }
 }
 
