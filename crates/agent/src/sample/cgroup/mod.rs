@@ -27,6 +27,7 @@ pub mod v2;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -114,9 +115,9 @@ impl Layout {
             })
     }
 
-    /// Reads one container's raw counters, reusing `buf`. A file that cannot be read or parsed
-    /// leaves its figure `None`.
-    pub fn read(&self, files: &Files, buf: &mut ReadBuf) -> Raw {
+    /// Reads one container's raw counters, reusing `buf`; with `keep_open` the files stay open
+    /// for the next tick. A file that cannot be read or parsed leaves its figure `None`.
+    pub fn read(&self, files: &mut Files, buf: &mut ReadBuf, keep_open: bool) -> Raw {
         let v1 = matches!(self, Layout::V1 { .. });
         let (cpu_ns, limit, inactive_key) = if v1 {
             (v1::cpu_ns as Parse, v1::limit as Parse, v1::INACTIVE_FILE)
@@ -124,13 +125,15 @@ impl Layout {
             (v2::cpu_ns as Parse, v2::limit as Parse, v2::INACTIVE_FILE)
         };
         Raw {
-            cpu_ns: buf.read(&files.cpu).and_then(cpu_ns),
+            cpu_ns: buf.read(&mut files.cpu, keep_open).and_then(cpu_ns),
             at: Instant::now(),
-            usage: buf.read(&files.usage).and_then(|t| t.trim().parse().ok()),
+            usage: buf
+                .read(&mut files.usage, keep_open)
+                .and_then(|t| t.trim().parse().ok()),
             inactive_file: buf
-                .read(&files.stat)
+                .read(&mut files.stat, keep_open)
                 .and_then(|t| stat_value(t, inactive_key)),
-            limit: buf.read(&files.limit).and_then(limit),
+            limit: buf.read(&mut files.limit, keep_open).and_then(limit),
         }
     }
 }
@@ -175,16 +178,55 @@ fn slice_path(slice: &str) -> String {
 }
 
 /// The four files read for one container, resolved once when it appears.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Files {
     /// Cumulative CPU time.
-    pub cpu: PathBuf,
+    pub cpu: CgroupFile,
     /// Memory usage including page cache.
-    pub usage: PathBuf,
+    pub usage: CgroupFile,
     /// Memory breakdown (for the inactive file cache).
-    pub stat: PathBuf,
+    pub stat: CgroupFile,
     /// Memory limit.
-    pub limit: PathBuf,
+    pub limit: CgroupFile,
+}
+
+/// How many files [`Files`] holds, for the descriptor budget.
+const FILES_PER_CONTAINER: usize = 4;
+/// Descriptors left for everything else (clients, the engine, logs) before any is kept open
+/// for cgroup files; of the rest, half may be cgroup files.
+const RESERVED_FDS: usize = 256;
+
+/// One cgroup file: where it is and, while the descriptor budget allows, an open handle that
+/// is read again from offset 0 each tick. The kernel regenerates the text on every read from
+/// the start, and skipping the path lookup halves the cost of a small file.
+#[derive(Debug)]
+pub struct CgroupFile {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Kept open between ticks, or `None` (opened per read).
+    handle: Option<File>,
+}
+
+impl From<PathBuf> for CgroupFile {
+    fn from(path: PathBuf) -> Self {
+        Self { path, handle: None }
+    }
+}
+
+/// How many containers may keep their files open, from `/proc/self/limits` (the soft limit on
+/// open files): half of what is left after [`RESERVED_FDS`], so a default soft limit of 1024
+/// still leaves room for hundreds of clients.
+pub fn open_file_budget(limits: &str) -> usize {
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3));
+    let soft = match soft {
+        Some("unlimited") => usize::MAX,
+        Some(n) => n.parse().unwrap_or(0),
+        None => 0,
+    };
+    soft.saturating_sub(RESERVED_FDS) / 2 / FILES_PER_CONTAINER
 }
 
 /// One container's counters as read, before any arithmetic.
@@ -227,11 +269,21 @@ pub fn cpu_percent(previous: (u64, Instant), current: (u64, Instant)) -> Option<
 }
 
 /// The value of `key` in a flat-keyed file (`memory.stat`, `cpu.stat`): lines of `key value`.
+/// Searches for the key directly rather than splitting every line (v1 `memory.stat` has about
+/// 40 lines and is read for every container every second).
 pub fn stat_value(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let (k, v) = line.split_once(' ')?;
-        (k == key).then(|| v.trim().parse().ok())?
-    })
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(key) {
+        let at = from + found;
+        let end = at + key.len();
+        if (at == 0 || bytes[at - 1] == b'\n') && bytes.get(end) == Some(&b' ') {
+            let value = text[end + 1..].split('\n').next()?;
+            return value.trim().parse().ok();
+        }
+        from = end;
+    }
+    None
 }
 
 /// Host memory (`MemTotal` in `/proc/meminfo`), the limit of an unlimited container.
@@ -257,23 +309,52 @@ impl Default for ReadBuf {
 }
 
 impl ReadBuf {
-    /// The whole text of `path`. Plain `read` calls until end of file: `read_to_string` would
-    /// first `fstat` and `lseek` for a size hint that virtual cgroup files do not have.
-    pub fn read(&mut self, path: &Path) -> Option<&str> {
-        let mut file = File::open(path).ok()?;
+    /// The whole text of `file`, through its kept handle (positional reads from 0) or a fresh
+    /// open, which is kept when `keep_open`. A kept handle that fails (the cgroup is gone) is
+    /// dropped. Plain `read` calls until end of file: `read_to_string` would first `fstat` and
+    /// `lseek` for a size hint that virtual cgroup files do not have.
+    pub fn read(&mut self, file: &mut CgroupFile, keep_open: bool) -> Option<&str> {
+        let len = match &file.handle {
+            Some(handle) => match self.fill(|bytes, at| handle.read_at(bytes, at)) {
+                Some(len) => len,
+                None => {
+                    file.handle = None;
+                    return None;
+                }
+            },
+            None => {
+                let mut opened = File::open(&file.path).ok()?;
+                let len = self.fill(|bytes, _| opened.read(bytes))?;
+                if keep_open {
+                    file.handle = Some(opened);
+                }
+                len
+            }
+        };
+        std::str::from_utf8(&self.bytes[..len]).ok()
+    }
+
+    /// Reads to the end with `read(buffer, offset)`; the length read.
+    fn fill(
+        &mut self,
+        mut read: impl FnMut(&mut [u8], u64) -> std::io::Result<usize>,
+    ) -> Option<usize> {
         let mut len = 0;
         loop {
             if len == self.bytes.len() {
                 self.bytes.resize(len * 2, 0);
             }
-            match file.read(&mut self.bytes[len..]) {
-                Ok(0) => break,
+            let room = self.bytes.len() - len;
+            match read(&mut self.bytes[len..], len as u64) {
+                Ok(0) => return Some(len),
+                // A short read is the end: regular files and the kernel's seq files (every
+                // cgroup file) only return less than asked at end of file. Saves a read call.
+                Ok(n) if n < room => return Some(len + n),
                 Ok(n) => len += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => return None,
             }
         }
-        std::str::from_utf8(&self.bytes[..len]).ok()
     }
 }
 
@@ -283,6 +364,8 @@ struct Tracked {
     info: Arc<ContainerInfo>,
     /// Its cgroup files; `None` until the directory is found.
     files: Option<Files>,
+    /// Whether its files stay open between ticks (within the descriptor budget).
+    keep_open: bool,
     /// The previous CPU reading (ns, when), the baseline for the next percentage.
     previous: Option<(u64, Instant)>,
 }
@@ -301,6 +384,10 @@ pub struct CgroupSource {
     buf: ReadBuf,
     /// Host `MemTotal`, read once.
     host_memory: Option<u64>,
+    /// How many containers may keep their files open (see [`open_file_budget`]).
+    keep_budget: usize,
+    /// How many do.
+    kept: usize,
 }
 
 impl CgroupSource {
@@ -316,6 +403,9 @@ impl CgroupSource {
             tracked: HashMap::new(),
             buf: ReadBuf::default(),
             host_memory,
+            keep_budget: std::fs::read_to_string("/proc/self/limits")
+                .map_or(0, |l| open_file_budget(&l)),
+            kept: 0,
         }
     }
 
@@ -326,19 +416,30 @@ impl CgroupSource {
             return;
         }
         self.synced = Some(inventory.generation);
-        self.tracked
-            .retain(|id, _| inventory.containers.contains_key(id));
+        let kept = &mut self.kept;
+        self.tracked.retain(|id, tracked| {
+            let running = inventory.containers.contains_key(id);
+            if !running && tracked.keep_open {
+                *kept -= 1;
+            }
+            running
+        });
         for (id, info) in &inventory.containers {
             match self.tracked.get_mut(id) {
                 Some(tracked) => tracked.info = info.clone(),
                 None => {
                     let files = self.layout.locate(id, info.cgroup_parent.as_deref());
-                    debug!(container = %id, name = %info.name, files = ?files, "sampling container");
+                    let keep_open = *kept < self.keep_budget;
+                    if keep_open {
+                        *kept += 1;
+                    }
+                    debug!(container = %id, name = %info.name, files = ?files, keep_open, "sampling container");
                     self.tracked.insert(
                         id.clone(),
                         Tracked {
                             info: info.clone(),
                             files,
+                            keep_open,
                             previous: None,
                         },
                     );
@@ -363,10 +464,11 @@ impl StatsSource for CgroupSource {
                     .layout
                     .locate(id, tracked.info.cgroup_parent.as_deref());
             }
+            let keep_open = tracked.keep_open;
             let raw = tracked
                 .files
-                .as_ref()
-                .map(|files| self.layout.read(files, &mut self.buf));
+                .as_mut()
+                .map(|files| self.layout.read(files, &mut self.buf, keep_open));
             let cpu_now = raw.and_then(|r| Some((r.cpu_ns?, r.at)));
             let cpu_pct = match (tracked.previous, cpu_now) {
                 (Some(previous), Some(current)) => cpu_percent(previous, current),
@@ -471,10 +573,13 @@ mod tests {
         for (tree, name, id, cpu, mem, limit) in cases {
             let layout = Layout::detect(&fixture(tree)).expect(tree);
             assert_eq!(layout.name(), name, "{tree}");
-            let files = layout
+            let mut files = layout
                 .locate(id, None)
                 .unwrap_or_else(|| panic!("{tree}: {id} not found"));
-            let raw = layout.read(&files, &mut buf);
+            let raw = layout.read(&mut files, &mut buf, false);
+            // Kept open, the second read goes through the handle and agrees.
+            layout.read(&mut files, &mut buf, true);
+            assert_eq!(layout.read(&mut files, &mut buf, true).cpu_ns, raw.cpu_ns);
             assert_eq!(raw.cpu_ns, Some(cpu), "{tree} {id}: cpu");
             assert_eq!(
                 memory_used(raw.usage, raw.inactive_file),
@@ -492,8 +597,8 @@ mod tests {
     #[test]
     fn busy_v1_fixture_matches_docker_stats_memory() {
         let layout = Layout::detect(&fixture("v1-cgroupfs")).expect("v1");
-        let files = layout.locate(BUSY, None).expect("busy");
-        let raw = layout.read(&files, &mut ReadBuf::default());
+        let mut files = layout.locate(BUSY, None).expect("busy");
+        let raw = layout.read(&mut files, &mut ReadBuf::default(), false);
         let ours = memory_used(raw.usage, raw.inactive_file).expect("mem") as f64;
         let docker_stats = 64.71 * 1_048_576.0;
         assert!((ours - docker_stats).abs() / docker_stats < 0.01, "{ours}");
@@ -504,15 +609,15 @@ mod tests {
         let err = Layout::detect(&fixture("nowhere")).expect_err("no tree");
         assert!(err.contains("nowhere") && err.contains(ROOT_ENV), "{err}");
         let layout = Layout::detect(&fixture("v1-cgroupfs")).expect("v1");
-        assert_eq!(layout.locate("0000", None), None);
+        assert!(layout.locate("0000", None).is_none());
         // A container whose files vanish mid-tick (it stopped) reads as all-None.
-        let gone = Files {
-            cpu: fixture("nowhere/cpu"),
-            usage: fixture("nowhere/usage"),
-            stat: fixture("nowhere/stat"),
-            limit: fixture("nowhere/limit"),
+        let mut gone = Files {
+            cpu: fixture("nowhere/cpu").into(),
+            usage: fixture("nowhere/usage").into(),
+            stat: fixture("nowhere/stat").into(),
+            limit: fixture("nowhere/limit").into(),
         };
-        let raw = layout.read(&gone, &mut ReadBuf::default());
+        let raw = layout.read(&mut gone, &mut ReadBuf::default(), true);
         assert_eq!(
             (raw.cpu_ns, raw.usage, raw.inactive_file, raw.limit),
             (None, None, None, None)
@@ -601,8 +706,33 @@ mod tests {
         let text = "x 1\n".repeat(5_000);
         std::fs::write(&path, &text).expect("write");
         let mut buf = ReadBuf::default();
-        assert_eq!(buf.read(&path), Some(text.as_str()));
-        assert_eq!(buf.read(&dir.join("absent")), None);
+        let mut file = CgroupFile::from(path.clone());
+        assert_eq!(buf.read(&mut file, true), Some(text.as_str()));
+        // Through the kept handle, from offset 0 again, seeing the new content.
+        std::fs::write(&path, "y 2\n").expect("rewrite");
+        assert_eq!(buf.read(&mut file, true), Some("y 2\n"));
+        assert_eq!(buf.read(&mut dir.join("absent").into(), false), None);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn open_file_budget_table() {
+        let limits = |soft: &str| {
+            format!(
+                "Limit                     Soft Limit           Hard Limit           Units\n\
+                 Max processes             95000                95000                processes\n\
+                 Max open files            {soft}                524288               files\n"
+            )
+        };
+        let cases = [
+            ("1024", 96),
+            ("20000", 2468),
+            ("256", 0),
+            ("unlimited", (usize::MAX - 256) / 8),
+        ];
+        for (soft, want) in cases {
+            assert_eq!(open_file_budget(&limits(soft)), want, "{soft}");
+        }
+        assert_eq!(open_file_budget("garbage"), 0);
     }
 }

@@ -34,10 +34,10 @@ pub fn files(cpu: &Path, memory: &Path, relative: &str) -> Option<Files> {
     let cpu = cpu.join(relative);
     let memory = memory.join(relative);
     (cpu.is_dir() && memory.is_dir()).then(|| Files {
-        cpu: cpu.join("cpuacct.usage"),
-        usage: memory.join("memory.usage_in_bytes"),
-        stat: memory.join("memory.stat"),
-        limit: memory.join("memory.limit_in_bytes"),
+        cpu: cpu.join("cpuacct.usage").into(),
+        usage: memory.join("memory.usage_in_bytes").into(),
+        stat: memory.join("memory.stat").into(),
+        limit: memory.join("memory.limit_in_bytes").into(),
     })
 }
 

@@ -23,10 +23,10 @@ pub fn is_unified(root: &Path) -> bool {
 pub fn files(root: &Path, relative: &str) -> Option<Files> {
     let dir = root.join(relative);
     dir.is_dir().then(|| Files {
-        cpu: dir.join("cpu.stat"),
-        usage: dir.join("memory.current"),
-        stat: dir.join("memory.stat"),
-        limit: dir.join("memory.max"),
+        cpu: dir.join("cpu.stat").into(),
+        usage: dir.join("memory.current").into(),
+        stat: dir.join("memory.stat").into(),
+        limit: dir.join("memory.max").into(),
     })
 }
 
