@@ -71,7 +71,8 @@ pub enum Collector {
 impl Collector {
     /// Picks the collector for `--collector` (or `--synthetic-containers`) and logs the
     /// choice. `auto` and `cgroup` read cgroup files when the hierarchy is readable (at
-    /// `$DOCKSCOPE_CGROUP_ROOT`, else `/sys/fs/cgroup`); otherwise both fall back to the
+    /// `$DOCKSCOPE_CGROUP_ROOT`, else `/sys/fs/cgroup`) — `auto` only if it also holds Docker's
+    /// containers, not just the agent's own cgroup namespace; otherwise both fall back to the
     /// Docker API, `cgroup` with a warning saying why.
     pub fn select(choice: CollectorChoice, endpoint: Endpoint, synthetic: Option<usize>) -> Self {
         if let Some(n) = synthetic {
@@ -79,7 +80,20 @@ impl Collector {
         }
         let layout = match choice {
             CollectorChoice::DockerApi => Err("--collector docker-api".to_owned()),
-            CollectorChoice::Auto | CollectorChoice::Cgroup => Layout::from_env(),
+            CollectorChoice::Auto | CollectorChoice::Cgroup => {
+                Layout::from_env().and_then(|layout| {
+                    if layout.holds_containers() || choice == CollectorChoice::Cgroup {
+                        Ok(layout)
+                    } else {
+                        Err(format!(
+                            "the cgroup hierarchy has no docker or system.slice group (is this \
+                             the agent's own cgroup namespace?); mount the host's \
+                             /sys/fs/cgroup and set {} to it",
+                            cgroup::ROOT_ENV
+                        ))
+                    }
+                })
+            }
         };
         let collector = match layout {
             Ok(layout) => Collector::Cgroup(CgroupSource::new(layout, endpoint)),

@@ -96,6 +96,19 @@ impl Layout {
         Self::detect(&root)
     }
 
+    /// Whether this looks like the host's hierarchy, with Docker's containers under it (a
+    /// `docker` or `system.slice` group), rather than a container's own cgroup namespace,
+    /// where a hierarchy exists but holds no other container.
+    pub fn holds_containers(&self) -> bool {
+        let top = match self {
+            Layout::V1 { memory, .. } => memory,
+            Layout::V2 { root } => root,
+        };
+        ["docker", "system.slice"]
+            .iter()
+            .any(|group| top.join(group).is_dir())
+    }
+
     /// The collector name for `agent_status.features`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -622,6 +635,21 @@ mod tests {
             (raw.cpu_ns, raw.usage, raw.inactive_file, raw.limit),
             (None, None, None, None)
         );
+    }
+
+    #[test]
+    fn a_container_namespace_is_not_taken_for_the_host() {
+        for tree in ["v1-cgroupfs", "v1-systemd", "v2-cgroupfs", "v2-systemd"] {
+            let layout = Layout::detect(&fixture(tree)).expect(tree);
+            assert!(layout.holds_containers(), "{tree}");
+        }
+        // What an agent sees in its own cgroup namespace: a v2 root, no other containers.
+        let dir = std::env::temp_dir().join(format!("ds-cgns-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("cgroup.controllers"), "cpu io memory pids\n").expect("write");
+        let layout = Layout::detect(&dir).expect("a v2 root");
+        assert!(!layout.holds_containers());
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
