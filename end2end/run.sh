@@ -72,7 +72,8 @@ start_agent e2e-b "$AGENT_B_PORT"
 log "agents: e2e-a (--serve-ui) on $AGENT_A_PORT, e2e-b on $AGENT_B_PORT"
 
 cd "$here"
+log "screenshots and agent logs go to $E2E_ARTIFACTS"
 status=0
+# The runner's closing lines ("ℹ pass N", "ℹ fail N") are the summary; nothing is printed after.
 node --test --test-concurrency=1 --test-reporter=spec tests/ || status=$?
-log "screenshots in $E2E_ARTIFACTS"
 exit "$status"

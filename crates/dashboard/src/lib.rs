@@ -15,8 +15,10 @@
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
 //!
 //! Browser-only (`wasm32`), built by trunk:
-//! - `app.rs` — the shared state, the per-animation-frame flush from models into signals,
-//!   adding/removing agents, start-up (saved list, `?agents=`, `/agent.json`).
+//! - `app.rs` — the shared state (`Dashboard` context), start-up (saved list, `?agents=`,
+//!   `/agent.json`), adding/removing agents, import/export, connection events → models.
+//! - `frame.rs` — the per-animation-frame flush from models into signals and charts, within a
+//!   frame budget (rows, re-order, chart redraws).
 //! - `conn.rs` — one task per agent: gloo-net WebSocket, stall detection, backoff, wake-ups.
 //! - `browser.rs` — localStorage, file export/import, clocks, small DOM helpers.
 //! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container.
@@ -27,7 +29,7 @@
 //!  WebSocket task (conn.rs) ──frame──▶ AgentModel::ingest_frame (ingest.rs)
 //!        │ state                              │ marks Changes
 //!        ▼                                    ▼
-//!   card state signal          requestAnimationFrame ─▶ app::flush ─▶ per-row signals,
+//!   card state signal          requestAnimationFrame ─▶ frame::flush ─▶ per-row signals,
 //!                                                      order, status, charts
 //! ```
 
@@ -52,6 +54,8 @@ mod browser;
 mod chart;
 #[cfg(target_arch = "wasm32")]
 mod conn;
+#[cfg(target_arch = "wasm32")]
+mod frame;
 #[cfg(target_arch = "wasm32")]
 mod view;
 

@@ -1,0 +1,468 @@
+//! The per-animation-frame flush: from each agent's model into signals and charts, within a
+//! frame budget.
+//!
+//! Frames are folded into the models the moment they arrive (`app::on_event`); this module
+//! runs at most once per animation frame and pushes only what changed: a bounded number of
+//! row updates, the card's re-order once its rows are current, and, in a frame of its own, a
+//! chart redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use charming::Echarts;
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+
+use crate::app::{AgentView, RowHandle, Selection, StatusView, DETAIL_CHART_ID};
+use crate::browser::{self, now_ms};
+use crate::chart;
+use crate::conn::Wake;
+use crate::ingest::AgentModel;
+use crate::present::{self, RowView};
+use crate::store::Theme;
+
+pub(crate) struct AgentRuntime {
+    pub(crate) model: AgentModel,
+    pub(crate) view: AgentView,
+    /// Dropping it stops the connection task.
+    pub(crate) wake: UnboundedSender<Wake>,
+    pub(crate) rows: HashMap<String, ArcRwSignal<RowView>>,
+    /// Rows whose figures changed but whose signal has not been set yet (frame budget).
+    pub(crate) pending_rows: BTreeSet<String>,
+    /// Ids last pushed to `view.rows`, to skip pushes that change nothing.
+    pub(crate) visible: Vec<String>,
+    /// The same ids as a set: rows whose changes must reach the DOM now.
+    pub(crate) shown: HashSet<String>,
+    /// Rows not on screen whose figures changed; rendered when they come into view.
+    pub(crate) stale: HashSet<String>,
+    pub(crate) totals_chart: Option<Echarts>,
+    /// The row order must be recomputed (figures, membership, sort or filter changed).
+    pub(crate) order_dirty: bool,
+    /// The totals chart must be drawn (new batch, theme changed, first draw failed).
+    pub(crate) redraw: bool,
+    /// Browser time of the last totals-chart draw.
+    pub(crate) last_chart_ms: f64,
+    /// Drawn in this frame: the next frame is left to ECharts' repaint.
+    pub(crate) chart_drawn: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Runtime {
+    pub(crate) agents: HashMap<u32, AgentRuntime>,
+    pub(crate) next_key: u32,
+    pub(crate) frame_scheduled: bool,
+    /// Filter changed: every agent's order must be recomputed.
+    pub(crate) resort_all: bool,
+    /// Key of the agent flushed first in the last frame (round-robin).
+    pub(crate) last_first: u32,
+    /// Skip the next frame: ECharts repaints the chart updated in this one (`lazyUpdate`).
+    pub(crate) quiet_frame: bool,
+    /// The detail chart and what it shows.
+    pub(crate) detail: Option<(Selection, Echarts)>,
+    pub(crate) detail_dirty: bool,
+    /// Mirror of [`Dashboard::selected`], readable outside a reactive owner.
+    pub(crate) selection: Option<Selection>,
+    pub(crate) theme: Theme,
+    pub(crate) debug: bool,
+    /// `?perf=true`: time each flush with User Timing.
+    pub(crate) perf: bool,
+    pub(crate) filter: String,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime::default());
+}
+
+pub(crate) fn with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
+    RUNTIME.with_borrow_mut(f)
+}
+
+/// Asks for one [`flush`] on the next animation frame (many frames in between fold into one).
+pub(crate) fn schedule_frame() {
+    let first = with_runtime(|rt| !std::mem::replace(&mut rt.frame_scheduled, true));
+    if first {
+        request_animation_frame(flush);
+    }
+}
+
+type Deferred = Vec<Box<dyn FnOnce()>>;
+
+/// How much DOM work one animation frame may cause, in rough units of "one row update"
+/// (a re-order costs [`HEAVY_STEP`]; a chart redraw gets a frame of its own). It holds one card's
+/// [`ROWS_SHOWN`] rows plus their re-order, so a card updates in one piece; several cards'
+/// batches, or cards showing all rows, spread over the following frames (a row a few frames
+/// late is invisible at a 1 Hz refresh).
+const FRAME_BUDGET: usize = 32;
+/// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
+/// 5-minute trend gains nothing from 1 Hz redraws.
+const CHART_INTERVAL_MS: f64 = 1_900.0;
+
+/// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
+/// page that stays light with many agents of 100+ containers.
+pub const ROWS_SHOWN: usize = 25;
+/// Cost of re-ordering one card's rows, in row units (a chart redraw takes a whole frame).
+const HEAVY_STEP: usize = 8;
+
+/// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
+/// another frame while work is left. Signal writes are collected and run after the runtime
+/// borrow ends, so nothing they trigger can re-enter the runtime.
+fn flush() {
+    let perf = with_runtime(|rt| rt.perf);
+    if perf {
+        browser::perf_mark("dockscope-flush-start");
+    }
+    let mut deferred: Deferred = Vec::new();
+    let more = with_runtime(|rt| {
+        rt.frame_scheduled = false;
+        if std::mem::take(&mut rt.quiet_frame) {
+            // ECharts repaints a chart updated last frame in this one: leave it the frame.
+            return true;
+        }
+        let resort_all = std::mem::take(&mut rt.resort_all);
+        let ctx = FlushContext {
+            now: now_ms(),
+            perf: rt.perf,
+            filter: rt.filter.clone(),
+            theme: rt.theme,
+            debug: rt.debug,
+        };
+        let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
+        let mut budget = FRAME_BUDGET;
+        let mut more = false;
+        // Fairness: start after the agent that went first last time.
+        let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
+        keys.sort_unstable();
+        let start = keys.iter().position(|k| *k > rt.last_first).unwrap_or(0);
+        keys.rotate_left(start);
+        if let Some(first) = keys.first() {
+            rt.last_first = *first;
+        }
+        for key in keys {
+            let Some(agent) = rt.agents.get_mut(&key) else {
+                continue;
+            };
+            if resort_all {
+                agent.order_dirty = true;
+            }
+            let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
+            if agent.chart_drawn {
+                agent.chart_drawn = false;
+                rt.quiet_frame = true;
+            }
+            if batch && selected_agent == Some(key) {
+                rt.detail_dirty = true;
+            }
+            more |= agent.has_work(ctx.now);
+        }
+        if budget > 0 {
+            flush_detail(rt, ctx.theme);
+        } else {
+            more |= rt.detail_dirty;
+        }
+        more
+    });
+    for write in deferred {
+        write();
+    }
+    if perf {
+        browser::perf_measure("dockscope-flush", "dockscope-flush-start");
+    }
+    if more {
+        schedule_frame();
+    }
+}
+
+/// Settings every agent's flush reads.
+struct FlushContext {
+    now: f64,
+    perf: bool,
+    filter: String,
+    theme: Theme,
+    debug: bool,
+}
+
+impl AgentRuntime {
+    /// Whether a later frame still has something to do for this agent.
+    fn has_work(&self, now: f64) -> bool {
+        self.model.has_changes()
+            || !self.pending_rows.is_empty()
+            || self.order_dirty
+            || self.chart_due(now)
+    }
+
+    /// A redraw is wanted and the chart was not drawn in the last [`CHART_INTERVAL_MS`] (a
+    /// redraw that is not due yet waits for a later batch's frame).
+    fn chart_due(&self, now: f64) -> bool {
+        self.redraw
+            && (self.totals_chart.is_none() || now - self.last_chart_ms >= CHART_INTERVAL_MS)
+    }
+}
+
+/// One agent's share of a frame: cheap card facts always, then rows, order and chart while the
+/// budget lasts. Returns whether a batch arrived (the detail chart follows it).
+fn flush_agent(
+    agent: &mut AgentRuntime,
+    budget: &mut usize,
+    ctx: &FlushContext,
+    deferred: &mut Deferred,
+) -> bool {
+    let changes = agent.model.take_changes();
+    if changes.membership {
+        let model = &agent.model;
+        agent.rows.retain(|id, _| model.containers.contains_key(id));
+        agent
+            .pending_rows
+            .retain(|id| model.containers.contains_key(id));
+        agent.order_dirty = true;
+    }
+    agent.pending_rows.extend(changes.rows.iter().cloned());
+    if changes.batch {
+        agent.redraw = true;
+        push_batch_facts(agent, deferred);
+    }
+    if changes.status {
+        push_status(agent, deferred);
+    }
+    if changes.frames {
+        push_frames(agent, ctx.debug, deferred);
+    }
+
+    // Rows, a budget's worth at a time.
+    while *budget > 0 {
+        let Some(id) = agent.pending_rows.pop_first() else {
+            break;
+        };
+        agent.order_dirty = true;
+        // A row not on screen (beyond the first rows, or filtered out) is only marked stale:
+        // it is rendered when the order brings it into view.
+        if !agent.shown.contains(&id) {
+            agent.stale.insert(id);
+            continue;
+        }
+        let Some(container) = agent.model.containers.get(&id) else {
+            continue;
+        };
+        let row = present::row_view(container);
+        if let Some(signal) = agent.rows.get(&id) {
+            let signal = signal.clone();
+            deferred.push(Box::new(move || signal.set(row)));
+        }
+        *budget -= 1;
+    }
+    // Order once all rows are current, in the same frame as the last of them, so a card of up
+    // to FRAME_BUDGET shown rows changes figures and order together.
+    if agent.order_dirty && agent.pending_rows.is_empty() {
+        agent.order_dirty = false;
+        let sort = agent.view.sort.get_untracked();
+        let mut ids = agent.model.visible_ids(sort, &ctx.filter);
+        let matching = ids.len();
+        if !agent.view.show_all.get_untracked() {
+            ids.truncate(ROWS_SHOWN);
+        }
+        let counts = (ids.len(), matching);
+        if agent.view.shown_counts.get_untracked() != counts {
+            let signal = agent.view.shown_counts.clone();
+            deferred.push(Box::new(move || signal.set(counts)));
+        }
+        if ids != agent.visible {
+            let mut handles = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let Some(container) = agent.model.containers.get(id) else {
+                    continue;
+                };
+                let data = match agent.rows.get(id) {
+                    Some(data) => {
+                        if agent.stale.remove(id) {
+                            let (data, row) = (data.clone(), present::row_view(container));
+                            deferred.push(Box::new(move || data.set(row)));
+                        }
+                        data.clone()
+                    }
+                    None => {
+                        agent.stale.remove(id);
+                        let data = ArcRwSignal::new(present::row_view(container));
+                        agent.rows.insert(id.clone(), data.clone());
+                        data
+                    }
+                };
+                handles.push(RowHandle {
+                    id: id.clone(),
+                    data,
+                });
+            }
+            agent.shown = ids.iter().cloned().collect();
+            agent.visible = ids;
+            let signal = agent.view.rows.clone();
+            deferred.push(Box::new(move || signal.set(handles)));
+            *budget = budget.saturating_sub(HEAVY_STEP);
+        }
+    }
+    // A chart redraw gets a frame to itself.
+    if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
+        agent.redraw = false;
+        agent.last_chart_ms = ctx.now;
+        if ctx.perf {
+            browser::perf_mark("dockscope-chart-start");
+        }
+        draw_totals(agent, ctx.theme);
+        agent.chart_drawn = true;
+        if ctx.perf {
+            browser::perf_measure("dockscope-chart", "dockscope-chart-start");
+        }
+        *budget = 0;
+    }
+    changes.batch
+}
+
+/// Container count, last-update time and the agent's own cost.
+fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
+    let (model, view) = (&agent.model, &agent.view);
+    let count = model.containers.len();
+    let local = model
+        .last_batch_sent_ms
+        .map(|sent| sent + model.clock.offset_ms().unwrap_or(0.0));
+    let metrics = &model.agent_metrics;
+    let cost = format!(
+        "CPU {}, memory {}",
+        crate::format::percent(metrics.cpu_pct),
+        metrics
+            .mem_bytes
+            .map(crate::format::bytes)
+            .unwrap_or_else(|| "–".into())
+    );
+    let (count_sig, local_sig, cost_sig) = (
+        view.container_count.clone(),
+        view.last_batch_local_ms.clone(),
+        view.agent_cost.clone(),
+    );
+    deferred.push(Box::new(move || {
+        if count_sig.get_untracked() != Some(count) {
+            count_sig.set(Some(count));
+        }
+        local_sig.set(local);
+        if cost_sig.with_untracked(|c| c != &cost) {
+            cost_sig.set(cost);
+        }
+    }));
+}
+
+fn push_status(agent: &AgentRuntime, deferred: &mut Deferred) {
+    let model = &agent.model;
+    if let (Some(status), Some(received_ms)) = (model.status.clone(), model.status_received_ms) {
+        let signal = agent.view.status.clone();
+        deferred.push(Box::new(move || {
+            signal.set(Some(StatusView {
+                status,
+                received_ms,
+            }))
+        }));
+    }
+}
+
+/// The card's malformed-frame line and, with `?debug=true`, the raw frames.
+fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
+    let (model, view) = (&agent.model, &agent.view);
+    let error = model
+        .frame_error
+        .as_ref()
+        .map(|(at, reason)| format!("{} — {reason}", clock_time(*at)));
+    let signal = view.frame_error.clone();
+    if signal.with_untracked(|e| e != &error) {
+        deferred.push(Box::new(move || signal.set(error)));
+    }
+    if debug {
+        let frames: Vec<String> = model
+            .frames
+            .iter()
+            .rev()
+            .map(|f| match &f.error {
+                Some(e) => format!("{}  ✗ {e}\n{}", clock_time(f.received_ms), f.text),
+                None => format!("{}  {}", clock_time(f.received_ms), f.text),
+            })
+            .collect();
+        let counts = format!("malformed frames: {}", model.malformed_count);
+        let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
+        deferred.push(Box::new(move || {
+            frames_sig.set(frames);
+            counts_sig.set(counts);
+        }));
+    }
+}
+
+fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
+    let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
+    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    match &agent.totals_chart {
+        Some(handle) => chart::update(handle, &chart),
+        None => match chart::render(&agent.view.chart_id(), &chart) {
+            Ok(handle) => agent.totals_chart = Some(handle),
+            // The card is not in the DOM yet: draw on the next change.
+            Err(_) => agent.redraw = true,
+        },
+    }
+}
+
+fn flush_detail(rt: &mut Runtime, theme: Theme) {
+    let Some(selection) = rt.selection.clone() else {
+        if let Some((_, handle)) = rt.detail.take() {
+            chart::dispose(&handle);
+        }
+        rt.detail_dirty = false;
+        return;
+    };
+    let Some(agent) = rt.agents.get(&selection.agent_key) else {
+        return;
+    };
+    let Some(container) = agent.model.containers.get(&selection.container_id) else {
+        return;
+    };
+    if !rt.detail_dirty {
+        return;
+    }
+    let (cpu, mem) = present::container_series(container.history.iter());
+    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    match &rt.detail {
+        Some((shown, handle)) if shown == &selection => {
+            chart::update(handle, &chart);
+            rt.quiet_frame = true;
+        }
+        _ => {
+            if let Some((_, old)) = rt.detail.take() {
+                chart::dispose(&old);
+            }
+            match chart::render(DETAIL_CHART_ID, &chart) {
+                Ok(handle) => rt.detail = Some((selection, handle)),
+                Err(_) => {
+                    rt.detail_dirty = true;
+                    return;
+                }
+            }
+        }
+    }
+    rt.detail_dirty = false;
+}
+
+/// `HH:MM:SS` of a browser timestamp, local time.
+pub(crate) fn clock_time(ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    format!(
+        "{:02}:{:02}:{:02}",
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds()
+    )
+}
+
+/// Charts follow the window's size (ECharts does not watch its element).
+pub(crate) fn resize_charts() {
+    with_runtime(|rt| {
+        for agent in rt.agents.values() {
+            if let Some(handle) = &agent.totals_chart {
+                chart::resize(handle);
+            }
+        }
+        if let Some((_, handle)) = &rt.detail {
+            chart::resize(handle);
+        }
+    });
+}
