@@ -105,7 +105,11 @@ pub async fn run<S: StatsSource>(
             _ = sample_tick.tick() => {
                 let started = Instant::now();
                 let containers = source.sample().await;
-                let changed = board.set_engine(source.engine());
+                // Status first: a client that sees data resume already knows the engine is back.
+                if board.set_engine(source.engine()) {
+                    let frame = publisher.publish(|sequence| board.status(sequence));
+                    log_dispatch("agent_status", &frame, started, &publisher);
+                }
                 let agent_metrics = meter.measure();
                 let frame = publisher.publish(|sequence| {
                     Message::ContainerStatsBatch(ContainerStatsBatch {
@@ -117,10 +121,6 @@ pub async fn run<S: StatsSource>(
                     })
                 });
                 log_dispatch("container_stats_batch", &frame, started, &publisher);
-                if changed {
-                    let frame = publisher.publish(|sequence| board.status(sequence));
-                    log_dispatch("agent_status", &frame, started, &publisher);
-                }
             }
             _ = status_tick.tick() => {
                 let started = Instant::now();
