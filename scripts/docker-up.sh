@@ -15,10 +15,23 @@ if ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ]; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
+  # A killed dockerd takes its containerd with it, and both stay zombies until init reaps
+  # them; meanwhile their pid files point at "existing" processes and a new dockerd refuses to
+  # start ("pid file found") or waits on the dead containerd's socket. Let the reaper finish,
+  # then drop the pid files unless a live dockerd owns them.
+  for _ in $(seq 1 20); do
+    ps -C dockerd,containerd -o stat= | grep -q '^Z' || break
+    sleep 0.5
+  done
+  if ! ps -C dockerd -o stat= | grep -qv '^Z'; then
+    rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+  fi
   log "starting dockerd (log: /tmp/dockerd.log)"
   nohup dockerd >/tmp/dockerd.log 2>&1 &
-  for _ in $(seq 1 60); do
+  dockerd_pid=$!
+  for _ in $(seq 1 120); do
     docker info >/dev/null 2>&1 && break
+    kill -0 "$dockerd_pid" 2>/dev/null || break # exited: no point waiting
     sleep 0.5
   done
   docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /tmp/dockerd.log"; tail -20 /tmp/dockerd.log >&2; exit 1; }
