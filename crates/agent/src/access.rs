@@ -8,10 +8,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
-/// The subprotocol the agent selects when a client offers it.
-pub const PROTOCOL: &str = "dockscope";
-/// Prefix of the subprotocol carrying the token.
-pub const TOKEN_PROTOCOL_PREFIX: &str = "dockscope-token.";
+pub use dockscope_protocol::{SUBPROTOCOL as PROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 
 /// Access rules from the command line.
 #[derive(Debug, Clone, Default)]
@@ -39,19 +36,7 @@ impl Access {
     pub fn new(token: Option<String>, allowed_origins: Vec<String>) -> Result<Self, String> {
         let token = token.map(|t| t.trim().to_owned());
         if let Some(t) = &token {
-            if t.is_empty() {
-                return Err("the token is empty; generate one with `openssl rand -hex 32`".into());
-            }
-            if !t
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
-            {
-                return Err(
-                    "the token may only contain letters, digits and - . _ ~ (it travels \
-                     as a WebSocket subprotocol); generate one with `openssl rand -hex 32`"
-                        .into(),
-                );
-            }
+            dockscope_protocol::check_token(t)?;
         }
         let allowed_origins = allowed_origins
             .into_iter()
@@ -83,7 +68,7 @@ impl Access {
             return Ok(());
         };
         let offered = offered_protocols(headers)
-            .filter_map(|p| p.strip_prefix(TOKEN_PROTOCOL_PREFIX))
+            .filter_map(|p| p.strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
             .chain(query_token);
         // Check every offered token so timing does not reveal which position matched.
         let mut ok = false;

@@ -170,10 +170,57 @@ pub struct AgentInfo {
 /// Path at which an agent serves [`AgentInfo`].
 pub const AGENT_INFO_PATH: &str = "/agent.json";
 
+/// The WebSocket subprotocol a client offers; the agent selects it and nothing else.
+pub const SUBPROTOCOL: &str = "dockscope";
+/// Prefix of the subprotocol that carries an agent's access token: `dockscope-token.<token>`.
+/// Browsers cannot set headers on a WebSocket, so the token travels in `Sec-WebSocket-Protocol`.
+pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "dockscope-token.";
+
+/// Checks a token can travel as a subprotocol: non-empty, letters, digits and `- . _ ~` only.
+///
+/// # Errors
+/// A sentence saying what is wrong, for a flag error or an inline form error.
+pub fn check_token(token: &str) -> Result<(), String> {
+    if token.is_empty() {
+        return Err("the token is empty; generate one with `openssl rand -hex 32`".into());
+    }
+    if let Some(bad) = token
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~".contains(*c)))
+    {
+        return Err(format!(
+            "the token may only contain letters, digits and - . _ ~ (it travels as a \
+             WebSocket subprotocol), not {bad:?}; generate one with `openssl rand -hex 32`"
+        ));
+    }
+    Ok(())
+}
+
 /// The JSON Schema of [`Message`], pretty-printed, as checked in at `docs/protocol.schema.json`.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Message);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_token;
+
+    #[test]
+    fn tokens_that_can_travel_as_a_subprotocol() {
+        let table = [
+            ("s3cret", true),
+            ("0f9a-B_c.d~e", true),
+            ("", false),
+            ("has space", false),
+            ("comma,split", false),
+            ("slash/", false),
+            ("naïve", false),
+        ];
+        for (token, ok) in table {
+            assert_eq!(check_token(token).is_ok(), ok, "token {token:?}");
+        }
+    }
 }
