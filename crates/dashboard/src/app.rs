@@ -58,6 +58,8 @@ pub struct AgentView {
     pub key: u32,
     /// Normalised WebSocket URL.
     pub url: String,
+    /// Access token for an agent started with `--token`; saved with the list in localStorage.
+    pub token: ArcRwSignal<Option<String>>,
     pub conn: ArcRwSignal<ConnState>,
     pub status: ArcRwSignal<Option<StatusView>>,
     /// Browser-clock time of the latest batch (agent `sent_at` corrected for clock skew).
@@ -82,10 +84,11 @@ pub struct AgentView {
 }
 
 impl AgentView {
-    fn new(key: u32, url: String) -> Self {
+    fn new(key: u32, url: String, token: Option<String>) -> Self {
         Self {
             key,
             url,
+            token: ArcRwSignal::new(token),
             conn: ArcRwSignal::new(ConnState::Connecting),
             status: ArcRwSignal::new(None),
             last_batch_local_ms: ArcRwSignal::new(None),
@@ -207,7 +210,7 @@ impl Dashboard {
 
         let saved = browser::storage_get(store::AGENTS_KEY)
             .and_then(|text| store::parse_saved(text.as_deref()).map_err(|e| e.to_string()));
-        let saved = match saved {
+        let saved: Option<store::AgentList> = match saved {
             Ok(list) => Some(list),
             Err(problem) => {
                 dashboard.storage_warning.set(Some(format!(
@@ -217,15 +220,18 @@ impl Dashboard {
                 None
             }
         };
-        match (query.agents, saved) {
+        // Links never carry tokens; an agent already saved with one keeps using it.
+        let saved_token = |url: &str| saved.as_ref().and_then(|s| s.tokens.get(url).cloned());
+        match (query.agents, &saved) {
             (Some(link_agents), _) => {
                 for url in link_agents {
-                    dashboard.open_agent(url);
+                    let token = saved_token(&url);
+                    dashboard.open_agent(url, token);
                 }
             }
-            (None, Some(saved)) if !saved.is_empty() => {
-                for url in saved {
-                    dashboard.open_agent(url);
+            (None, Some(saved)) if !saved.agents.is_empty() => {
+                for url in &saved.agents {
+                    dashboard.open_agent(url.clone(), saved.tokens.get(url).cloned());
                 }
             }
             (None, Some(_)) => spawn_local(dashboard.discover_serving_agent()),
@@ -295,7 +301,7 @@ impl Dashboard {
     }
 
     /// Starts showing and connecting to `url` (already normalised).
-    fn open_agent(self, url: String) {
+    fn open_agent(self, url: String, token: Option<String>) {
         let (wake, wake_rx) = unbounded();
         let key = with_runtime(|rt| {
             rt.next_key += 1;
@@ -304,7 +310,7 @@ impl Dashboard {
                 key,
                 AgentRuntime {
                     model: AgentModel::default(),
-                    view: AgentView::new(key, url.clone()),
+                    view: AgentView::new(key, url.clone(), token),
                     wake,
                     rows: HashMap::new(),
                     pending_rows: BTreeSet::new(),
@@ -320,24 +326,46 @@ impl Dashboard {
             );
             key
         });
-        let view = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.clone()));
-        if let Some(view) = view {
-            self.agents.update(|agents| agents.push(view));
-        }
-        spawn_local(conn::run(url, wake_rx, move |event| on_event(key, event)));
+        let Some(view) = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.clone())) else {
+            return;
+        };
+        let token = view.token.clone();
+        self.agents.update(|agents| agents.push(view));
+        spawn_local(conn::run(url, token, wake_rx, move |event| {
+            on_event(key, event)
+        }));
     }
 
-    /// Adds the agent typed or pasted into the add box.
+    /// Adds the agent typed or pasted into the add box, with its token if one was given.
     ///
     /// # Errors
     /// The message to show inline; nothing changed.
-    pub fn add_from_input(self, input: &str) -> Result<(), String> {
+    pub fn add_from_input(self, input: &str, token: &str) -> Result<(), String> {
         let url = url::normalize(input).map_err(|e| e.to_string())?;
+        let token = parse_token_input(token)?;
         if self.has_url(&url) {
             return Err(format!("{url} is already on the dashboard"));
         }
-        self.open_agent(url);
+        self.open_agent(url, token);
         self.persist();
+        Ok(())
+    }
+
+    /// Sets or clears one agent's token and reconnects with it.
+    ///
+    /// # Errors
+    /// The message to show inline; nothing changed.
+    pub fn set_token(self, key: u32, input: &str) -> Result<(), String> {
+        let token = parse_token_input(input)?;
+        let found = with_runtime(|rt| {
+            rt.agents.get(&key).map(|agent| {
+                agent.view.token.set(token);
+                let _ = agent.wake.unbounded_send(Wake::Reconnect);
+            })
+        });
+        if found.is_some() {
+            self.persist();
+        }
         Ok(())
     }
 
@@ -437,13 +465,24 @@ impl Dashboard {
             .with_untracked(|a| a.iter().map(|v| v.url.clone()).collect())
     }
 
+    /// The shown agents and their tokens, as saved in localStorage.
+    fn agent_list(self) -> store::AgentList {
+        self.agents.with_untracked(|agents| store::AgentList {
+            agents: agents.iter().map(|v| v.url.clone()).collect(),
+            tokens: agents
+                .iter()
+                .filter_map(|v| v.token.get_untracked().map(|t| (v.url.clone(), t)))
+                .collect(),
+        })
+    }
+
     /// Saves the list, unless the page shows a `?agents=` link (then it is saved only when the
     /// user asks with "keep these agents").
     fn persist(self) {
         if self.link_mode.get_untracked() {
             return;
         }
-        match browser::storage_set(store::AGENTS_KEY, &store::serialize(&self.urls())) {
+        match browser::storage_set(store::AGENTS_KEY, &store::serialize(&self.agent_list())) {
             Ok(()) => self.storage_warning.set(None),
             Err(e) => self
                 .storage_warning
@@ -459,7 +498,7 @@ impl Dashboard {
     }
 
     pub fn export(self) {
-        let text = store::serialize(&self.urls());
+        let text = store::serialize_export(&self.urls());
         if let Err(e) = browser::download_text(store::EXPORT_FILE_NAME, "application/json", &text) {
             self.import_result
                 .set(Some(Err(format!("Export failed: {e}"))));
@@ -469,18 +508,18 @@ impl Dashboard {
     /// Adds the agents of an imported file that are not shown yet.
     pub fn import_text(self, file_text: &str) {
         match store::parse_import(file_text) {
-            Ok(urls) => {
+            Ok(list) => {
                 let mut added = 0;
-                for url in urls.iter() {
+                for url in &list.agents {
                     if !self.has_url(url) {
-                        self.open_agent(url.clone());
+                        self.open_agent(url.clone(), list.tokens.get(url).cloned());
                         added += 1;
                     }
                 }
                 self.persist();
                 self.import_result.set(Some(Ok(format!(
                     "Imported {added} agent(s); {} already shown.",
-                    urls.len() - added
+                    list.agents.len() - added
                 ))));
             }
             Err(e) => self
@@ -507,8 +546,18 @@ impl Dashboard {
             return;
         };
         if self.agents.with_untracked(Vec::is_empty) && !self.link_mode.get_untracked() {
-            self.open_agent(ws_url);
+            self.open_agent(ws_url, None);
             self.persist();
         }
     }
+}
+
+/// A token typed into a form: blank means none; otherwise it must be sendable as a subprotocol.
+fn parse_token_input(input: &str) -> Result<Option<String>, String> {
+    let token = input.trim();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    dockscope_protocol::check_token(token).map_err(|e| format!("Token not accepted: {e}"))?;
+    Ok(Some(token.to_owned()))
 }

@@ -6,22 +6,32 @@
 //!                    ▲   wake channel            │ Event::State / Event::Frame
 //!   retry-now button ┘   (dropped on remove)     ▼
 //!   window `online` ─┘                        app (ingest + card state)
+//!   token saved ─────┘ (Reconnect: close now, open again with the new token)
 //! ```
+//!
+//! An agent's token travels as the subprotocol `dockscope-token.<token>` next to `dockscope`:
+//! browsers cannot set headers on a WebSocket, and a subprotocol, unlike `?token=`, stays out
+//! of access logs. A refused upgrade (HTTP 401) looks like any failed connect to the page
+//! (close code 1006), so the reason names the token as a likely cause.
 
+use dockscope_protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{select, FutureExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message as WsMessage, WebSocketError};
+use leptos::prelude::{ArcRwSignal, GetUntracked};
 
 use crate::backoff::{delay_ms, STALL_AFTER_MS};
 use crate::browser::{now_ms, random, sleep};
-use crate::conn_state::ConnState;
+use crate::conn_state::{close_reason, ConnState};
 
 /// Nudges sent to a connection task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
     /// Skip the backoff wait and try now ("retry now", window `online`).
     RetryNow,
+    /// The token changed: drop the current connection and open a new one at once.
+    Reconnect,
 }
 
 /// What a connection task reports.
@@ -40,12 +50,20 @@ pub enum Event {
 enum End {
     /// The agent was removed (the wake channel closed).
     Removed,
+    /// The token changed; connect again without waiting.
+    Reconnect,
     /// The connection failed or ended; `was_live` if it delivered at least one frame.
     Failed { reason: String, was_live: bool },
 }
 
-/// Runs until the sender side of `wake` is dropped (agent removed).
-pub async fn run(url: String, mut wake: UnboundedReceiver<Wake>, emit: impl Fn(Event)) {
+/// Runs until the sender side of `wake` is dropped (agent removed). `token` is read at every
+/// attempt, so a saved token is used from the next connection on.
+pub async fn run(
+    url: String,
+    token: ArcRwSignal<Option<String>>,
+    mut wake: UnboundedReceiver<Wake>,
+    emit: impl Fn(Event),
+) {
     let mut ever_live = false;
     let mut state = ConnState::Connecting;
     let mut attempt: u32 = 0;
@@ -53,8 +71,13 @@ pub async fn run(url: String, mut wake: UnboundedReceiver<Wake>, emit: impl Fn(E
         state = state.attempting();
         emit(Event::State(state.clone()));
         emit(Event::Opening);
-        let (reason, was_live) = match session(&url, &mut wake, &emit).await {
+        let token = token.get_untracked();
+        let (reason, was_live) = match session(&url, token.as_deref(), &mut wake, &emit).await {
             End::Removed => return,
+            End::Reconnect => {
+                attempt = 0;
+                continue;
+            }
             End::Failed { reason, was_live } => (reason, was_live),
         };
         if was_live {
@@ -67,14 +90,33 @@ pub async fn run(url: String, mut wake: UnboundedReceiver<Wake>, emit: impl Fn(E
         emit(Event::State(state.clone()));
         select! {
             _ = sleep(delay).fuse() => {}
-            nudge = wake.next() => if nudge.is_none() { return },
+            nudge = wake.next() => match nudge {
+                None => return,
+                Some(Wake::Reconnect) => attempt = 0,
+                Some(Wake::RetryNow) => {}
+            },
         }
     }
 }
 
 /// One connection from open to close.
-async fn session(url: &str, wake: &mut UnboundedReceiver<Wake>, emit: &impl Fn(Event)) -> End {
-    let socket = match WebSocket::open(url) {
+async fn session(
+    url: &str,
+    token: Option<&str>,
+    wake: &mut UnboundedReceiver<Wake>,
+    emit: &impl Fn(Event),
+) -> End {
+    let opened = match token {
+        Some(token) => WebSocket::open_with_protocols(
+            url,
+            &[
+                SUBPROTOCOL.to_owned(),
+                format!("{TOKEN_SUBPROTOCOL_PREFIX}{token}"),
+            ],
+        ),
+        None => WebSocket::open(url),
+    };
+    let socket = match opened {
         Ok(socket) => socket,
         Err(e) => {
             return End::Failed {
@@ -101,7 +143,13 @@ async fn session(url: &str, wake: &mut UnboundedReceiver<Wake>, emit: &impl Fn(E
                 // close carries the code, so remember the error and wait for it.
                 Some(Err(WebSocketError::ConnectionError)) => saw_error_event = true,
                 Some(Err(WebSocketError::ConnectionClose(close))) => {
-                    let reason = close_reason(live, saw_error_event, close.code, &close.reason);
+                    let reason = close_reason(
+                        live,
+                        saw_error_event,
+                        token.is_some(),
+                        close.code,
+                        &close.reason,
+                    );
                     return End::Failed { reason, was_live: live };
                 }
                 Some(Err(other)) => {
@@ -122,21 +170,9 @@ async fn session(url: &str, wake: &mut UnboundedReceiver<Wake>, emit: &impl Fn(E
             nudge = wake.next() => match nudge {
                 // Already trying; a live connection needs no retry.
                 Some(Wake::RetryNow) => {}
+                Some(Wake::Reconnect) => return End::Reconnect,
                 None => return End::Removed,
             },
         }
-    }
-}
-
-fn close_reason(was_live: bool, saw_error: bool, code: u16, reason: &str) -> String {
-    let what = match (was_live, saw_error) {
-        (false, _) => "could not connect",
-        (true, true) => "connection lost",
-        (true, false) => "connection closed by the agent",
-    };
-    if reason.is_empty() {
-        format!("{what} (code {code})")
-    } else {
-        format!("{what} (code {code}: {reason})")
     }
 }

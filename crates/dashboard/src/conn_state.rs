@@ -92,6 +92,35 @@ impl ConnState {
     }
 }
 
+/// Why a WebSocket closed, in words for the card.
+pub fn close_reason(
+    was_live: bool,
+    saw_error: bool,
+    has_token: bool,
+    code: u16,
+    reason: &str,
+) -> String {
+    let what = match (was_live, saw_error) {
+        (false, _) => "could not connect",
+        (true, true) => "connection lost",
+        (true, false) => "connection closed by the agent",
+    };
+    let mut text = if reason.is_empty() {
+        format!("{what} (code {code})")
+    } else {
+        format!("{what} (code {code}: {reason})")
+    };
+    // The browser hides the HTTP status of a refused upgrade; say what it may have been.
+    if !was_live && code == 1006 {
+        text.push_str(if has_token {
+            ": agent down, or the token is wrong"
+        } else {
+            ": agent down, or it requires a token"
+        });
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +142,31 @@ mod tests {
         assert_eq!(ConnState::Live.attempting(), ConnState::Connecting);
         assert_eq!(ConnState::default().label(), "connecting");
         assert!(ConnState::Live.is_live());
+    }
+
+    #[test]
+    fn close_reasons_table() {
+        let table = [
+            (
+                (false, true, false, 1006, ""),
+                "could not connect (code 1006): agent down, or it requires a token",
+            ),
+            (
+                (false, true, true, 1006, ""),
+                "could not connect (code 1006): agent down, or the token is wrong",
+            ),
+            ((true, true, false, 1006, ""), "connection lost (code 1006)"),
+            (
+                (true, false, true, 1001, "agent shutting down"),
+                "connection closed by the agent (code 1001: agent shutting down)",
+            ),
+            (
+                (false, false, false, 1002, ""),
+                "could not connect (code 1002)",
+            ),
+        ];
+        for ((live, error, token, code, reason), expected) in table {
+            assert_eq!(close_reason(live, error, token, code, reason), expected);
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! What the dashboard keeps in `localStorage` and in exported files, as pure parse/serialise
 //! functions; `browser.rs` does the actual reads and writes.
 //!
-//! The agent list is stored (and exported) as `{"version":1,"agents":["ws://h:9100/ws", …]}`.
-//! An import also accepts a bare JSON array of addresses. Every entry goes through
-//! [`crate::url::normalize`], so a hand-edited file cannot smuggle in an unusable address.
+//! The agent list is stored as `{"version":1,"agents":["ws://h:9100/ws", …],"tokens":{url: token}}`.
+//! `tokens` (agents started with `--token`) was added later and is optional, so an older
+//! dashboard still reads the list. Exports leave tokens out: a file travels further than the
+//! browser's storage. An import also accepts a bare JSON array of addresses. Every entry goes
+//! through [`crate::url::normalize`], so a hand-edited file cannot smuggle in an unusable address.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,15 @@ pub const EXPORT_FILE_NAME: &str = "dockscope-agents.json";
 struct SavedAgents {
     version: u32,
     agents: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    tokens: BTreeMap<String, String>,
+}
+
+/// A saved or imported agent list: normalised addresses in order, and tokens by address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentList {
+    pub agents: Vec<String>,
+    pub tokens: BTreeMap<String, String>,
 }
 
 /// Accepted shapes of an imported file.
@@ -43,6 +55,8 @@ pub enum StoreError {
     Version(u32),
     /// An entry is not a usable agent address.
     Entry(UrlError),
+    /// A stored token could not be sent to the agent.
+    Token(String),
 }
 
 impl fmt::Display for StoreError {
@@ -57,6 +71,7 @@ impl fmt::Display for StoreError {
                 "agent list format version {v} is newer than this dashboard understands ({FORMAT_VERSION})"
             ),
             StoreError::Entry(err) => write!(f, "agent list has a bad entry: {err}"),
+            StoreError::Token(err) => write!(f, "agent list has a bad token: {err}"),
         }
     }
 }
@@ -67,38 +82,61 @@ impl std::error::Error for StoreError {}
 ///
 /// # Errors
 /// [`StoreError`] when the stored text is corrupt; the caller shows a warning and starts empty.
-pub fn parse_saved(text: Option<&str>) -> Result<Vec<String>, StoreError> {
+pub fn parse_saved(text: Option<&str>) -> Result<AgentList, StoreError> {
     let Some(text) = text else {
-        return Ok(Vec::new());
+        return Ok(AgentList::default());
     };
     let saved: SavedAgents =
         serde_json::from_str(text).map_err(|e| StoreError::Format(e.to_string()))?;
-    check_version(saved.version)?;
-    normalize_all(saved.agents)
+    from_saved(saved)
 }
 
 /// Reads an imported file: the saved format or a bare array of addresses.
 ///
 /// # Errors
 /// [`StoreError`] naming the first problem; nothing should be imported then.
-pub fn parse_import(text: &str) -> Result<Vec<String>, StoreError> {
+pub fn parse_import(text: &str) -> Result<AgentList, StoreError> {
     match serde_json::from_str::<ImportShape>(text) {
-        Ok(ImportShape::Saved(saved)) => {
-            check_version(saved.version)?;
-            normalize_all(saved.agents)
-        }
-        Ok(ImportShape::List(list)) => normalize_all(list),
+        Ok(ImportShape::Saved(saved)) => from_saved(saved),
+        Ok(ImportShape::List(list)) => Ok(AgentList {
+            agents: normalize_all(list)?,
+            tokens: BTreeMap::new(),
+        }),
         Err(e) => Err(StoreError::Format(e.to_string())),
     }
 }
 
-/// The text stored in `localStorage` and written by "export".
-pub fn serialize(agents: &[String]) -> String {
+/// The text stored in `localStorage`: addresses and their tokens.
+pub fn serialize(list: &AgentList) -> String {
     let saved = SavedAgents {
         version: FORMAT_VERSION,
-        agents: agents.to_vec(),
+        agents: list.agents.clone(),
+        tokens: list.tokens.clone(),
     };
     serde_json::to_string_pretty(&saved).unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The text written by "export": the addresses only, never the tokens.
+pub fn serialize_export(agents: &[String]) -> String {
+    serialize(&AgentList {
+        agents: agents.to_vec(),
+        tokens: BTreeMap::new(),
+    })
+}
+
+/// Checks a saved list and normalises it; tokens of agents not on the list are dropped.
+fn from_saved(saved: SavedAgents) -> Result<AgentList, StoreError> {
+    check_version(saved.version)?;
+    let agents = normalize_all(saved.agents)?;
+    let mut tokens = BTreeMap::new();
+    for (url, token) in saved.tokens {
+        let url = normalize(&url).map_err(StoreError::Entry)?;
+        dockscope_protocol::check_token(&token).map_err(StoreError::Token)?;
+        if agents.contains(&url) {
+            tokens.insert(url, token);
+        }
+    }
+    Ok(AgentList { agents, tokens })
 }
 
 fn check_version(version: u32) -> Result<(), StoreError> {
@@ -157,29 +195,58 @@ impl Theme {
 mod tests {
     use super::*;
 
+    fn list(agents: &[&str], tokens: &[(&str, &str)]) -> AgentList {
+        AgentList {
+            agents: agents.iter().map(|s| s.to_string()).collect(),
+            tokens: tokens
+                .iter()
+                .map(|(u, t)| (u.to_string(), t.to_string()))
+                .collect(),
+        }
+    }
+
     #[test]
-    fn saved_list_round_trips() {
-        let agents = vec!["ws://a:1/ws".to_owned(), "wss://b/ws".to_owned()];
-        assert_eq!(parse_saved(Some(&serialize(&agents))), Ok(agents));
+    fn saved_list_round_trips_with_tokens() {
+        let saved = list(&["ws://a:1/ws", "wss://b/ws"], &[("wss://b/ws", "s3cret")]);
+        assert_eq!(parse_saved(Some(&serialize(&saved))), Ok(saved));
+    }
+
+    #[test]
+    fn export_leaves_tokens_out() {
+        let text = serialize_export(&["ws://a:1/ws".to_owned()]);
+        assert!(!text.contains("tokens"), "{text}");
+        assert_eq!(parse_import(&text), Ok(list(&["ws://a:1/ws"], &[])));
     }
 
     #[test]
     fn parse_saved_table() {
-        let ok: &[(Option<&str>, &[&str])] = &[
-            (None, &[]),
-            (Some(r#"{"version":1,"agents":[]}"#), &[]),
+        type Tokens<'a> = &'a [(&'a str, &'a str)];
+        let ok: &[(Option<&str>, &[&str], Tokens)] = &[
+            (None, &[], &[]),
+            (Some(r#"{"version":1,"agents":[]}"#), &[], &[]),
             (
                 Some(r#"{"version":1,"agents":["a:1","ws://a:1/ws","http://b:2"]}"#),
                 &["ws://a:1/ws", "ws://b:2/ws"],
+                &[],
             ),
             (
                 Some(r#"{"version":1,"agents":["a:1"],"extra":true}"#),
                 &["ws://a:1/ws"],
+                &[],
+            ),
+            // Token keys are normalised; a token for an agent not on the list is dropped.
+            (
+                Some(r#"{"version":1,"agents":["a:1"],"tokens":{"a:1":"t0k","c:3":"x"}}"#),
+                &["ws://a:1/ws"],
+                &[("ws://a:1/ws", "t0k")],
             ),
         ];
-        for (text, expected) in ok {
-            let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-            assert_eq!(parse_saved(*text), Ok(expected), "text {text:?}");
+        for (text, agents, tokens) in ok {
+            assert_eq!(
+                parse_saved(*text),
+                Ok(list(agents, tokens)),
+                "text {text:?}"
+            );
         }
         let corrupt = [
             "",
@@ -189,6 +256,8 @@ mod tests {
             r#"{"version":1,"agents":"a:1"}"#,
             r#"{"version":1,"agents":["ftp://x"]}"#,
             r#"{"version":7,"agents":[]}"#,
+            r#"{"version":1,"agents":["a:1"],"tokens":{"a:1":"has space"}}"#,
+            r#"{"version":1,"agents":["a:1"],"tokens":{"a:1":7}}"#,
         ];
         for text in corrupt {
             assert!(parse_saved(Some(text)).is_err(), "should reject {text:?}");
@@ -199,11 +268,11 @@ mod tests {
     fn import_accepts_both_shapes_and_rejects_bad_entries() {
         assert_eq!(
             parse_import(r#"["h:1", "https://x"]"#),
-            Ok(vec!["ws://h:1/ws".to_owned(), "wss://x/ws".to_owned()])
+            Ok(list(&["ws://h:1/ws", "wss://x/ws"], &[]))
         );
         assert_eq!(
             parse_import(r#"{"version":1,"agents":["h:1"]}"#),
-            Ok(vec!["ws://h:1/ws".to_owned()])
+            Ok(list(&["ws://h:1/ws"], &[]))
         );
         assert!(matches!(
             parse_import(r#"["h:1","bad host"]"#),

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::app::{AgentView, Dashboard, DETAIL_CHART_ID};
 use crate::format;
+use crate::view::header::TOKEN_STORAGE_NOTE;
 use crate::view::table::ContainerTable;
 
 #[component]
@@ -126,6 +127,18 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
     let state_label = label.clone();
     let badge_state = label.clone();
     let url_attr = url.clone();
+    let editing_token = RwSignal::new(false);
+    let token_signal = agent.token.clone();
+    let token_state = {
+        let token = agent.token.clone();
+        move || {
+            if token.with(Option::is_some) {
+                "token set"
+            } else {
+                "no token"
+            }
+        }
+    };
 
     view! {
         <section class="card" data-testid="agent-card" data-agent-url=url_attr data-state=state_label>
@@ -143,6 +156,14 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 </Show>
                 <button
                     type="button"
+                    data-testid="edit-token"
+                    aria-expanded=move || editing_token.get().to_string()
+                    on:click=move |_| editing_token.update(|open| *open = !*open)
+                >
+                    "Token"
+                </button>
+                <button
+                    type="button"
                     data-testid="remove-agent"
                     aria-label=remove_label
                     on:click=move |_| dashboard.remove_agent(key)
@@ -151,8 +172,12 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 </button>
             </header>
             <p class="state-detail" data-testid="agent-state-detail">{detail}</p>
+            <Show when=move || editing_token.get()>
+                <TokenForm key=key token=token_signal.clone() open=editing_token />
+            </Show>
             <dl class="facts">
                 <div><dt>"Address"</dt><dd data-testid="agent-url">{url}</dd></div>
+                <div><dt>"Access"</dt><dd data-testid="agent-token-state">{token_state}</dd></div>
                 <div><dt>"Version"</dt><dd data-testid="agent-version">{version}</dd></div>
                 <div><dt>"Agent uptime"</dt><dd data-testid="agent-uptime">{uptime}</dd></div>
                 <div><dt>"Engine"</dt><dd data-testid="engine-state">{engine}</dd></div>
@@ -185,5 +210,55 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             </Show>
             <ContainerTable agent=agent.clone() />
         </section>
+    }
+}
+
+/// Sets, replaces or clears the token of one agent; saving reconnects with it.
+#[component]
+fn TokenForm(key: u32, token: ArcRwSignal<Option<String>>, open: RwSignal<bool>) -> impl IntoView {
+    let dashboard = expect_context::<Dashboard>();
+    let input = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let save = move |text: String| match dashboard.set_token(key, &text) {
+        Ok(()) => {
+            input.set(String::new());
+            error.set(None);
+            open.set(false);
+        }
+        Err(message) => error.set(Some(message)),
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save(input.get_untracked());
+    };
+    let error_id = format!("token-error-{key}");
+    let input_id = format!("token-input-{key}");
+    view! {
+        <form class="token-form" data-testid="token-form" on:submit=submit novalidate>
+            <label for=input_id.clone()>
+                {move || if token.with(Option::is_some) { "Replace token" } else { "Token" }}
+            </label>
+            <input
+                id=input_id
+                data-testid="token-input"
+                type="password"
+                autocomplete="off"
+                aria-describedby=error_id.clone()
+                prop:value=move || input.get()
+                on:input=move |ev| {
+                    input.set(event_target_value(&ev));
+                    error.set(None);
+                }
+            />
+            <button type="submit" data-testid="save-token">"Save and reconnect"</button>
+            <button type="button" data-testid="clear-token" on:click=move |_| save(String::new())>
+                "Clear token"
+            </button>
+            <p class="hint">{TOKEN_STORAGE_NOTE}</p>
+            <p id=error_id class="inline-error" role="alert" data-testid="token-error"
+                hidden=move || error.with(Option::is_none)>
+                {move || error.get().unwrap_or_default()}
+            </p>
+        </form>
     }
 }

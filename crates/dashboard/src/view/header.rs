@@ -7,16 +7,22 @@ use wasm_bindgen::JsCast;
 use crate::app::Dashboard;
 use crate::browser;
 
+/// Where tokens go, shown next to every token field.
+pub const TOKEN_STORAGE_NOTE: &str = "Tokens are stored in plain text in this browser's \
+    localStorage, with the agent list. Exported files and ?agents= links leave them out.";
+
 #[component]
 pub fn Header() -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
     let input = RwSignal::new(String::new());
+    let token = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match dashboard.add_from_input(&input.get_untracked()) {
+        match dashboard.add_from_input(&input.get_untracked(), &token.get_untracked()) {
             Ok(()) => {
                 input.set(String::new());
+                token.set(String::new());
                 error.set(None);
             }
             Err(message) => error.set(Some(message)),
@@ -57,6 +63,20 @@ pub fn Header() -> impl IntoView {
                     prop:value=move || input.get()
                     on:input=move |ev| {
                         input.set(event_target_value(&ev));
+                        error.set(None);
+                    }
+                />
+                <label for="add-agent-token" class="visually-hidden">"Agent token (optional)"</label>
+                <input
+                    id="add-agent-token"
+                    data-testid="add-agent-token"
+                    type="password"
+                    autocomplete="off"
+                    placeholder="Token (optional)"
+                    title=TOKEN_STORAGE_NOTE
+                    prop:value=move || token.get()
+                    on:input=move |ev| {
+                        token.set(event_target_value(&ev));
                         error.set(None);
                     }
                 />
