@@ -74,6 +74,13 @@ log "agents: e2e-a (--serve-ui) on $AGENT_A_PORT, e2e-b on $AGENT_B_PORT"
 cd "$here"
 log "screenshots and agent logs go to $E2E_ARTIFACTS"
 status=0
-# The runner's closing lines ("ℹ pass N", "ℹ fail N") are the summary; nothing is printed after.
-node --test --test-concurrency=1 --test-reporter=spec tests/ || status=$?
+# engine-outage kills dockerd, so it runs after every other spec, on its own.
+specs=()
+for spec in tests/*.test.mjs; do
+  [ "$spec" = tests/engine-outage.test.mjs ] || specs+=("$spec")
+done
+node --test --test-concurrency=1 --test-reporter=spec "${specs[@]}" || status=$?
+node --test --test-reporter=spec tests/engine-outage.test.mjs || status=$?
+# Each run ends with its "ℹ pass N" / "ℹ fail N" summary; this line totals the verdict.
+log "end-to-end: $([ "$status" = 0 ] && echo 'all specs passed' || echo "FAILED (exit $status)")"
 exit "$status"

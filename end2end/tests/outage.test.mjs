@@ -1,6 +1,6 @@
-// One agent going away never blocks the others: a stopped agent's card says "disconnected"
+// One agent going away never blocks the others: a killed agent's card says "disconnected"
 // within 10 s while the other stays live, and it comes back on its own when the agent does.
-// Same for an agent frozen with SIGSTOP (its socket stays open but goes silent).
+// Same for an agent frozen with SIGSTOP for 15 s (its socket stays open but goes silent).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, screenshot } from './fixtures/browser.mjs';
@@ -21,7 +21,7 @@ async function openWith(dash, a, port) {
   await dash.waitForState(wsUrl(port), 'live');
 }
 
-test('stopped agent: disconnected within 10 s, others live, back without reload', async () => {
+test('killed agent: disconnected within 10 s, others live, back by itself when restarted', async () => {
   const a = agentA();
   const port = await freePort();
   let c = await spawnAgent({ id: 'e2e-c', port });
@@ -29,8 +29,9 @@ test('stopped agent: disconnected within 10 s, others live, back without reload'
   const dash = new DashboardPage(browser.page);
   await openWith(dash, a, port);
 
+  // SIGKILL: no close frame, the socket just dies.
   const stoppedAt = Date.now();
-  await c.kill('SIGTERM');
+  await c.kill('SIGKILL');
   await dash.waitForState(wsUrl(port), 'disconnected', 10_000);
   const detectedMs = Date.now() - stoppedAt;
   assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live', 'the other agent stays live');
@@ -50,7 +51,7 @@ test('stopped agent: disconnected within 10 s, others live, back without reload'
   await c.kill('SIGTERM');
 });
 
-test('SIGSTOPped agent: stalled socket detected within 10 s, "retry now" after SIGCONT', async () => {
+test('agent stopped with SIGSTOP for 15 s: disconnected within 10 s, live again by itself after SIGCONT', async () => {
   const a = agentA();
   const port = await freePort();
   const c = await spawnAgent({ id: 'e2e-frozen', port });
@@ -66,12 +67,13 @@ test('SIGSTOPped agent: stalled socket detected within 10 s, "retry now" after S
   assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live');
   await screenshot(browser.page, 'outage-sigstop');
 
+  // Frozen for 15 s in all; nobody clicks "retry now": the backoff brings it back.
+  await browser.page.waitForTimeout(Math.max(0, frozenAt + 15_000 - Date.now()));
+  assert.equal(await dash.state(wsUrl(port)).textContent(), 'disconnected');
   await c.kill('SIGCONT');
-  // "Retry now" skips whatever backoff is left.
-  const retry = dash.card(wsUrl(port)).getByTestId('retry-now');
-  if (await retry.isVisible()) await retry.click();
-  await dash.waitForState(wsUrl(port), 'live', 15_000);
-  console.log(`# SIGSTOP detected in ${detectedMs} ms`);
+  const resumedAt = Date.now();
+  await dash.waitForState(wsUrl(port), 'live', 30_000);
+  console.log(`# SIGSTOP detected in ${detectedMs} ms; live again ${Date.now() - resumedAt} ms after SIGCONT`);
   await dash.assertNoPageErrors(browser.errors);
   await c.kill('SIGTERM');
 });
