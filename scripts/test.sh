@@ -23,7 +23,7 @@ scripts/build.sh
 
 step "cargo test (unit + real-engine integration)"
 # One test binary at a time (cargo's default): engine_restart takes dockerd away.
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 if [ -x end2end/run.sh ]; then
   step "end-to-end (Playwright + Debian chromium)"
