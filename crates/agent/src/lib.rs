@@ -4,7 +4,9 @@
 //! # Layout
 //! - [`config`]: command-line flags and their environment fallbacks.
 //! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors
-//!   (Docker API, synthetic), `docker stats` arithmetic, the agent's own cost.
+//!   (`sample::cgroup` reads cgroup v1/v2 files, `sample::docker_api` asks the engine, synthetic
+//!   for UI benchmarks), `sample::containers` (the container set kept from Docker events and a
+//!   30 s reconcile), `docker stats` arithmetic, the agent's own cost.
 //! - [`sampler`]: the single once-a-second task turning samples into messages, and the
 //!   [`sampler::StatusBoard`] (identity, engine health) behind `agent_status` and `/healthz`.
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
