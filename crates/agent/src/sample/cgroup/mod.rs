@@ -227,8 +227,8 @@ impl From<PathBuf> for CgroupFile {
 }
 
 /// How many containers may keep their files open, from `/proc/self/limits` (the soft limit on
-/// open files): half of what is left after 256 descriptors reserved for sockets, so a default soft limit of 1024
-/// still leaves room for hundreds of clients.
+/// open files): half of what is left after the 256 descriptors reserved for sockets, so a
+/// default soft limit of 1024 still leaves room for hundreds of clients.
 pub fn open_file_budget(limits: &str) -> usize {
     let soft = limits
         .lines()
