@@ -124,7 +124,20 @@ async function steadyState(showAll) {
   const frames = tasks
     .filter((t) => frameMarks.some((m) => m.ts >= t.ts && m.ts <= t.ts + t.dur))
     .map((t) => t.dur / 1_000);
-  return { page, ours, frames, tasks: tasks.map((t) => t.dur / 1_000) };
+  // Where the long tasks go: time of the outermost traced events inside each task over 50 ms.
+  const long = tasks.filter((t) => t.dur > 50_000);
+  const inside = (e, t) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur;
+  const breakdown = {};
+  for (const t of long) {
+    // Frame wrappers say nothing; look at the phases inside them.
+    const wrappers = new Set(['RunTask', 'WebFrameWidgetImpl::UpdateLifecycle', 'WebFrameWidgetImpl::BeginMainFrame', 'ThreadControllerImpl::RunTask', 'PageAnimator::serviceScriptedAnimations', 'LocalFrameView::RunPostLifecycleSteps']);
+    const children = onMain.filter((e) => !wrappers.has(e.name) && inside(e, t));
+    for (const e of children) {
+      if (children.some((p) => p !== e && p.dur > e.dur && inside(e, p))) continue;
+      breakdown[e.name] = (breakdown[e.name] ?? 0) + e.dur / 1_000;
+    }
+  }
+  return { page, ours, frames, tasks: tasks.map((t) => t.dur / 1_000), long: long.length, breakdown };
 }
 
 const top = await steadyState(false);
@@ -162,6 +175,16 @@ const table = [
   ...steady.map(([k, a, b, t]) => `| ${k} | ${a} | ${b} | ${t} |`),
 ].join('\n');
 console.log(`\n${header}\n\n${table}\n`);
+const breakdown = [['25 busiest per card', top], ['"show all"', all]]
+  .map(([label, r]) => {
+    const parts = Object.entries(r.breakdown)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 5)
+      .map(([name, ms]) => `\`${name}\` ${ms.toFixed(0)} ms`);
+    return `- ${label}: ${r.long} task(s) over 50 ms; inside them ${parts.join(', ') || '–'}.`;
+  })
+  .join('\n');
+console.log(`Where the tasks over 50 ms went:\n${breakdown}\n`);
 
 const section = `## Dashboard
 
@@ -181,6 +204,10 @@ adds the Leptos effects it runs (keyed rows, per-row signals, sparklines, EChart
 "whole frames" are the renderer tasks that produce a frame: ours plus Chromium's style, layout,
 paint and layerize work and ECharts' own repaint. The machine is shared and busy (see the load
 average), so treat single-digit differences as noise.
+
+Where the tasks over 50 ms went (outermost traced phases inside them, summed):
+
+${breakdown}
 `;
 let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '# Benchmarks\n';
 const start = doc.indexOf('## Dashboard');
