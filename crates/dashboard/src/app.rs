@@ -319,6 +319,8 @@ impl Dashboard {
                     stale: HashSet::new(),
                     totals_chart: None,
                     order_dirty: false,
+                    order_forced: false,
+                    last_order_ms: 0.0,
                     redraw: false,
                     last_chart_ms: 0.0,
                     chart_drawn: false,
@@ -420,7 +422,7 @@ impl Dashboard {
     pub fn sort_by(self, key: u32, column: crate::sort::SortKey) {
         let signal = with_runtime(|rt| {
             rt.agents.get_mut(&key).map(|agent| {
-                agent.order_dirty = true;
+                agent.force_order();
                 agent.view.sort.clone()
             })
         });
@@ -434,7 +436,7 @@ impl Dashboard {
     pub fn toggle_show_all(self, key: u32) {
         let signal = with_runtime(|rt| {
             rt.agents.get_mut(&key).map(|agent| {
-                agent.order_dirty = true;
+                agent.force_order();
                 agent.view.show_all.clone()
             })
         });

@@ -38,6 +38,11 @@ pub(crate) struct AgentRuntime {
     pub(crate) totals_chart: Option<Echarts>,
     /// The row order must be recomputed (figures, membership, sort or filter changed).
     pub(crate) order_dirty: bool,
+    /// ... and at once, not at the next [`SHOW_ALL_ORDER_MS`] tick: membership, sort, filter or
+    /// "show all" changed (see [`AgentRuntime::force_order`]).
+    pub(crate) order_forced: bool,
+    /// Browser time the rows were last re-ordered.
+    pub(crate) last_order_ms: f64,
     /// The totals chart must be drawn (new batch, theme changed, first draw failed).
     pub(crate) redraw: bool,
     /// Browser time of the last totals-chart draw.
@@ -102,6 +107,11 @@ const CHART_INTERVAL_MS: f64 = 1_900.0;
 pub const ROWS_SHOWN: usize = 25;
 /// Cost of re-ordering one card's rows, in row units (a chart redraw takes a whole frame).
 const HEAVY_STEP: usize = 8;
+/// With "show all", rows move into their new order at most this often while only the figures
+/// change (a new or vanished container, a sort click or a filter re-orders at once). Moving
+/// 100 rows a second costs Chromium 30–80 ms of style and layout per card (measured in
+/// docs/benchmarks.md), and a long list whose rows jump every second cannot be read anyway.
+pub const SHOW_ALL_ORDER_MS: f64 = 5_000.0;
 
 /// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
 /// another frame while work is left. Signal writes are collected and run after the runtime
@@ -142,7 +152,7 @@ fn flush() {
                 continue;
             };
             if resort_all {
-                agent.order_dirty = true;
+                agent.force_order();
             }
             let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
             if agent.chart_drawn {
@@ -182,12 +192,28 @@ struct FlushContext {
 }
 
 impl AgentRuntime {
+    /// Re-order at the next frame, whatever the mode.
+    pub(crate) fn force_order(&mut self) {
+        self.order_dirty = true;
+        self.order_forced = true;
+    }
+
     /// Whether a later frame still has something to do for this agent.
     fn has_work(&self, now: f64) -> bool {
         self.model.has_changes()
             || !self.pending_rows.is_empty()
-            || self.order_dirty
+            || self.order_due(now)
             || self.chart_due(now)
+    }
+
+    /// The order is stale and may change now: always in the top-rows view (which rows are shown
+    /// depends on it), every [`SHOW_ALL_ORDER_MS`] with "show all" (an order that is not due
+    /// yet waits for a later batch's frame).
+    fn order_due(&self, now: f64) -> bool {
+        self.order_dirty
+            && (self.order_forced
+                || !self.view.show_all.get_untracked()
+                || now - self.last_order_ms >= SHOW_ALL_ORDER_MS)
     }
 
     /// A redraw is wanted and the chart was not drawn in the last [`CHART_INTERVAL_MS`] (a
@@ -213,7 +239,7 @@ fn flush_agent(
         agent
             .pending_rows
             .retain(|id| model.containers.contains_key(id));
-        agent.order_dirty = true;
+        agent.force_order();
     }
     agent.pending_rows.extend(changes.rows.iter().cloned());
     if changes.batch {
@@ -251,8 +277,10 @@ fn flush_agent(
     }
     // Order once all rows are current, in the same frame as the last of them, so a card of up
     // to FRAME_BUDGET shown rows changes figures and order together.
-    if agent.order_dirty && agent.pending_rows.is_empty() {
+    if agent.pending_rows.is_empty() && agent.order_due(ctx.now) {
         agent.order_dirty = false;
+        agent.order_forced = false;
+        agent.last_order_ms = ctx.now;
         let sort = agent.view.sort.get_untracked();
         let mut ids = agent.model.visible_ids(sort, &ctx.filter);
         let matching = ids.len();

@@ -85,8 +85,13 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                 let (shown, matching) = counts.get();
                 let all = show_all.get();
                 (all || shown < matching).then(|| view! {
-                    <p class="more">
-                        {format!("Showing {shown} of {matching} containers. ")}
+                    <p class="more" data-testid="shown-count">
+                        {if all {
+                            format!("Showing all {matching} containers; their order refreshes every {} s. ",
+                                crate::frame::SHOW_ALL_ORDER_MS / 1_000.0)
+                        } else {
+                            format!("Showing {shown} of {matching} containers. ")
+                        }}
                         <button type="button" data-testid="show-all" on:click=move |_| dashboard.toggle_show_all(key)>
                             {if all { "Show the busiest only" } else { "Show all" }}
                         </button>
