@@ -71,7 +71,7 @@ test('token agent: refused without or with a wrong token, live with the right on
   await card.getByTestId('save-token').click();
   await dash.waitForState(url, 'live', 10_000);
   console.log(`# live ${Date.now() - savedAt} ms after saving the right token`);
-  assert.equal(await card.getByTestId('agent-name').textContent(), ID);
+  await dash.waitForAgentName(url, ID);
   await dash.filter('ds-e2e-locked');
   await card.getByTestId('container-name').first().waitFor();
   assert.deepEqual(await dash.rowNames(url), [container]);

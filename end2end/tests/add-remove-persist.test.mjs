@@ -21,7 +21,7 @@ test('add a second agent, reload, remove it, reload', async () => {
   assert.deepEqual(await dash.cardUrls(), [wsUrl(a.port), wsUrl(b.port)]);
   assert.equal(await dash.addError().isVisible(), false);
   assert.equal(await browser.page.getByTestId('add-agent-input').inputValue(), '', 'input cleared');
-  assert.equal(await dash.card(wsUrl(b.port)).getByTestId('agent-name').textContent(), b.id);
+  await dash.waitForAgentName(wsUrl(b.port), b.id);
   // The serving agent stayed live while the other was added.
   assert.equal(await dash.state(wsUrl(a.port)).textContent(), 'live');
   await screenshot(browser.page, 'add-second-agent');

@@ -28,7 +28,7 @@ test('served page adds its own agent, goes live and sorts real containers by CPU
 
   await dash.waitForState(wsUrl(a.port), 'live');
   assert.deepEqual(await dash.cardUrls(), [wsUrl(a.port)], 'exactly the serving agent');
-  assert.equal(await dash.card(wsUrl(a.port)).getByTestId('agent-name').textContent(), a.id);
+  await dash.waitForAgentName(wsUrl(a.port), a.id);
 
   // Narrowed to this test's containers (the engine may run others), the busy one is first
   // once CPU has two readings.
