@@ -21,7 +21,7 @@ use crate::browser::{self, now_ms};
 use crate::chart;
 use crate::conn::{self, Event, Wake};
 use crate::conn_state::ConnState;
-use crate::frame::{resize_charts, schedule_frame, with_runtime, AgentRuntime};
+use crate::frame::{on_scroll, resize_charts, schedule_frame, with_runtime, AgentRuntime};
 use crate::ingest::AgentModel;
 use crate::present::RowView;
 use crate::query;
@@ -66,8 +66,10 @@ pub struct AgentView {
     pub last_batch_local_ms: ArcRwSignal<Option<f64>>,
     /// "CPU 0.3 %, 12 MiB" of the agent process itself.
     pub agent_cost: ArcRwSignal<String>,
-    /// Rows to show, filtered and sorted.
+    /// Rows to render, filtered and sorted (with "show all", those near the viewport).
     pub rows: ArcRwSignal<Vec<RowHandle>>,
+    /// (rows listed above, rows listed below) `rows` but not rendered: space is kept for them.
+    pub spacers: ArcRwSignal<(usize, usize)>,
     /// Containers the agent reports, before filtering; `None` until the first batch.
     pub container_count: ArcRwSignal<Option<usize>>,
     pub sort: ArcRwSignal<SortSpec>,
@@ -94,6 +96,7 @@ impl AgentView {
             last_batch_local_ms: ArcRwSignal::new(None),
             agent_cost: ArcRwSignal::new(String::new()),
             rows: ArcRwSignal::new(Vec::new()),
+            spacers: ArcRwSignal::new((0, 0)),
             container_count: ArcRwSignal::new(None),
             sort: ArcRwSignal::new(SortSpec::default()),
             show_all: ArcRwSignal::new(false),
@@ -102,6 +105,11 @@ impl AgentView {
             debug_frames: ArcRwSignal::new(Vec::new()),
             debug_counts: ArcRwSignal::new(String::new()),
         }
+    }
+
+    /// Element id of the table body holding the rows.
+    pub fn rows_id(&self) -> String {
+        format!("rows-{}", self.key)
     }
 
     /// Element id of the totals chart.
@@ -246,10 +254,15 @@ impl Dashboard {
     fn wire_effects(self) {
         // Window back online: every waiting connection retries now.
         let online = window_event_listener(leptos::ev::online, move |_| self.retry_all());
-        let resize = window_event_listener(leptos::ev::resize, move |_| resize_charts());
+        let resize = window_event_listener(leptos::ev::resize, move |_| {
+            resize_charts();
+            on_scroll();
+        });
+        let scroll = window_event_listener(leptos::ev::scroll, move |_| on_scroll());
         on_cleanup(move || {
             online.remove();
             resize.remove();
+            scroll.remove();
         });
         // Relative times ("3 s ago") advance once a second.
         let now = self.now;
@@ -314,6 +327,7 @@ impl Dashboard {
                     wake,
                     rows: HashMap::new(),
                     pending_rows: BTreeSet::new(),
+                    order: Vec::new(),
                     visible: Vec::new(),
                     shown: HashSet::new(),
                     stale: HashSet::new(),
@@ -321,6 +335,7 @@ impl Dashboard {
                     order_dirty: false,
                     order_forced: false,
                     last_order_ms: 0.0,
+                    window_stale: false,
                     redraw: false,
                     last_chart_ms: 0.0,
                     chart_drawn: false,

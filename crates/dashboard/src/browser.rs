@@ -26,6 +26,15 @@ pub fn perf_measure(name: &str, start_mark: &str) {
     }
 }
 
+/// Distance from the viewport's top to the top of element `id` (negative once scrolled past),
+/// and the viewport's height, in CSS pixels. `None` while the element is not in the page.
+pub fn element_top_and_viewport_height(id: &str) -> Option<(f64, f64)> {
+    let window = window()?;
+    let element = window.document()?.get_element_by_id(id)?;
+    let height = window.inner_height().ok()?.as_f64()?;
+    Some((element.get_bounding_client_rect().top(), height))
+}
+
 /// Uniform in `[0, 1)`, for backoff jitter.
 pub fn random() -> f64 {
     js_sys::Math::random()

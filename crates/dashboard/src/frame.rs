@@ -20,6 +20,7 @@ use crate::conn::Wake;
 use crate::ingest::AgentModel;
 use crate::present::{self, RowView};
 use crate::store::Theme;
+use crate::viewport;
 
 pub(crate) struct AgentRuntime {
     pub(crate) model: AgentModel,
@@ -29,7 +30,10 @@ pub(crate) struct AgentRuntime {
     pub(crate) rows: HashMap<String, ArcRwSignal<RowView>>,
     /// Rows whose figures changed but whose signal has not been set yet (frame budget).
     pub(crate) pending_rows: BTreeSet<String>,
-    /// Ids last pushed to `view.rows`, to skip pushes that change nothing.
+    /// Every row to list, in order: the 25 busiest, or with "show all" every matching one.
+    pub(crate) order: Vec<String>,
+    /// Ids last pushed to `view.rows` (with "show all", the part of `order` near the
+    /// viewport), to skip pushes that change nothing.
     pub(crate) visible: Vec<String>,
     /// The same ids as a set: rows whose changes must reach the DOM now.
     pub(crate) shown: HashSet<String>,
@@ -43,6 +47,9 @@ pub(crate) struct AgentRuntime {
     pub(crate) order_forced: bool,
     /// Browser time the rows were last re-ordered.
     pub(crate) last_order_ms: f64,
+    /// The rendered rows may no longer be the right part of `order`: it was re-ordered, or the
+    /// page scrolled or resized (with "show all", other rows are then near the viewport).
+    pub(crate) window_stale: bool,
     /// The totals chart must be drawn (new batch, theme changed, first draw failed).
     pub(crate) redraw: bool,
     /// Browser time of the last totals-chart draw.
@@ -203,6 +210,7 @@ impl AgentRuntime {
         self.model.has_changes()
             || !self.pending_rows.is_empty()
             || self.order_due(now)
+            || self.window_stale
             || self.chart_due(now)
     }
 
@@ -277,7 +285,8 @@ fn flush_agent(
     }
     // Order once all rows are current, in the same frame as the last of them, so a card of up
     // to FRAME_BUDGET shown rows changes figures and order together.
-    if agent.pending_rows.is_empty() && agent.order_due(ctx.now) {
+    let reordered = agent.pending_rows.is_empty() && agent.order_due(ctx.now);
+    if reordered {
         agent.order_dirty = false;
         agent.order_forced = false;
         agent.last_order_ms = ctx.now;
@@ -292,37 +301,23 @@ fn flush_agent(
             let signal = agent.view.shown_counts.clone();
             deferred.push(Box::new(move || signal.set(counts)));
         }
-        if ids != agent.visible {
-            let mut handles = Vec::with_capacity(ids.len());
-            for id in &ids {
-                let Some(container) = agent.model.containers.get(id) else {
-                    continue;
-                };
-                let data = match agent.rows.get(id) {
-                    Some(data) => {
-                        if agent.stale.remove(id) {
-                            let (data, row) = (data.clone(), present::row_view(container));
-                            deferred.push(Box::new(move || data.set(row)));
-                        }
-                        data.clone()
-                    }
-                    None => {
-                        agent.stale.remove(id);
-                        let data = ArcRwSignal::new(present::row_view(container));
-                        agent.rows.insert(id.clone(), data.clone());
-                        data
-                    }
-                };
-                handles.push(RowHandle {
-                    id: id.clone(),
-                    data,
-                });
+        agent.order = ids;
+        agent.window_stale = true;
+    }
+    if agent.window_stale {
+        let range = rows_to_render(agent);
+        let rows = &agent.order[range.clone()];
+        if rows == agent.visible.as_slice() {
+            agent.window_stale = false;
+        } else {
+            // Rows new to the page cost most (a scroll adds a dozen per card): past the budget
+            // they wait for the next frame, unless they are the frame's first work.
+            let new_rows = rows.iter().filter(|id| !agent.shown.contains(*id)).count();
+            if new_rows <= *budget || *budget == FRAME_BUDGET {
+                push_rows(agent, range, deferred);
+                agent.window_stale = false;
+                *budget = budget.saturating_sub(HEAVY_STEP + new_rows);
             }
-            agent.shown = ids.iter().cloned().collect();
-            agent.visible = ids;
-            let signal = agent.view.rows.clone();
-            deferred.push(Box::new(move || signal.set(handles)));
-            *budget = budget.saturating_sub(HEAVY_STEP);
         }
     }
     // A chart redraw gets a frame to itself.
@@ -340,6 +335,59 @@ fn flush_agent(
         *budget = 0;
     }
     changes.batch
+}
+
+/// The part of the card's order to render: all of it, or with "show all" the rows near the
+/// viewport (see [`viewport`]).
+fn rows_to_render(agent: &AgentRuntime) -> std::ops::Range<usize> {
+    let len = agent.order.len();
+    if !agent.view.show_all.get_untracked() {
+        return 0..len;
+    }
+    match browser::element_top_and_viewport_height(&agent.view.rows_id()) {
+        Some((top, height)) => viewport::rows_in_view(top, height, len),
+        None => 0..len,
+    }
+}
+
+/// Puts `order[range]` on screen, with the space of the rows left out above and below.
+fn push_rows(agent: &mut AgentRuntime, range: std::ops::Range<usize>, deferred: &mut Deferred) {
+    let ids = agent.order[range.clone()].to_vec();
+    let mut handles = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let Some(container) = agent.model.containers.get(id) else {
+            continue;
+        };
+        let data = match agent.rows.get(id) {
+            Some(data) => {
+                if agent.stale.remove(id) {
+                    let (data, row) = (data.clone(), present::row_view(container));
+                    deferred.push(Box::new(move || data.set(row)));
+                }
+                data.clone()
+            }
+            None => {
+                agent.stale.remove(id);
+                let data = ArcRwSignal::new(present::row_view(container));
+                agent.rows.insert(id.clone(), data.clone());
+                data
+            }
+        };
+        handles.push(RowHandle {
+            id: id.clone(),
+            data,
+        });
+    }
+    agent.shown = ids.iter().cloned().collect();
+    agent.visible = ids;
+    let spacers = (range.start, agent.order.len() - range.end);
+    let (rows, spacer_signal) = (agent.view.rows.clone(), agent.view.spacers.clone());
+    deferred.push(Box::new(move || {
+        rows.set(handles);
+        if spacer_signal.get_untracked() != spacers {
+            spacer_signal.set(spacers);
+        }
+    }));
 }
 
 /// Container count, last-update time and the agent's own cost.
@@ -479,6 +527,24 @@ pub(crate) fn clock_time(ms: f64) -> String {
         date.get_minutes(),
         date.get_seconds()
     )
+}
+
+/// The page scrolled or the window resized: cards showing all rows render the rows now near
+/// the viewport, in the next frame.
+pub(crate) fn on_scroll() {
+    let any = with_runtime(|rt| {
+        let mut any = false;
+        for agent in rt.agents.values_mut() {
+            if agent.view.show_all.get_untracked() {
+                agent.window_stale = true;
+                any = true;
+            }
+        }
+        any
+    });
+    if any {
+        schedule_frame();
+    }
 }
 
 /// Charts follow the window's size (ECharts does not watch its element).

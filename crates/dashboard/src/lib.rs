@@ -13,6 +13,7 @@
 //! - `ingest.rs` — folding decoded frames into one agent's model and tracking what changed.
 //! - `sort.rs` — row order per clicked column.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
+//! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
 //!
 //! Browser-only (`wasm32`), built by trunk:
 //! - `app.rs` — the shared state (`Dashboard` context), start-up (saved list, `?agents=`,
@@ -45,6 +46,7 @@ pub mod sort;
 pub mod sparkline;
 pub mod store;
 pub mod url;
+pub mod viewport;
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -2,9 +2,11 @@
 //! sparklines.
 //!
 //! Rows are ARIA-table `div`s laid out as independent CSS grids rather than a `<table>`: a
-//! changed cell then re-lays out its own row only (a table re-measures every row), and rows
-//! scrolled out of view skip style, layout and paint (`content-visibility: auto`). That is what
-//! keeps 300 rows updating every second inside a frame's budget.
+//! changed cell then re-lays out its own row only (a table re-measures every row). With "show
+//! all", only the rows near the viewport are in the page (`frame.rs`, `viewport.rs`); padding
+//! above and below the body keeps the space of the others, so the scroll bar and the page's
+//! height are those of the whole list. That is what keeps 300 rows updating every second
+//! inside a frame's budget.
 
 use leptos::prelude::*;
 
@@ -41,7 +43,15 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let filter = dashboard.filter;
     let counts = agent.shown_counts.clone();
     let show_all = agent.show_all.clone();
-    let show_all_class = agent.show_all.clone();
+    let spacers = agent.spacers.clone();
+    let padding = move |side: fn((usize, usize)) -> usize| {
+        let spacers = spacers.clone();
+        move || {
+            let rows = side(spacers.get());
+            (rows > 0).then(|| format!("{}px", rows as f64 * crate::viewport::ROW_PX))
+        }
+    };
+    let rows_id = agent.rows_id();
     let placeholder = move || {
         let count = count.get();
         let shown = shown.with(Vec::len);
@@ -60,8 +70,7 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     };
     view! {
         <div class="table-wrap">
-            <div role="table" class="containers" class:all=move || show_all_class.get()
-                data-testid="container-table" aria-label="Containers">
+            <div role="table" class="containers" data-testid="container-table" aria-label="Containers">
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
                         {header(SortKey::Name, "Name", "sort-name")}
@@ -72,7 +81,9 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                         <div role="columnheader" class="cell spark">"Mem 60 s"</div>
                     </div>
                 </div>
-                <div role="rowgroup" class="body">
+                <div role="rowgroup" class="body" id=rows_id
+                    style:padding-top=padding(|(above, _)| above)
+                    style:padding-bottom=padding(|(_, below)| below)>
                     <For each=move || rows.get() key=|row| row.id.clone() let:row>
                         <Row row agent_key=key />
                     </For>
