@@ -1,13 +1,14 @@
 // A card shows its 25 busiest containers, re-ordered every second; "Show all" lists every
 // container and re-orders them at most every 5 s (rows stay put long enough to read, and the
-// page stays inside its frame budget), and "Show the busiest only" goes back.
+// page stays inside its frame budget), and "Show the busiest only" goes back. A long list
+// renders only the rows near the viewport: scrolling reaches every container, without gaps.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, screenshot } from './fixtures/browser.mjs';
 import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-const CONTAINERS = 40;
+const CONTAINERS = 100;
 let browser;
 let synth;
 let port;
@@ -20,6 +21,43 @@ after(async () => {
   await browser?.close();
   await synth?.kill('SIGTERM');
 });
+
+const rowCount = (page, url) =>
+  page.evaluate((u) => document.querySelectorAll(`[data-agent-url="${u}"] [data-testid="container-row"]`).length, url);
+
+/**
+ * Scrolls the page from top to bottom in half-viewport steps; returns every container name
+ * seen, the most rows rendered at once, and whether any rendered row was out of place (its
+ * position differs from its rank in the list times the row height).
+ */
+async function scrollThrough(page, url) {
+  return page.evaluate(async (u) => {
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const names = new Set();
+    let most = 0;
+    const misplaced = [];
+    window.scrollTo(0, 0);
+    for (;;) {
+      await frame();
+      const body = document.querySelector(`[data-agent-url="${u}"] [role="rowgroup"].body`);
+      const rows = [...body.querySelectorAll('[data-testid="container-row"]')];
+      most = Math.max(most, rows.length);
+      const bodyTop = body.getBoundingClientRect().top;
+      const before = Number.parseFloat(getComputedStyle(body).paddingTop) || 0;
+      rows.forEach((row, i) => {
+        names.add(row.querySelector('[data-testid="container-name"]').textContent);
+        const expected = bodyTop + before + i * row.offsetHeight;
+        if (Math.abs(row.getBoundingClientRect().top - expected) > 1) misplaced.push(i);
+      });
+      const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1;
+      const lastRow = rows.at(-1).getBoundingClientRect();
+      if (atEnd) {
+        return { names: [...names], most, misplaced, gapBelowLast: body.getBoundingClientRect().bottom - lastRow.bottom };
+      }
+      window.scrollBy(0, window.innerHeight / 2);
+    }
+  }, url);
+}
 
 /** Samples the card's row order every 250 ms for `ms`; returns the times (ms) it changed. */
 async function orderChanges(dash, url, ms) {
@@ -53,10 +91,13 @@ test('25 busiest by default, "Show all" lists every container and re-orders ever
 
   await card.getByTestId('show-all').click();
   await browser.page.waitForFunction(
-    ([u, n]) => document.querySelectorAll(`[data-agent-url="${u}"] [data-testid="container-row"]`).length === n,
-    [url, CONTAINERS],
+    (u) => /Showing all/.test(document.querySelector(`[data-agent-url="${u}"] [data-testid="shown-count"]`)?.textContent),
+    url,
   );
-  assert.match(await card.getByTestId('shown-count').textContent(), /Showing all 40 containers; their order refreshes every 5 s/);
+  assert.match(await card.getByTestId('shown-count').textContent(), new RegExp(`Showing all ${CONTAINERS} containers; their order refreshes every 5 s`));
+  // More rows than at first, but only those near the viewport (this one is 900 px tall).
+  await browser.page.waitForFunction((u) => document.querySelectorAll(`[data-agent-url="${u}"] [data-testid="container-row"]`).length > 25, url);
+  assert.ok((await rowCount(browser.page, url)) < CONTAINERS, 'rows far below the viewport are not rendered');
   const allChanges = await orderChanges(dash, url, 12_000);
   console.log(`# order changes: top 25 at ${topChanges} ms; show all at ${allChanges} ms`);
   assert.ok(allChanges.length >= 1, 'the full list is re-ordered too');
@@ -64,6 +105,16 @@ test('25 busiest by default, "Show all" lists every container and re-orders ever
     assert.ok(allChanges[i] - allChanges[i - 1] >= 4_500, `re-ordered too often: ${allChanges} ms`);
   }
   await screenshot(browser.page, 'show-all');
+
+  // Scrolling down the page reaches every container, each row where its rank puts it.
+  const seen = await scrollThrough(browser.page, url);
+  console.log(`# scrolled through: ${seen.names.length} names seen, at most ${seen.most} rows rendered at once`);
+  assert.equal(new Set(seen.names).size, CONTAINERS, `seen: ${seen.names}`);
+  assert.ok(seen.most < CONTAINERS, `rendered ${seen.most} rows at once`);
+  assert.deepEqual(seen.misplaced, [], 'every rendered row sits at its rank');
+  assert.ok(Math.abs(seen.gapBelowLast) <= 1, `blank space below the last row: ${seen.gapBelowLast} px`);
+  await screenshot(browser.page, 'show-all-scrolled-to-end');
+  await browser.page.evaluate(() => window.scrollTo(0, 0));
 
   await card.getByTestId('show-all').click();
   await browser.page.waitForFunction(
