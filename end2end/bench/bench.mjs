@@ -75,14 +75,17 @@ for (let i = 0; i < runs; i++) {
 }
 
 // 2. Steady state: trace every main-thread task for `seconds`, first as the page opens (each
-//    card shows its 25 busiest containers), then with "show all" on every card (300 rows).
+//    card shows its 25 busiest containers), then with "show all" on every card (300 rows
+//    listed, those near the viewport rendered) while the page scrolls half a viewport every
+//    2 s, down and back up.
 async function steadyState(showAll) {
   const b = await launch();
   await b.page.goto(url);
   await b.page.waitForFunction(() => window.__bench.allRows !== null, null, { timeout: 30_000 });
   if (showAll) {
     for (const button of await b.page.getByTestId('show-all').all()) await button.click();
-    await b.page.waitForFunction(() => document.querySelectorAll('[data-testid="container-row"]').length >= 300);
+    await b.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="shown-count"]')]
+      .filter((e) => /Showing all 100 /.test(e.textContent)).length === 3);
   }
   await b.page.waitForTimeout(3_000); // let the load settle
   const since = await b.page.evaluate(() => performance.now());
@@ -95,7 +98,15 @@ async function steadyState(showAll) {
     transferMode: 'ReportEvents',
     traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', '__metadata'] },
   });
-  await b.page.waitForTimeout(seconds * 1_000);
+  if (showAll || process.env.BENCH_SCROLL_BOTH) {
+    for (let step = 0; step < seconds / 2; step++) {
+      await b.page.waitForTimeout(2_000);
+      const down = step % 10 < 5;
+      await b.page.evaluate((d) => window.scrollBy(0, (d ? 0.5 : -0.5) * window.innerHeight), down);
+    }
+  } else {
+    await b.page.waitForTimeout(seconds * 1_000);
+  }
   await cdp.send('Tracing.end');
   await traced;
   const page = await b.page.evaluate((t0) => ({
@@ -103,6 +114,9 @@ async function steadyState(showAll) {
     charts: performance.getEntriesByName('dockscope-chart').map((e) => e.duration),
     longTasksAfterLoad: window.__bench.longTasks.filter((t) => t.start >= t0),
     rows: document.querySelectorAll('[data-testid="container-row"]').length,
+    listed: [...document.querySelectorAll('[data-testid="shown-count"]')]
+      .map((e) => Number((/Showing (?:all )?(\d+)/.exec(e.textContent) ?? [])[1] ?? 0))
+      .reduce((a, n) => a + n, 0),
     synthetic: document.querySelectorAll('[data-testid="synthetic-badge"]').length,
     live: [...document.querySelectorAll('[data-testid="agent-state"]')].map((e) => e.textContent),
   }), since);
@@ -135,7 +149,9 @@ async function steadyState(showAll) {
   const breakdown = {};
   for (const t of long) {
     // Frame wrappers say nothing; look at the phases inside them.
-    const wrappers = new Set(['RunTask', 'WebFrameWidgetImpl::UpdateLifecycle', 'WebFrameWidgetImpl::BeginMainFrame', 'ThreadControllerImpl::RunTask', 'PageAnimator::serviceScriptedAnimations', 'LocalFrameView::RunPostLifecycleSteps']);
+    const wrappers = new Set(['RunTask', 'WebFrameWidgetImpl::UpdateLifecycle', 'WebFrameWidgetImpl::BeginMainFrame', 'ThreadControllerImpl::RunTask', 'PageAnimator::serviceScriptedAnimations', 'LocalFrameView::RunPostLifecycleSteps',
+      'LocalFrameView::RunStyleAndLayoutLifecyclePhases', 'LocalFrameView::UpdateStyleAndLayout',
+      'Blink.Animate.UpdateTime', 'FrameRequestCallbackCollection::ExecuteFrameCallbacks', 'LocalFrameView::RunPaintLifecyclePhase']);
     const children = onMain.filter((e) => !wrappers.has(e.name) && inside(e, t));
     for (const e of children) {
       if (children.some((p) => p !== e && p.dur > e.dur && inside(e, p))) continue;
@@ -156,7 +172,7 @@ const rows = [
   ['75 rows (3 cards × 25) on screen after navigation (ms, median)', median(loads.map((l) => l.allRows)), '', '', ''],
 ];
 const steady = [
-  ['rows on screen', String(top.page.rows), String(all.page.rows), ''],
+  ['rows listed / rendered in the page', `${top.page.listed} / ${top.page.rows}`, `${all.page.listed} / ${all.page.rows}`, ''],
   ['dashboard flush, WASM only (ms, p50 / p99 / max)', spread(top.page.flushes), spread(all.page.flushes), ''],
   ['… of which ECharts setOption of one totals chart (ms, p50 / max)', `${fmt(pct(top.page.charts, 0.5))} / ${fmt(Math.max(...top.page.charts, 0))}`, `${fmt(pct(all.page.charts, 0.5))} / ${fmt(Math.max(...all.page.charts, 0))}`, ''],
   ['our animation-frame callbacks incl. Leptos effects (ms, p50 / p99 / max)', spread(top.ours), spread(all.ours), '≤ 16'],
@@ -199,7 +215,9 @@ Command: \`end2end/bench/run.sh\` (needs \`scripts/build.sh\` first). It starts 
 \`--synthetic-containers 100\` (one with \`--serve-ui\`), opens
 \`/?agents=<the three>&perf=true\` in headless chromium, times ${runs} cold loads, then traces the
 renderer's main thread (CDP) for ${seconds} s of steady 1 Hz updates, twice: as the page opens
-(each card shows its 25 busiest containers) and with "show all" clicked on every card.
+(each card shows its 25 busiest containers) and with "show all" clicked on every card, while the
+page scrolls half a viewport every 2 s (a card then lists 100 rows but renders only those near
+the viewport).
 
 ${header}
 
