@@ -9,7 +9,7 @@
 //!   model the moment they arrive ([`on_event`]); `frame::flush` then pushes what changed into
 //!   signals, at most once per animation frame and within a budget.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use dockscope_protocol::{AgentInfo, AgentStatus, AGENT_INFO_PATH};
@@ -35,11 +35,12 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
-/// One container row as the table sees it: a stable key and the row's own signal, so a new
-/// sample re-renders that row only.
+/// One rendered row of a card's table: its position in the card's order (the key) and the
+/// signal of what it shows. A re-order changes what a position shows, not which elements are
+/// in the page.
 #[derive(Clone)]
 pub struct RowHandle {
-    pub id: String,
+    pub position: usize,
     pub data: ArcRwSignal<RowView>,
 }
 
@@ -123,6 +124,8 @@ impl AgentView {
 pub struct Selection {
     pub agent_key: u32,
     pub container_id: String,
+    /// Container name as clicked, for the detail chart's title.
+    pub name: String,
 }
 
 /// Element id of the detail chart.
@@ -325,12 +328,12 @@ impl Dashboard {
                     model: AgentModel::default(),
                     view: AgentView::new(key, url.clone(), token),
                     wake,
-                    rows: HashMap::new(),
+                    slots: Vec::new(),
+                    slot_of: HashMap::new(),
+                    window: 0..0,
                     pending_rows: BTreeSet::new(),
                     order: Vec::new(),
                     visible: Vec::new(),
-                    shown: HashSet::new(),
-                    stale: HashSet::new(),
                     totals_chart: None,
                     order_dirty: false,
                     order_forced: false,
@@ -462,10 +465,11 @@ impl Dashboard {
     }
 
     /// Selects a container for the detail chart, or deselects it when clicked again.
-    pub fn toggle_selection(self, agent_key: u32, container_id: String) {
+    pub fn toggle_selection(self, agent_key: u32, container_id: String, name: String) {
         let next = Selection {
             agent_key,
             container_id,
+            name,
         };
         self.selected.update(|s| {
             *s = if s.as_ref() == Some(&next) {

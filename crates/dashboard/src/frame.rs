@@ -2,12 +2,13 @@
 //! frame budget.
 //!
 //! Frames are folded into the models the moment they arrive (`app::on_event`); this module
-//! runs at most once per animation frame and pushes only what changed: a bounded number of
-//! row updates, the card's re-order once its rows are current, and, in a frame of its own, a
-//! chart redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
+//! runs at most once per animation frame and pushes only what changed: the card's re-order
+//! (rendered rows are keyed by position, so a re-order redraws what they show and moves no
+//! element), then a bounded number of row updates, and, in a frame of its own, a chart
+//! redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use charming::Echarts;
 use futures::channel::mpsc::UnboundedSender;
@@ -27,18 +28,20 @@ pub(crate) struct AgentRuntime {
     pub(crate) view: AgentView,
     /// Dropping it stops the connection task.
     pub(crate) wake: UnboundedSender<Wake>,
-    pub(crate) rows: HashMap<String, ArcRwSignal<RowView>>,
     /// Rows whose figures changed but whose signal has not been set yet (frame budget).
     pub(crate) pending_rows: BTreeSet<String>,
     /// Every row to list, in order: the 25 busiest, or with "show all" every matching one.
     pub(crate) order: Vec<String>,
-    /// Ids last pushed to `view.rows` (with "show all", the part of `order` near the
-    /// viewport), to skip pushes that change nothing.
+    /// The container each rendered row (slot) shows: all of `order`, or with "show all" the
+    /// part near the viewport.
     pub(crate) visible: Vec<String>,
-    /// The same ids as a set: rows whose changes must reach the DOM now.
-    pub(crate) shown: HashSet<String>,
-    /// Rows not on screen whose figures changed; rendered when they come into view.
-    pub(crate) stale: HashSet<String>,
+    /// The rendered rows' signals, slot by slot (`view.rows` holds the same).
+    pub(crate) slots: Vec<ArcRwSignal<RowView>>,
+    /// Positions in `order` the slots render.
+    pub(crate) window: std::ops::Range<usize>,
+    /// Container id → its slot, for the rows rendered now. A changed container without a
+    /// slot costs nothing until a slot shows it (then it is drawn from the model).
+    pub(crate) slot_of: HashMap<String, usize>,
     pub(crate) totals_chart: Option<Echarts>,
     /// The row order must be recomputed (figures, membership, sort or filter changed).
     pub(crate) order_dirty: bool,
@@ -99,9 +102,9 @@ pub(crate) fn schedule_frame() {
 
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
-/// How much DOM work one animation frame may cause, in rough units of "one row update"
-/// (a re-order costs [`HEAVY_STEP`]; a chart redraw gets a frame of its own). It holds one card's
-/// [`ROWS_SHOWN`] rows plus their re-order, so a card updates in one piece; several cards'
+/// How much DOM work one animation frame may cause, in rows drawn (a row's new figures, or a
+/// row coming to show another container); a chart redraw gets a frame of its own. It holds one
+/// card's [`ROWS_SHOWN`] rows, so a card changes figures and order in one piece; several cards'
 /// batches, or cards showing all rows, spread over the following frames (a row a few frames
 /// late is invisible at a 1 Hz refresh).
 const FRAME_BUDGET: usize = 32;
@@ -112,12 +115,10 @@ const CHART_INTERVAL_MS: f64 = 1_900.0;
 /// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
 /// page that stays light with many agents of 100+ containers.
 pub const ROWS_SHOWN: usize = 25;
-/// Cost of re-ordering one card's rows, in row units (a chart redraw takes a whole frame).
-const HEAVY_STEP: usize = 8;
 /// With "show all", rows move into their new order at most this often while only the figures
-/// change (a new or vanished container, a sort click or a filter re-orders at once). Moving
-/// 100 rows a second costs Chromium 30–80 ms of style and layout per card (measured in
-/// docs/benchmarks.md), and a long list whose rows jump every second cannot be read anyway.
+/// change (a new or vanished container, a sort click or a filter re-orders at once): a long
+/// list whose rows jump every second cannot be read, and each re-order redraws most of the
+/// rendered rows.
 pub const SHOW_ALL_ORDER_MS: f64 = 5_000.0;
 
 /// Pushes model changes into signals and charts, at most [`FRAME_BUDGET`] per frame; asks for
@@ -243,7 +244,6 @@ fn flush_agent(
     let changes = agent.model.take_changes();
     if changes.membership {
         let model = &agent.model;
-        agent.rows.retain(|id, _| model.containers.contains_key(id));
         agent
             .pending_rows
             .retain(|id| model.containers.contains_key(id));
@@ -261,32 +261,14 @@ fn flush_agent(
         push_frames(agent, ctx.debug, deferred);
     }
 
-    // Rows, a budget's worth at a time.
-    while *budget > 0 {
-        let Some(id) = agent.pending_rows.pop_first() else {
-            break;
-        };
+    // New figures may change the order.
+    if !changes.rows.is_empty() {
         agent.order_dirty = true;
-        // A row not on screen (beyond the first rows, or filtered out) is only marked stale:
-        // it is rendered when the order brings it into view.
-        if !agent.shown.contains(&id) {
-            agent.stale.insert(id);
-            continue;
-        }
-        let Some(container) = agent.model.containers.get(&id) else {
-            continue;
-        };
-        let row = present::row_view(container);
-        if let Some(signal) = agent.rows.get(&id) {
-            let signal = signal.clone();
-            deferred.push(Box::new(move || signal.set(row)));
-        }
-        *budget -= 1;
     }
-    // Order once all rows are current, in the same frame as the last of them, so a card of up
-    // to FRAME_BUDGET shown rows changes figures and order together.
-    let reordered = agent.pending_rows.is_empty() && agent.order_due(ctx.now);
-    if reordered {
+
+    // Order first: the model is current, and slots that come to show another container are
+    // drawn from it, so their pending updates are done too.
+    if agent.order_due(ctx.now) {
         agent.order_dirty = false;
         agent.order_forced = false;
         agent.last_order_ms = ctx.now;
@@ -306,19 +288,37 @@ fn flush_agent(
     }
     if agent.window_stale {
         let range = rows_to_render(agent);
-        let rows = &agent.order[range.clone()];
-        if rows == agent.visible.as_slice() {
+        // Each row added, or coming to show another container, is a row drawn: past the
+        // budget they wait for the next frame, unless they are the frame's first work.
+        let redrawn = range
+            .clone()
+            .filter(|&position| {
+                !agent.window.contains(&position)
+                    || agent.visible[position - agent.window.start] != agent.order[position]
+            })
+            .count();
+        if redrawn <= *budget || *budget == FRAME_BUDGET {
+            push_rows(agent, range, deferred);
             agent.window_stale = false;
-        } else {
-            // Rows new to the page cost most (a scroll adds a dozen per card): past the budget
-            // they wait for the next frame, unless they are the frame's first work.
-            let new_rows = rows.iter().filter(|id| !agent.shown.contains(*id)).count();
-            if new_rows <= *budget || *budget == FRAME_BUDGET {
-                push_rows(agent, range, deferred);
-                agent.window_stale = false;
-                *budget = budget.saturating_sub(HEAVY_STEP + new_rows);
-            }
+            *budget = budget.saturating_sub(redrawn);
         }
+    }
+
+    // Then the other rows' new figures, a budget's worth at a time.
+    while *budget > 0 {
+        let Some(id) = agent.pending_rows.pop_first() else {
+            break;
+        };
+        // A container not on screen (beyond the first rows, filtered out, scrolled away) is
+        // drawn from the model when a slot comes to show it.
+        let (Some(&slot), Some(container)) =
+            (agent.slot_of.get(&id), agent.model.containers.get(&id))
+        else {
+            continue;
+        };
+        let (signal, row) = (agent.slots[slot].clone(), present::row_view(container));
+        deferred.push(Box::new(move || signal.set(row)));
+        *budget -= 1;
     }
     // A chart redraw gets a frame to itself.
     if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
@@ -351,39 +351,66 @@ fn rows_to_render(agent: &AgentRuntime) -> std::ops::Range<usize> {
 }
 
 /// Puts `order[range]` on screen, with the space of the rows left out above and below.
+///
+/// A rendered row (slot) is keyed by its position in `order`: a re-order changes what the
+/// slots show, never which elements are in the page; a scroll drops the slots that left the
+/// window and adds those that entered it, keeping the rest. A slot whose container stays is
+/// left alone (its updates arrive as pending rows); the others are drawn from the model.
 fn push_rows(agent: &mut AgentRuntime, range: std::ops::Range<usize>, deferred: &mut Deferred) {
-    let ids = agent.order[range.clone()].to_vec();
-    let mut handles = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let Some(container) = agent.model.containers.get(id) else {
-            continue;
+    let model = &agent.model;
+    let old_start = agent.window.start;
+    let mut slots = Vec::with_capacity(range.len());
+    let mut visible = Vec::with_capacity(range.len());
+    for position in range.clone() {
+        let id = &agent.order[position];
+        let kept = position
+            .checked_sub(old_start)
+            .filter(|_| agent.window.contains(&position))
+            .map(|old| (agent.slots[old].clone(), &agent.visible[old]));
+        let mut row = || {
+            agent.pending_rows.remove(id);
+            model.containers.get(id).map(present::row_view)
         };
-        let data = match agent.rows.get(id) {
-            Some(data) => {
-                if agent.stale.remove(id) {
-                    let (data, row) = (data.clone(), present::row_view(container));
-                    deferred.push(Box::new(move || data.set(row)));
+        let slot = match kept {
+            Some((slot, shown)) if shown == id => slot,
+            Some((slot, _)) => {
+                if let Some(row) = row() {
+                    let slot = slot.clone();
+                    deferred.push(Box::new(move || slot.set(row)));
                 }
-                data.clone()
+                slot
             }
-            None => {
-                agent.stale.remove(id);
-                let data = ArcRwSignal::new(present::row_view(container));
-                agent.rows.insert(id.clone(), data.clone());
-                data
-            }
+            None => ArcRwSignal::new(row().unwrap_or_default()),
         };
-        handles.push(RowHandle {
-            id: id.clone(),
-            data,
-        });
+        slots.push(slot);
+        visible.push(id.clone());
     }
-    agent.shown = ids.iter().cloned().collect();
-    agent.visible = ids;
+    let moved = range != agent.window;
+    agent.slot_of = visible
+        .iter()
+        .enumerate()
+        .map(|(slot, id)| (id.clone(), slot))
+        .collect();
+    agent.slots = slots;
+    agent.visible = visible;
+    agent.window = range.clone();
+    let handles: Option<Vec<RowHandle>> = moved.then(|| {
+        agent
+            .slots
+            .iter()
+            .zip(range.clone())
+            .map(|(data, position)| RowHandle {
+                position,
+                data: data.clone(),
+            })
+            .collect()
+    });
     let spacers = (range.start, agent.order.len() - range.end);
     let (rows, spacer_signal) = (agent.view.rows.clone(), agent.view.spacers.clone());
     deferred.push(Box::new(move || {
-        rows.set(handles);
+        if let Some(handles) = handles {
+            rows.set(handles);
+        }
         if spacer_signal.get_untracked() != spacers {
             spacer_signal.set(spacers);
         }

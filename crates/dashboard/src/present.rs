@@ -8,6 +8,8 @@ use crate::sparkline;
 /// Everything one container row displays; compared before being pushed into the row's signal.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowView {
+    /// Container id: which container the row (a recycled slot) shows now.
+    pub id: String,
     pub name: String,
     /// Image, for the row's tooltip.
     pub image: String,
@@ -41,6 +43,7 @@ pub fn row_view(container: &ContainerModel) -> RowView {
         .map(|l| l as f64)
         .unwrap_or_else(|| mem.iter().flatten().copied().fold(1.0, f64::max));
     RowView {
+        id: stats.id.clone(),
         name: stats.name.clone(),
         image: stats.image.clone().unwrap_or_default(),
         cpu: format::percent(stats.cpu_pct),

@@ -107,19 +107,11 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             .selected
             .with(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
     };
-    let selected_name = {
-        let rows = agent.rows.clone();
-        move || {
-            let id = dashboard
-                .selected
-                .with(|s| s.as_ref().map(|s| s.container_id.clone()))?;
-            let name = rows.with(|rows| {
-                rows.iter()
-                    .find(|r| r.id == id)
-                    .map(|r| r.data.with(|d| d.name.clone()))
-            })?;
-            Some(format!("{name}: CPU and memory, last 5 min"))
-        }
+    let selected_name = move || {
+        dashboard.selected.with(|s| {
+            s.as_ref()
+                .map(|s| format!("{}: CPU and memory, last 5 min", s.name))
+        })
     };
     let chart_id = agent.chart_id();
     let url = agent.url.clone();
@@ -199,7 +191,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             <Show when=selected_here>
                 <div class="detail">
                     <div class="detail-head">
-                        <h3 class="chart-title" data-testid="detail-title">{selected_name.clone()}</h3>
+                        <h3 class="chart-title" data-testid="detail-title">{selected_name}</h3>
                         <button type="button" data-testid="close-detail" on:click=move |_| dashboard.selected.set(None)>
                             "Close"
                         </button>

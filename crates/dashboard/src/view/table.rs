@@ -51,6 +51,14 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
             (rows > 0).then(|| format!("{}px", rows as f64 * crate::viewport::ROW_PX))
         }
     };
+    // The body's height is known without laying out its rows (`contain: strict` in the CSS):
+    // rows coming and going re-lay out this body only, never the card or the page.
+    let (listed_rows, listed_spacers) = (agent.rows.clone(), agent.spacers.clone());
+    let height = move || {
+        let (above, below) = listed_spacers.get();
+        let rows = above + listed_rows.with(Vec::len) + below;
+        format!("{}px", rows as f64 * crate::viewport::ROW_PX)
+    };
     let rows_id = agent.rows_id();
     let placeholder = move || {
         let count = count.get();
@@ -83,8 +91,9 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                 </div>
                 <div role="rowgroup" class="body" id=rows_id
                     style:padding-top=padding(|(above, _)| above)
-                    style:padding-bottom=padding(|(_, below)| below)>
-                    <For each=move || rows.get() key=|row| row.id.clone() let:row>
+                    style:padding-bottom=padding(|(_, below)| below)
+                    style:height=height>
+                    <For each=move || rows.get() key=|row| row.position let:row>
                         <Row row agent_key=key />
                     </For>
                 </div>
@@ -116,38 +125,34 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
 #[component]
 fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
-    // Arena copy owned by this row: disposed with it, and `Copy` for the closures below.
+    // Arena copy owned by this row: disposed with it, and `Copy` for the closures below. Which
+    // container the row shows changes with the order.
     let data: RwSignal<_> = row.data.into();
-    let id = row.id.clone();
-    let selected = {
-        let id = id.clone();
-        move || {
-            dashboard.selected.with(|s| {
-                s.as_ref()
-                    .is_some_and(|s| s.agent_key == agent_key && s.container_id == id)
-            })
-        }
+    let selected = move || {
+        dashboard.selected.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.agent_key == agent_key && data.with(|d| d.id == s.container_id))
+        })
     };
-    let toggle = {
-        let id = id.clone();
-        move || dashboard.toggle_selection(agent_key, id.clone())
+    let toggle = move || {
+        let (id, name) = data.with_untracked(|d| (d.id.clone(), d.name.clone()));
+        dashboard.toggle_selection(agent_key, id, name);
     };
-    let toggle_key = toggle.clone();
     let view_box = format!("0 0 {} {}", sparkline::WIDTH, sparkline::HEIGHT);
     view! {
         <div
             role="row"
             class="row"
             data-testid="container-row"
-            data-container-id=id
-            class:selected=selected.clone()
+            data-container-id=move || data.with(|d| d.id.clone())
+            class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
             on:click=move |_| toggle()
             on:keydown=move |ev| {
                 if ev.key() == "Enter" || ev.key() == " " {
                     ev.prevent_default();
-                    toggle_key();
+                    toggle();
                 }
             }
         >
