@@ -88,7 +88,6 @@ async function steadyState(showAll) {
       .filter((e) => /Showing all 100 /.test(e.textContent)).length === 3);
   }
   await b.page.waitForTimeout(3_000); // let the load settle
-  const since = await b.page.evaluate(() => performance.now());
   await b.page.evaluate(() => performance.clearMeasures());
   const cdp = await b.page.context().newCDPSession(b.page);
   const events = [];
@@ -98,29 +97,40 @@ async function steadyState(showAll) {
     transferMode: 'ReportEvents',
     traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', '__metadata'] },
   });
+  // Long tasks are counted between tracing's start and end (starting and stopping the tracer
+  // are tasks of their own, not the page's).
+  const since = await b.page.evaluate(() => performance.now());
+  const scrolls = [];
   if (showAll || process.env.BENCH_SCROLL_BOTH) {
     for (let step = 0; step < seconds / 2; step++) {
       await b.page.waitForTimeout(2_000);
       const down = step % 10 < 5;
-      await b.page.evaluate((d) => window.scrollBy(0, (d ? 0.5 : -0.5) * window.innerHeight), down);
+      scrolls.push(await b.page.evaluate((d) => {
+        window.scrollBy(0, (d ? 0.5 : -0.5) * window.innerHeight);
+        return performance.now();
+      }, down));
     }
   } else {
     await b.page.waitForTimeout(seconds * 1_000);
   }
+  const until = await b.page.evaluate(() => performance.now());
   await cdp.send('Tracing.end');
   await traced;
-  const page = await b.page.evaluate((t0) => ({
+  const page = await b.page.evaluate(([t0, t1]) => ({
     flushes: performance.getEntriesByName('dockscope-flush').map((e) => e.duration),
     charts: performance.getEntriesByName('dockscope-chart').map((e) => e.duration),
-    longTasksAfterLoad: window.__bench.longTasks.filter((t) => t.start >= t0),
+    longTasksAfterLoad: window.__bench.longTasks.filter((t) => t.start >= t0 && t.start <= t1),
     rows: document.querySelectorAll('[data-testid="container-row"]').length,
     listed: [...document.querySelectorAll('[data-testid="shown-count"]')]
       .map((e) => Number((/Showing (?:all )?(\d+)/.exec(e.textContent) ?? [])[1] ?? 0))
       .reduce((a, n) => a + n, 0),
     synthetic: document.querySelectorAll('[data-testid="synthetic-badge"]').length,
     live: [...document.querySelectorAll('[data-testid="agent-state"]')].map((e) => e.textContent),
-  }), since);
+  }), [since, until]);
   await b.close();
+  const at = (t) => `+${(t.start - since).toFixed(0)} ms (${t.duration.toFixed(0)} ms${
+    scrolls.some((s) => t.start >= s - 5 && t.start - s < 500) ? ', right after a scroll' : ''})`;
+  const longAt = page.longTasksAfterLoad.map(at).join(', ') || 'none';
 
   const mainThreads = new Set(
     events
@@ -158,7 +168,7 @@ async function steadyState(showAll) {
       breakdown[e.name] = (breakdown[e.name] ?? 0) + e.dur / 1_000;
     }
   }
-  return { page, ours, echarts, frames, tasks: tasks.map((t) => t.dur / 1_000), long: long.length, breakdown };
+  return { page, ours, echarts, frames, tasks: tasks.map((t) => t.dur / 1_000), long: long.length, breakdown, longAt };
 }
 
 const top = await steadyState(false);
@@ -208,6 +218,8 @@ const breakdown = [['25 busiest per card', top], ['"show all"', all]]
   })
   .join('\n');
 console.log(`Where the tasks over 50 ms went:\n${breakdown}\n`);
+const longAt = `- 25 busiest per card: ${top.longAt}.\n- "show all": ${all.longAt}.`;
+console.log(`Long tasks (PerformanceObserver), from the trace's start:\n${longAt}\n`);
 
 const section = `## Dashboard
 
@@ -235,6 +247,11 @@ average), so treat single-digit differences as noise.
 Where the tasks over 50 ms went (outermost traced phases inside them, summed):
 
 ${breakdown}
+
+When the long tasks (PerformanceObserver, counted between the tracer's start and end) began,
+from the start of the trace, and whether within 500 ms of one of the page's scroll steps:
+
+${longAt}
 `;
 let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '# Benchmarks\n';
 const start = doc.indexOf('## Dashboard');
