@@ -14,6 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 want_apt=()
 command -v dockerd >/dev/null || want_apt+=(docker.io)
 [ -x /bin/busybox ] || want_apt+=(busybox-static)
+command -v musl-gcc >/dev/null || want_apt+=(musl-tools)   # ring's C code, for the static agent
 if [ "${1:-}" != "--build" ]; then
   command -v chromium >/dev/null || want_apt+=(chromium)
   command -v chromedriver >/dev/null || want_apt+=(chromium-driver)
@@ -28,6 +29,11 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
+fi
+
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  log "rustup target add x86_64-unknown-linux-musl (the static agent, scripts/build-static.sh)"
+  rustup target add x86_64-unknown-linux-musl
 fi
 
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then

@@ -18,8 +18,9 @@ step "cargo clippy (host and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p dockscope-dashboard --target wasm32-unknown-unknown -- -D warnings
 
-step "build (dashboard bundle + release agent)"
+step "build (dashboard bundle + release agent, and the static agent)"
 scripts/build.sh
+scripts/build-static.sh
 
 step "cargo test (unit + real-engine integration)"
 # One test binary at a time (cargo's default): engine_restart takes dockerd away.
