@@ -19,6 +19,7 @@ if [ "${1:-}" != "--build" ]; then
   command -v chromium >/dev/null || want_apt+=(chromium)
   command -v chromedriver >/dev/null || want_apt+=(chromium-driver)
   command -v curl >/dev/null || want_apt+=(curl)
+  command -v nginx >/dev/null || want_apt+=(nginx)   # tests deploy/nginx/dockscope.conf
 fi
 if [ ${#want_apt[@]} -gt 0 ]; then
   log "apt-get install ${want_apt[*]}"
