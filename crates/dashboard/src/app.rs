@@ -35,13 +35,14 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
-/// One rendered row of a card's table: its position in the card's order (the key) and the
-/// signal of what it shows. A re-order changes what a position shows, not which elements are
-/// in the page.
+/// One rendered row of a card's table: a key for its elements, the signal of what it shows,
+/// and the position in the card's order it is drawn at. Rows are reused: a re-order or a
+/// scroll changes what a row shows and where, not which elements are in the page.
 #[derive(Clone)]
 pub struct RowHandle {
-    pub position: usize,
+    pub key: u32,
     pub data: ArcRwSignal<RowView>,
+    pub position: ArcRwSignal<usize>,
 }
 
 /// What a card shows of the latest `agent_status`.
@@ -69,8 +70,8 @@ pub struct AgentView {
     pub agent_cost: ArcRwSignal<String>,
     /// Rows to render, filtered and sorted (with "show all", those near the viewport).
     pub rows: ArcRwSignal<Vec<RowHandle>>,
-    /// (rows listed above, rows listed below) `rows` but not rendered: space is kept for them.
-    pub spacers: ArcRwSignal<(usize, usize)>,
+    /// Rows listed (rendered or not): the table body is as tall as all of them.
+    pub listed: ArcRwSignal<usize>,
     /// Containers the agent reports, before filtering; `None` until the first batch.
     pub container_count: ArcRwSignal<Option<usize>>,
     pub sort: ArcRwSignal<SortSpec>,
@@ -97,7 +98,7 @@ impl AgentView {
             last_batch_local_ms: ArcRwSignal::new(None),
             agent_cost: ArcRwSignal::new(String::new()),
             rows: ArcRwSignal::new(Vec::new()),
-            spacers: ArcRwSignal::new((0, 0)),
+            listed: ArcRwSignal::new(0),
             container_count: ArcRwSignal::new(None),
             sort: ArcRwSignal::new(SortSpec::default()),
             show_all: ArcRwSignal::new(false),
@@ -329,11 +330,10 @@ impl Dashboard {
                     view: AgentView::new(key, url.clone(), token),
                     wake,
                     slots: Vec::new(),
+                    next_slot_key: 0,
                     slot_of: HashMap::new(),
-                    window: 0..0,
                     pending_rows: BTreeSet::new(),
                     order: Vec::new(),
-                    visible: Vec::new(),
                     totals_chart: None,
                     order_dirty: false,
                     order_forced: false,

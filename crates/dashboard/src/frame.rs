@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Not;
 
 use charming::Echarts;
 use futures::channel::mpsc::UnboundedSender;
@@ -32,15 +33,13 @@ pub(crate) struct AgentRuntime {
     pub(crate) pending_rows: BTreeSet<String>,
     /// Every row to list, in order: the 25 busiest, or with "show all" every matching one.
     pub(crate) order: Vec<String>,
-    /// The container each rendered row (slot) shows: all of `order`, or with "show all" the
-    /// part near the viewport.
-    pub(crate) visible: Vec<String>,
-    /// The rendered rows' signals, slot by slot (`view.rows` holds the same).
-    pub(crate) slots: Vec<ArcRwSignal<RowView>>,
-    /// Positions in `order` the slots render.
-    pub(crate) window: std::ops::Range<usize>,
-    /// Container id → its slot, for the rows rendered now. A changed container without a
-    /// slot costs nothing until a slot shows it (then it is drawn from the model).
+    /// The rendered rows, in page order (`view.rows` holds the same): all of `order`, or with
+    /// "show all" the part near the viewport.
+    pub(crate) slots: Vec<Slot>,
+    /// Next key for a new slot.
+    pub(crate) next_slot_key: u32,
+    /// Container id → index in `slots`, for the rows rendered now. A changed container without
+    /// a slot costs nothing until a slot shows it (then it is drawn from the model).
     pub(crate) slot_of: HashMap<String, usize>,
     pub(crate) totals_chart: Option<Echarts>,
     /// The row order must be recomputed (figures, membership, sort or filter changed).
@@ -59,6 +58,25 @@ pub(crate) struct AgentRuntime {
     pub(crate) last_chart_ms: f64,
     /// Drawn in this frame: the next frame is left to ECharts' repaint.
     pub(crate) chart_drawn: bool,
+}
+
+/// One rendered row: which position of the order it shows, and that container's figures.
+pub(crate) struct Slot {
+    key: u32,
+    position: usize,
+    id: String,
+    data: ArcRwSignal<RowView>,
+    at: ArcRwSignal<usize>,
+}
+
+impl Slot {
+    fn handle(&self) -> RowHandle {
+        RowHandle {
+            key: self.key,
+            data: self.data.clone(),
+            position: self.at.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -288,20 +306,7 @@ fn flush_agent(
     }
     if agent.window_stale {
         let range = rows_to_render(agent);
-        // Each row added, or coming to show another container, is a row drawn: past the
-        // budget they wait for the next frame, unless they are the frame's first work.
-        let redrawn = range
-            .clone()
-            .filter(|&position| {
-                !agent.window.contains(&position)
-                    || agent.visible[position - agent.window.start] != agent.order[position]
-            })
-            .count();
-        if redrawn <= *budget || *budget == FRAME_BUDGET {
-            push_rows(agent, range, deferred);
-            agent.window_stale = false;
-            *budget = budget.saturating_sub(redrawn);
-        }
+        agent.window_stale = !push_rows(agent, range, budget, deferred);
     }
 
     // Then the other rows' new figures, a budget's worth at a time.
@@ -316,7 +321,7 @@ fn flush_agent(
         else {
             continue;
         };
-        let (signal, row) = (agent.slots[slot].clone(), present::row_view(container));
+        let (signal, row) = (agent.slots[slot].data.clone(), present::row_view(container));
         deferred.push(Box::new(move || signal.set(row)));
         *budget -= 1;
     }
@@ -350,71 +355,83 @@ fn rows_to_render(agent: &AgentRuntime) -> std::ops::Range<usize> {
     }
 }
 
-/// Puts `order[range]` on screen, with the space of the rows left out above and below.
+/// Puts `order[range]` on screen; returns whether every rendered row is now current.
 ///
-/// A rendered row (slot) is keyed by its position in `order`: a re-order changes what the
-/// slots show, never which elements are in the page; a scroll drops the slots that left the
-/// window and adds those that entered it, keeping the rest. A slot whose container stays is
-/// left alone (its updates arrive as pending rows); the others are drawn from the model.
-fn push_rows(agent: &mut AgentRuntime, range: std::ops::Range<usize>, deferred: &mut Deferred) {
+/// Rendered rows (slots) are reused, never moved in the page: each is placed at its position
+/// by a transform, so a re-order changes what slots show, and a scroll gives the slots that
+/// left the window the positions that entered it ([`viewport::reassign`]). Placing is cheap
+/// and done at once; drawing a slot's new container costs a row of the frame `budget`, top
+/// rows first, and the rest wait for the next frame (a row a frame late is not seen). A slot
+/// that keeps its container is left alone: its updates arrive as pending rows.
+fn push_rows(
+    agent: &mut AgentRuntime,
+    range: std::ops::Range<usize>,
+    budget: &mut usize,
+    deferred: &mut Deferred,
+) -> bool {
+    let positions: Vec<usize> = agent.slots.iter().map(|s| s.position).collect();
+    let plan = viewport::reassign(&positions, range);
     let model = &agent.model;
-    let old_start = agent.window.start;
-    let mut slots = Vec::with_capacity(range.len());
-    let mut visible = Vec::with_capacity(range.len());
-    for position in range.clone() {
-        let id = &agent.order[position];
-        let kept = position
-            .checked_sub(old_start)
-            .filter(|_| agent.window.contains(&position))
-            .map(|old| (agent.slots[old].clone(), &agent.visible[old]));
-        let mut row = || {
-            agent.pending_rows.remove(id);
-            model.containers.get(id).map(present::row_view)
+    let mut resized = plan.added.is_empty().not();
+    let mut slots = Vec::with_capacity(plan.moves.len() + plan.added.len());
+    for (mut slot, to) in std::mem::take(&mut agent.slots).into_iter().zip(plan.moves) {
+        let Some(position) = to else {
+            resized = true;
+            continue;
         };
-        let slot = match kept {
-            Some((slot, shown)) if shown == id => slot,
-            Some((slot, _)) => {
-                if let Some(row) = row() {
-                    let slot = slot.clone();
-                    deferred.push(Box::new(move || slot.set(row)));
-                }
-                slot
-            }
-            None => ArcRwSignal::new(row().unwrap_or_default()),
-        };
+        if slot.position != position {
+            slot.position = position;
+            let at = slot.at.clone();
+            deferred.push(Box::new(move || at.set(position)));
+        }
         slots.push(slot);
-        visible.push(id.clone());
     }
-    let moved = range != agent.window;
-    agent.slot_of = visible
+    for position in plan.added {
+        // Drawn below like any slot whose container changed.
+        slots.push(Slot {
+            key: agent.next_slot_key,
+            position,
+            id: String::new(),
+            data: ArcRwSignal::new(RowView::default()),
+            at: ArcRwSignal::new(position),
+        });
+        agent.next_slot_key += 1;
+    }
+    let mut stale: Vec<usize> = (0..slots.len())
+        .filter(|&i| slots[i].id != agent.order[slots[i].position])
+        .collect();
+    stale.sort_unstable_by_key(|&i| slots[i].position);
+    let current = stale.len() <= *budget;
+    for i in stale.into_iter().take(*budget) {
+        let slot = &mut slots[i];
+        let id = &agent.order[slot.position];
+        slot.id.clone_from(id);
+        agent.pending_rows.remove(id);
+        if let Some(container) = model.containers.get(id) {
+            let (data, row) = (slot.data.clone(), present::row_view(container));
+            deferred.push(Box::new(move || data.set(row)));
+        }
+        *budget -= 1;
+    }
+    agent.slot_of = slots
         .iter()
         .enumerate()
-        .map(|(slot, id)| (id.clone(), slot))
+        .map(|(index, slot)| (slot.id.clone(), index))
         .collect();
     agent.slots = slots;
-    agent.visible = visible;
-    agent.window = range.clone();
-    let handles: Option<Vec<RowHandle>> = moved.then(|| {
-        agent
-            .slots
-            .iter()
-            .zip(range.clone())
-            .map(|(data, position)| RowHandle {
-                position,
-                data: data.clone(),
-            })
-            .collect()
-    });
-    let spacers = (range.start, agent.order.len() - range.end);
-    let (rows, spacer_signal) = (agent.view.rows.clone(), agent.view.spacers.clone());
+    let handles: Option<Vec<RowHandle>> =
+        resized.then(|| agent.slots.iter().map(Slot::handle).collect());
+    let listed = agent.order.len();
+    let (rows, listed_signal) = (agent.view.rows.clone(), agent.view.listed.clone());
     deferred.push(Box::new(move || {
         if let Some(handles) = handles {
             rows.set(handles);
         }
-        if spacer_signal.get_untracked() != spacers {
-            spacer_signal.set(spacers);
+        if listed_signal.get_untracked() != listed {
+            listed_signal.set(listed);
         }
     }));
+    current
 }
 
 /// Container count, last-update time and the agent's own cost.

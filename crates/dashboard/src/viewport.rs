@@ -1,9 +1,11 @@
-//! Which rows of a long list are near the viewport.
+//! Which rows of a long list are near the viewport, and which rendered rows show them.
 //!
 //! With "show all", a card of hundreds of containers renders only the rows on screen plus a
-//! margin, and stands in for the others with empty space of the same height (every body row
-//! is exactly [`ROW_PX`] tall). Re-ordering or updating the list then costs Chromium's style,
-//! layout and paint a few dozen rows, not hundreds; scrolling brings the other rows in.
+//! margin, in a body as tall as the whole list (every row is exactly [`ROW_PX`] tall and
+//! placed at its position). Re-ordering or updating the list then costs Chromium's style,
+//! layout and paint a few dozen rows, not hundreds. As the page scrolls, rendered rows that
+//! left the window are reused for the positions that entered it ([`reassign`]): a scroll
+//! changes what some rows show and where, and creates no elements.
 
 use std::ops::Range;
 
@@ -32,9 +34,101 @@ pub fn rows_in_view(top_px: f64, height_px: f64, len: usize) -> Range<usize> {
     start..end
 }
 
+/// How rendered rows follow a new window: see [`reassign`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reassignment {
+    /// For each rendered row, in order: its position in the new window, or `None` when it is
+    /// no longer needed.
+    pub moves: Vec<Option<usize>>,
+    /// Positions no rendered row could take: new rows are needed for them, in this order.
+    pub added: Vec<usize>,
+}
+
+/// Rendered rows now at `positions` (one each) follow `window`: a row whose position is still
+/// in the window stays; rows that left it take the positions that entered it, in order; the
+/// positions left over need new rows, the rows left over go.
+#[must_use]
+pub fn reassign(positions: &[usize], window: Range<usize>) -> Reassignment {
+    let held: std::collections::HashSet<usize> = positions
+        .iter()
+        .copied()
+        .filter(|p| window.contains(p))
+        .collect();
+    let mut entered = window.filter(|p| !held.contains(p));
+    let moves = positions
+        .iter()
+        .map(|p| {
+            if held.contains(p) {
+                Some(*p)
+            } else {
+                entered.next()
+            }
+        })
+        .collect();
+    Reassignment {
+        moves,
+        added: entered.collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reassign_reuses_rows_that_left_the_window() {
+        // (rows at, new window) → (their new positions, positions needing new rows)
+        type Case = (
+            &'static [usize],
+            Range<usize>,
+            Vec<Option<usize>>,
+            Vec<usize>,
+        );
+        let cases: Vec<Case> = vec![
+            // Unchanged.
+            (&[0, 1, 2], 0..3, vec![Some(0), Some(1), Some(2)], vec![]),
+            // Scrolled down two rows: the two top rows go to the bottom.
+            (
+                &[0, 1, 2, 3],
+                2..6,
+                vec![Some(4), Some(5), Some(2), Some(3)],
+                vec![],
+            ),
+            // Scrolled up one row: the bottom row comes to the top.
+            (
+                &[4, 5, 2, 3],
+                1..5,
+                vec![Some(4), Some(1), Some(2), Some(3)],
+                vec![],
+            ),
+            // The window grew: new rows for the rest.
+            (&[0, 1], 0..4, vec![Some(0), Some(1)], vec![2, 3]),
+            // It shrank: the rows beyond it go.
+            (
+                &[0, 1, 2, 3],
+                0..2,
+                vec![Some(0), Some(1), None, None],
+                vec![],
+            ),
+            // A jump far away: every row is reused.
+            (
+                &[0, 1, 2],
+                50..53,
+                vec![Some(50), Some(51), Some(52)],
+                vec![],
+            ),
+            // From nothing, and to nothing.
+            (&[], 0..3, vec![], vec![0, 1, 2]),
+            (&[7, 8], 0..0, vec![None, None], vec![]),
+        ];
+        for (at, window, moves, added) in cases {
+            assert_eq!(
+                reassign(at, window.clone()),
+                Reassignment { moves, added },
+                "rows at {at:?} → {window:?}"
+            );
+        }
+    }
 
     #[test]
     fn rows_in_view_covers_the_viewport_plus_the_overscan() {

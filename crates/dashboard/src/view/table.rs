@@ -43,22 +43,11 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let filter = dashboard.filter;
     let counts = agent.shown_counts.clone();
     let show_all = agent.show_all.clone();
-    let spacers = agent.spacers.clone();
-    let padding = move |side: fn((usize, usize)) -> usize| {
-        let spacers = spacers.clone();
-        move || {
-            let rows = side(spacers.get());
-            (rows > 0).then(|| format!("{}px", rows as f64 * crate::viewport::ROW_PX))
-        }
-    };
-    // The body's height is known without laying out its rows (`contain: strict` in the CSS):
-    // rows coming and going re-lay out this body only, never the card or the page.
-    let (listed_rows, listed_spacers) = (agent.rows.clone(), agent.spacers.clone());
-    let height = move || {
-        let (above, below) = listed_spacers.get();
-        let rows = above + listed_rows.with(Vec::len) + below;
-        format!("{}px", rows as f64 * crate::viewport::ROW_PX)
-    };
+    // The body is as tall as every row listed, and that is known without laying out its rows
+    // (`contain: strict` in the CSS): rows changing re-lay out this body only, never the page.
+    let listed = agent.listed.clone();
+    let height = move || format!("{}px", listed.get() as f64 * crate::viewport::ROW_PX);
+    let row_count = agent.listed.clone();
     let rows_id = agent.rows_id();
     let placeholder = move || {
         let count = count.get();
@@ -78,7 +67,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     };
     view! {
         <div class="table-wrap">
-            <div role="table" class="containers" data-testid="container-table" aria-label="Containers">
+            <div role="table" class="containers" data-testid="container-table" aria-label="Containers"
+                aria-rowcount=move || row_count.get() + 1>
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
                         {header(SortKey::Name, "Name", "sort-name")}
@@ -90,10 +80,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                     </div>
                 </div>
                 <div role="rowgroup" class="body" id=rows_id
-                    style:padding-top=padding(|(above, _)| above)
-                    style:padding-bottom=padding(|(_, below)| below)
                     style:height=height>
-                    <For each=move || rows.get() key=|row| row.position let:row>
+                    <For each=move || rows.get() key=|row| row.key let:row>
                         <Row row agent_key=key />
                     </For>
                 </div>
@@ -128,6 +116,7 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
     // Arena copy owned by this row: disposed with it, and `Copy` for the closures below. Which
     // container the row shows changes with the order.
     let data: RwSignal<_> = row.data.into();
+    let position: RwSignal<_> = row.position.into();
     let selected = move || {
         dashboard.selected.with(|s| {
             s.as_ref()
@@ -145,6 +134,10 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             class="row"
             data-testid="container-row"
             data-container-id=move || data.with(|d| d.id.clone())
+            aria-rowindex=move || position.get() + 2
+            style:transform=move || {
+                format!("translateY({}px)", position.get() as f64 * crate::viewport::ROW_PX)
+            }
             class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
