@@ -27,8 +27,9 @@ const rowCount = (page, url) =>
 
 /**
  * Scrolls the page from top to bottom in half-viewport steps; returns every container name
- * seen, the most rows rendered at once, and whether any rendered row was out of place (its
- * position differs from its rank in the list times the row height).
+ * seen, the most rows rendered at once, the rows drawn away from their rank (`aria-rowindex`)
+ * times the row height, whether the ranks on screen have gaps, and the blank space below the
+ * last row at the end.
  */
 async function scrollThrough(page, url) {
   return page.evaluate(async (u) => {
@@ -36,23 +37,26 @@ async function scrollThrough(page, url) {
     const names = new Set();
     let most = 0;
     const misplaced = [];
+    const gaps = [];
     window.scrollTo(0, 0);
     for (;;) {
       await frame();
       const body = document.querySelector(`[data-agent-url="${u}"] [role="rowgroup"].body`);
-      const rows = [...body.querySelectorAll('[data-testid="container-row"]')];
+      const rows = [...body.querySelectorAll('[data-testid="container-row"]')]
+        .map((row) => ({ row, rank: Number(row.getAttribute('aria-rowindex')) - 2 }))
+        .sort((a, b) => a.rank - b.rank);
       most = Math.max(most, rows.length);
       const bodyTop = body.getBoundingClientRect().top;
-      const before = Number.parseFloat(getComputedStyle(body).paddingTop) || 0;
-      rows.forEach((row, i) => {
+      rows.forEach(({ row, rank }, i) => {
         names.add(row.querySelector('[data-testid="container-name"]').textContent);
-        const expected = bodyTop + before + i * row.offsetHeight;
-        if (Math.abs(row.getBoundingClientRect().top - expected) > 1) misplaced.push(i);
+        const expected = bodyTop + rank * row.offsetHeight;
+        if (Math.abs(row.getBoundingClientRect().top - expected) > 1) misplaced.push(rank);
+        if (i > 0 && rank !== rows[i - 1].rank + 1) gaps.push(rank);
       });
       const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1;
-      const lastRow = rows.at(-1).getBoundingClientRect();
+      const lastRow = rows.at(-1).row.getBoundingClientRect();
       if (atEnd) {
-        return { names: [...names], most, misplaced, gapBelowLast: body.getBoundingClientRect().bottom - lastRow.bottom };
+        return { names: [...names], most, misplaced, gaps, gapBelowLast: body.getBoundingClientRect().bottom - lastRow.bottom };
       }
       window.scrollBy(0, window.innerHeight / 2);
     }
@@ -112,6 +116,7 @@ test('25 busiest by default, "Show all" lists every container and re-orders ever
   assert.equal(new Set(seen.names).size, CONTAINERS, `seen: ${seen.names}`);
   assert.ok(seen.most < CONTAINERS, `rendered ${seen.most} rows at once`);
   assert.deepEqual(seen.misplaced, [], 'every rendered row sits at its rank');
+  assert.deepEqual(seen.gaps, [], 'the rendered rows are consecutive');
   assert.ok(Math.abs(seen.gapBelowLast) <= 1, `blank space below the last row: ${seen.gapBelowLast} px`);
   await screenshot(browser.page, 'show-all-scrolled-to-end');
   await browser.page.evaluate(() => window.scrollTo(0, 0));
