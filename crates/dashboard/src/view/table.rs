@@ -1,11 +1,12 @@
-//! The container table of one card: keyed rows, each with its own signal, and plain-SVG
+//! The container table of one card: reused rows, each with its own signals, and plain-SVG
 //! sparklines.
 //!
 //! Rows are ARIA-table `div`s laid out as independent CSS grids rather than a `<table>`: a
-//! changed cell then re-lays out its own row only (a table re-measures every row). With "show
-//! all", only the rows near the viewport are in the page (`frame.rs`, `viewport.rs`); padding
-//! above and below the body keeps the space of the others, so the scroll bar and the page's
-//! height are those of the whole list. That is what keeps 300 rows updating every second
+//! changed cell then re-lays out its own row only (a table re-measures every row). The body is
+//! as tall as every row listed; each rendered row is placed at its position by a transform and
+//! says it in `aria-rowindex`. A re-order or a scroll changes what rows show and where
+//! (`frame.rs`), never which elements are in the page, and with "show all" only the rows near
+//! the viewport are rendered (`viewport.rs`). That is what keeps 300 rows updating every second
 //! inside a frame's budget.
 
 use leptos::prelude::*;
