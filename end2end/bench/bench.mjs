@@ -101,7 +101,7 @@ async function steadyState(showAll) {
   // are tasks of their own, not the page's).
   const since = await b.page.evaluate(() => performance.now());
   const scrolls = [];
-  if (showAll || process.env.BENCH_SCROLL_BOTH) {
+  if (showAll) {
     for (let step = 0; step < seconds / 2; step++) {
       await b.page.waitForTimeout(2_000);
       const down = step % 10 < 5;

@@ -23,9 +23,12 @@ use dockscope_protocol::Message;
 const TAG: &str = "dockscope-agent:it";
 const TOKEN: &str = "container-image-test-token";
 
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 fn static_binary() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let bin = root.join("target/x86_64-unknown-linux-musl/release/dockscope-agent");
+    let bin = repo_root().join("target/x86_64-unknown-linux-musl/release/dockscope-agent");
     assert!(
         bin.is_file(),
         "{} is missing: run scripts/build.sh && scripts/build-static.sh",
@@ -80,7 +83,7 @@ async fn static_agent_in_a_scratch_image_streams_the_engine_it_is_given() {
         "the deployable agent must be static; ldd says: {ldd}"
     );
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = repo_root();
     docker(&[
         "build",
         "-q",
@@ -91,7 +94,8 @@ async fn static_agent_in_a_scratch_image_streams_the_engine_it_is_given() {
         root.to_str().unwrap(),
     ]);
 
-    let secrets = tempfile_dir();
+    let secrets = std::env::temp_dir().join(format!("ds-it-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&secrets).unwrap();
     let token_file = secrets.join("dockscope_token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let docker_gid = Command::new("stat")
@@ -191,11 +195,4 @@ async fn static_agent_in_a_scratch_image_streams_the_engine_it_is_given() {
             "the workload container never appeared with its memory: {batch:?}"
         );
     }
-}
-
-/// A fresh directory under the system temp dir, for the token file.
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ds-it-secrets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -3,9 +3,8 @@
 //!
 //! Frames are folded into the models the moment they arrive (`app::on_event`); this module
 //! runs at most once per animation frame and pushes only what changed: the card's re-order
-//! (rendered rows are keyed by position, so a re-order redraws what they show and moves no
-//! element), then a bounded number of row updates, and, in a frame of its own, a chart
-//! redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
+//! (rendered rows are reused, so a re-order redraws what they show and moves no element), then
+//! a bounded number of row updates, and, in a frame of its own, a chart redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -61,6 +60,8 @@ pub(crate) struct AgentRuntime {
 }
 
 /// One rendered row: which position of the order it shows, and that container's figures.
+/// `position` and `id` are what the flush decided; the signals `at` and `data` catch up when
+/// the frame's deferred writes run.
 pub(crate) struct Slot {
     key: u32,
     position: usize,
