@@ -2,30 +2,47 @@
 # Makes sure a Docker engine answers on the local socket and the test image exists.
 # Idempotent: installs docker.io/busybox-static only when missing, starts dockerd only when
 # `docker info` fails, builds the image only when absent. Never pulls from a registry.
+# With DOCKER_HOST naming another engine (scripts/private-dockerd.sh does this), it only builds
+# the image there and never starts a daemon.
 set -euo pipefail
 
 IMAGE=${DOCKSCOPE_TEST_IMAGE:-dockscope-test-busybox}
 
 log() { printf '[docker-up] %s\n' "$*" >&2; }
 
-if ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ]; then
+case "${DOCKER_HOST:-unix:///var/run/docker.sock}" in
+  unix:///var/run/docker.sock | unix:///run/docker.sock) ;;
+  *)
+    docker info >/dev/null 2>&1 || { log "no engine answers at DOCKER_HOST=$DOCKER_HOST"; exit 1; }
+    other_engine=1
+    ;;
+esac
+
+if [ -z "${other_engine:-}" ] && { ! command -v dockerd >/dev/null || [ ! -x /bin/busybox ]; }; then
   log "installing docker.io and busybox-static"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io busybox-static >/dev/null
 fi
 
-if ! docker info >/dev/null 2>&1; then
+if [ -z "${other_engine:-}" ] && ! docker info >/dev/null 2>&1; then
   # A killed dockerd takes its containerd with it, and both stay zombies until init reaps
   # them; meanwhile their pid files point at "existing" processes and a new dockerd refuses to
   # start ("pid file found") or waits on the dead containerd's socket. Let the reaper finish,
-  # then drop the pid files unless a live dockerd owns them.
-  for _ in $(seq 1 20); do
-    ps -C dockerd,containerd -o stat= | grep -q '^Z' || break
-    sleep 0.5
+  # then drop each pid file unless the live process it names still runs. Only these two files
+  # count: private engines (scripts/private-dockerd.sh) may run dockerds of their own.
+  running() { # pid file
+    local pid
+    pid=$(tr -dc '0-9' <"$1" 2>/dev/null) && [ -n "$pid" ] || return 1
+    ps -o stat= -p "$pid" 2>/dev/null | grep -qv '^Z'
+  }
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    for _ in $(seq 1 20); do
+      pid=$(tr -dc '0-9' <"$pidfile" 2>/dev/null) && [ -n "$pid" ] || break
+      ps -o stat= -p "$pid" 2>/dev/null | grep -q '^Z' || break
+      sleep 0.5
+    done
+    running "$pidfile" || rm -f "$pidfile"
   done
-  if ! ps -C dockerd -o stat= | grep -qv '^Z'; then
-    rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
-  fi
   log "starting dockerd (log: /tmp/dockerd.log)"
   nohup dockerd >/tmp/dockerd.log 2>&1 &
   dockerd_pid=$!

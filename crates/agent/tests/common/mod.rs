@@ -141,6 +141,129 @@ pub async fn next_batch(ws: &mut Ws, within: Duration) -> (ContainerStatsBatch, 
     }
 }
 
+/// A client that reads its socket in a task of its own, whatever the test does meanwhile, so it
+/// answers the agent's pings (tungstenite replies on its next read) and is never dropped as
+/// silent while the test waits for an engine or a `docker` command. The test takes messages,
+/// stamped with the instant they arrived, from a queue. Blocking work belongs in [`blocking`]
+/// so the runtime keeps polling this reader; use a multi-thread runtime for good measure.
+pub struct Feed {
+    /// Decoded messages and their arrival, or why the stream ended (the last item).
+    rx: tokio::sync::mpsc::UnboundedReceiver<Result<(Message, Instant), String>>,
+    /// The reading task; aborted on drop.
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Feed {
+    pub async fn connect(url: &str) -> Self {
+        Self::spawn(connect(url).await)
+    }
+
+    pub fn spawn(mut ws: Ws) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            let end = loop {
+                match ws.next().await {
+                    Some(Ok(WsMessage::Text(text))) => match decode(text.as_str()) {
+                        Ok(message) => {
+                            if tx.send(Ok((message, Instant::now()))).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => break format!("the agent sent an invalid message ({e}): {text}"),
+                    },
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        break format!("the agent closed the stream: {frame:?}")
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break format!("the stream failed: {e}"),
+                    None => break "the stream ended".to_owned(),
+                }
+            };
+            let _ = tx.send(Err(end));
+        });
+        Self { rx, reader }
+    }
+
+    /// The next message and its arrival; panics when none comes within `within` or the stream
+    /// ended.
+    pub async fn next(&mut self, within: Duration) -> (Message, Instant) {
+        match tokio::time::timeout(within, self.rx.recv()).await {
+            Ok(Some(Ok(item))) => item,
+            Ok(Some(Err(end))) => panic!("{end}"),
+            Ok(None) => panic!("the reader task is gone"),
+            Err(_) => panic!("no message from the agent within {within:?}"),
+        }
+    }
+
+    /// The next batch (skipping statuses) and its arrival.
+    pub async fn next_batch(&mut self, within: Duration) -> (ContainerStatsBatch, Instant) {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let (Message::ContainerStatsBatch(batch), at) = self.next(left).await {
+                return (batch, at);
+            }
+        }
+    }
+
+    /// Messages until `check` returns `Some`, at most `within` in all; panics naming `what`.
+    pub async fn until<T>(
+        &mut self,
+        within: Duration,
+        what: &str,
+        mut check: impl FnMut(&Message, Instant) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (message, at) = match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(Ok(item))) => item,
+                Ok(Some(Err(end))) => panic!("waiting for {what}: {end}"),
+                Ok(None) => panic!("waiting for {what}: the reader task is gone"),
+                Err(_) => panic!("{what}: not seen within {within:?}"),
+            };
+            if let Some(found) = check(&message, at) {
+                return found;
+            }
+        }
+    }
+
+    /// Whether the stream is still open (nothing queued says it ended).
+    pub fn open(&self) -> bool {
+        !self.reader.is_finished()
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Runs blocking work (a `docker` command, a script, a sleep) off the async threads, so
+/// [`Feed`] readers keep answering pings meanwhile.
+pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// The collector feature the agent's automatic choice must announce on this host: the cgroup
+/// collector of the version the host mounts at /sys/fs/cgroup.
+pub fn host_cgroup_collector() -> &'static str {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    if root.join("cgroup.controllers").exists() {
+        "collector:cgroup-v2"
+    } else {
+        assert!(
+            root.join("memory").is_dir(),
+            "neither cgroup v2 nor a v1 memory controller at /sys/fs/cgroup"
+        );
+        "collector:cgroup-v1"
+    }
+}
+
 /// Runs the docker CLI, panicking with its stderr on failure.
 pub fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
