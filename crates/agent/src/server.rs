@@ -8,6 +8,17 @@
 //!   /agent.json       ──► AgentInfo for the embedded dashboard (--serve-ui)
 //!   /, /<file>        ──► the embedded dashboard (--serve-ui)
 //! ```
+//!
+//! # Memory per client
+//! A batch of any size reaches every client: 10,000 containers make a frame of about 2 MB,
+//! and nothing caps one frame. What bounds memory is the send loop: each [`send`] waits until
+//! the whole frame has been handed to the kernel before the client's task takes the next one,
+//! so a client's write buffer holds at most one frame (plus a ping) — a copy of the shared,
+//! already-serialised text. A client that cannot take a frame within [`SEND_TIMEOUT`] is
+//! dropped, and one that falls behind skips to the newest frame (see [`crate::publish`]).
+//! Worst case, every connected client stalls at once: `--max-clients` × one frame for at most
+//! [`SEND_TIMEOUT`] (e.g. 32 stalled clients of a 10,000-container host ≈ 65 MB for 10 s),
+//! and `--max-clients-per-peer` keeps one host from holding all of them.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,8 +53,6 @@ const PING_INTERVAL: Duration = Duration::from_secs(10);
 const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(30);
 /// A single frame that cannot be written for this long means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Outgoing bytes tungstenite may buffer per client before a send waits.
-const MAX_WRITE_BUFFER: usize = 512 * 1024;
 /// The stream is read-only: clients may send small control messages at most. Larger ones
 /// close the connection with 1009.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
@@ -140,6 +149,7 @@ async fn agent_info(State(state): State<AppState>) -> Json<AgentInfo> {
     Json(AgentInfo {
         agent_id: state.board.agent_id.clone(),
         version: state.board.version.to_owned(),
+        revision: state.board.revision.map(str::to_owned),
         ws_path: "/ws".to_owned(),
     })
 }
@@ -162,6 +172,7 @@ async fn healthz(
         "status": if engine.reachable { "ok" } else { "degraded" },
         "agent_id": state.board.agent_id,
         "version": state.board.version,
+        "revision": state.board.revision,
         "uptime_secs": state.board.uptime_secs(),
         "engine_reachable": engine.reachable,
         "engine_version": engine.version,
@@ -217,8 +228,10 @@ fn accept(
         }
         None => upgrade,
     };
+    // No `max_write_buffer_size`: tungstenite refuses any single frame larger than that limit,
+    // which dropped every client of a host whose batch outgrew it. The buffer is bounded by
+    // the send loop instead (see the module docs).
     upgrade
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INBOUND_MESSAGE)
         .max_frame_size(MAX_INBOUND_MESSAGE)
         .on_upgrade(move |socket| {
