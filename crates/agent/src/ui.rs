@@ -4,9 +4,22 @@
 //! `scripts/build.sh` also writes a gzip copy of each file, served when the browser accepts
 //! gzip. Trunk puts a content hash in every file name but `index.html`, so those are cached
 //! for a year and `index.html` is revalidated on every load.
+//!
+//! Every response from here carries a Content-Security-Policy and `X-Content-Type-Options:
+//! nosniff`. The policy lets the page run only its own files (`script-src 'self'`), plus the
+//! inline loader trunk writes into `index.html`, allowed by its SHA-256 (computed from the
+//! embedded file, so a rebuilt bundle is covered) and `'wasm-unsafe-eval'`, without which
+//! Chromium refuses to compile the dashboard's WebAssembly. `connect-src` is open to every
+//! `ws:`/`wss:` URL because the page connects to whatever agents its user adds; no page may
+//! frame it (`frame-ancestors 'none'`). `end2end/tests/serve-ui.test.mjs` loads the page under
+//! this policy and fails on any violation.
+
+use std::sync::OnceLock;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
 
 #[derive(rust_embed::Embed)]
 #[folder = "../dashboard/dist/"]
@@ -29,7 +42,7 @@ pub const NOT_EMBEDDED: &str = "this dockscope-agent was built without the dashb
 pub fn serve(path: &str, request_headers: &HeaderMap) -> Response {
     let path = if path.is_empty() { "index.html" } else { path };
     let Some(file) = Bundle::get(path) else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+        return (StatusCode::NOT_FOUND, security_headers(), "not found").into_response();
     };
     let accepts_gzip = request_headers
         .get(header::ACCEPT_ENCODING)
@@ -39,7 +52,7 @@ pub fn serve(path: &str, request_headers: &HeaderMap) -> Response {
         .then(|| Bundle::get(&format!("{path}.gz")))
         .flatten();
 
-    let mut headers = HeaderMap::new();
+    let mut headers = security_headers();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(mime_type(path)),
@@ -57,6 +70,91 @@ pub fn serve(path: &str, request_headers: &HeaderMap) -> Response {
         None => file.data,
     };
     (StatusCode::OK, headers, body.into_owned()).into_response()
+}
+
+/// The headers every response of the embedded UI carries.
+fn security_headers() -> HeaderMap {
+    static POLICY: OnceLock<HeaderValue> = OnceLock::new();
+    let policy = POLICY.get_or_init(|| {
+        let index = Bundle::get("index.html")
+            .map(|f| f.data)
+            .unwrap_or_default();
+        let policy = content_security_policy(&String::from_utf8_lossy(&index));
+        // Only ASCII goes in: keywords, and base64 hashes.
+        HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"))
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    // frame-ancestors for browsers that predate it.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+}
+
+/// The policy for a page whose HTML is `index_html`: its inline scripts are allowed by hash.
+pub fn content_security_policy(index_html: &str) -> String {
+    let hashes: String = inline_scripts(index_html)
+        .map(|script| {
+            let digest = Sha256::digest(script.as_bytes());
+            format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'; object-src 'none'"
+    )
+}
+
+/// The text of every `<script>` without a `src` attribute, exactly as the browser hashes it.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    let mut rest = html;
+    std::iter::from_fn(move || loop {
+        let start = find_ascii_ci(rest, "<script")?;
+        let after_name = &rest[start + "<script".len()..];
+        // `<scripts>` or `<script-x>` is another element.
+        if !after_name.starts_with(|c: char| c == '>' || c.is_ascii_whitespace()) {
+            rest = after_name;
+            continue;
+        }
+        let open_end = after_name.find('>')?;
+        let attributes = &after_name[..open_end];
+        let body = &after_name[open_end + 1..];
+        let close = find_ascii_ci(body, "</script")?;
+        rest = &body[close..];
+        if !has_src(attributes) {
+            return Some(&body[..close]);
+        }
+    })
+}
+
+/// Whether an opening tag's attribute text has a `src` attribute.
+fn has_src(attributes: &str) -> bool {
+    attributes
+        .split(|c: char| c.is_ascii_whitespace())
+        .any(|a| {
+            let name = a.split('=').next().unwrap_or_default();
+            name.eq_ignore_ascii_case("src")
+        })
+}
+
+/// Byte offset of `needle` (ASCII) in `haystack`, ignoring ASCII case.
+fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 fn mime_type(path: &str) -> &'static str {
@@ -91,6 +189,88 @@ fn cache_control(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_scripts_table() {
+        let cases: [(&str, &[&str]); 8] = [
+            ("<html><head></head></html>", &[]),
+            ("<script src=\"/a.js\"></script>", &[]),
+            ("<SCRIPT SRC='/a.js'></SCRIPT>", &[]),
+            ("<script type=\"module\">go()</script>", &["go()"]),
+            (
+                "<script>a</script><p>x</p><script>\nb\n</SCRIPT>",
+                &["a", "\nb\n"],
+            ),
+            (
+                "<script data-trunk src=\"/e.js\"></script><script type=module>init()</script>",
+                &["init()"],
+            ),
+            // `data-src` is not `src`; `<scripts>` is not a script.
+            (
+                "<scripts>no</scripts><script data-src=\"x\">yes</script>",
+                &["yes"],
+            ),
+            // An unclosed script is not hashed (the browser would not run it either).
+            ("<script>never closed", &[]),
+        ];
+        for (html, expected) in cases {
+            let found: Vec<&str> = inline_scripts(html).collect();
+            assert_eq!(found, expected, "{html}");
+        }
+    }
+
+    #[test]
+    fn policy_allows_inline_scripts_by_their_sha256() {
+        // `printf 'import init from "/a.js";\nawait init();\n' | openssl dgst -sha256 -binary | base64`
+        let html =
+            "<head><script type=\"module\">import init from \"/a.js\";\nawait init();\n</script>\
+                    <script src=\"/echarts.js\"></script></head>";
+        let policy = content_security_policy(html);
+        assert!(
+            policy.contains(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-Ry5UMUu3QUjoiPRRKiitpGQ2CwVJwWgllhBvcpvpQpk=';"
+            ),
+            "{policy}"
+        );
+        for directive in [
+            "frame-ancestors 'none'",
+            "connect-src 'self' ws: wss:",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(policy.contains(directive), "{directive} in {policy}");
+        }
+        // No inline script, no hash; nothing that would let any inline script run.
+        let bare = content_security_policy("<script src=\"/a.js\"></script>");
+        assert!(
+            bare.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{bare}"
+        );
+        for policy in [&policy, &bare] {
+            let script_src = policy
+                .split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("script-src "))
+                .expect("a script-src directive");
+            assert!(
+                !script_src.contains("'unsafe-inline'") && !script_src.contains("'unsafe-eval'"),
+                "{script_src}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_response_carries_the_security_headers() {
+        // A missing file here: the bundle may not be built when unit tests run.
+        let response = serve("no-such-file.js", &HeaderMap::new());
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let headers = response.headers();
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        let policy = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
 
     #[test]
     fn mime_and_cache_table() {
