@@ -5,6 +5,13 @@
 //! (`new WebSocket(url, ["dockscope", "dockscope-token.<token>"])`, the agent answers with
 //! `dockscope`, never echoing the token) or as a `?token=` query parameter (visible in logs of
 //! proxies; prefer the subprotocol).
+//!
+//! WebSockets are not bound by CORS: without `--allowed-origins`, any page open in a browser
+//! that can reach the agent may read the stream. With it, a browser page passes only when its
+//! `Origin` is listed, or when it is the agent's own page opened by an IP literal or
+//! `localhost` (see [`same_origin_unforgeable`] for why a host name is not enough).
+
+use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
@@ -82,7 +89,13 @@ impl Access {
         }
     }
 
-    /// Origins on the list pass, and so does the page's own origin (the embedded dashboard).
+    /// Whether an origin list is set (`--allowed-origins`).
+    pub fn origins_restricted(&self) -> bool {
+        !self.allowed_origins.is_empty()
+    }
+
+    /// Origins on the list pass, and so does the agent's own page (`--serve-ui`) when it was
+    /// opened by an address that cannot be rebound: see [`same_origin_unforgeable`].
     fn origin_allowed(&self, origin: &str, headers: &HeaderMap) -> bool {
         if self.allowed_origins.is_empty() {
             return true;
@@ -92,8 +105,49 @@ impl Access {
             return true;
         }
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-        matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+        matches!(host, Some(host) if same_origin_unforgeable(&origin, host))
+    }
+}
+
+/// The embedded dashboard's exception: the page's `Origin` names the very `Host` it asks, and
+/// that host is an IP literal or `localhost`.
+///
+/// Matching `Origin` against `Host` alone is not enough: a DNS-rebinding page on
+/// `http://evil.test:8080` whose name the attacker re-points at the agent sends
+/// `Host: evil.test:8080` and `Origin: http://evil.test:8080`, which match. A browser sends an
+/// IP literal (or `localhost`, which browsers resolve to loopback themselves) only when the page
+/// was loaded from that address — no DNS answer is involved, so nobody can re-point it. An
+/// embedded dashboard opened by a host name (`https://agent.example.com:8080/`) must put that
+/// origin on `--allowed-origins`.
+pub fn same_origin_unforgeable(origin: &str, host: &str) -> bool {
+    let Some((_, origin_authority)) = origin.split_once("://") else {
+        return false;
+    };
+    if !origin_authority.eq_ignore_ascii_case(host) {
+        return false;
+    }
+    let name = match host.strip_prefix('[') {
+        // [v6]:port or [v6]
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
+                return v6.parse::<std::net::Ipv6Addr>().is_ok();
+            }
+            _ => return false,
+        },
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// Whether a peer is on this machine: `127.0.0.0/8`, `::1`, or either IPv4 loopback written as
+/// an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, what a socket bound to `[::]` reports for
+/// an IPv4 client).
+pub fn is_loopback_peer(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     }
 }
 
@@ -218,6 +272,32 @@ mod tests {
                 None,
                 Err(Denied::Origin),
             ),
+            // DNS rebinding: the attacker controls both names; only a listed origin helps
+            (
+                &origins,
+                &[
+                    ("origin", "http://evil.test:8080"),
+                    ("host", "evil.test:8080"),
+                ],
+                None,
+                Err(Denied::Origin),
+            ),
+            (
+                &origins,
+                &[
+                    ("origin", "https://ops.example.com"),
+                    ("host", "evil.test:8080"),
+                ],
+                None,
+                Ok(()),
+            ),
+            // a sandboxed frame or file:// page
+            (
+                &origins,
+                &[("origin", "null"), ("host", "10.0.0.7:8080")],
+                None,
+                Err(Denied::Origin),
+            ),
         ];
         for (i, (access, hdrs, query, want)) in cases.iter().enumerate() {
             assert_eq!(
@@ -225,6 +305,70 @@ mod tests {
                 *want,
                 "case {i}: {hdrs:?} {query:?}"
             );
+        }
+    }
+
+    #[test]
+    fn same_origin_counts_only_for_addresses_nobody_can_rebind() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("http://10.0.0.7:8080", "10.0.0.7:8080", true),
+            ("https://10.0.0.7", "10.0.0.7", true),
+            ("http://127.0.0.1:8080", "127.0.0.1:8080", true),
+            ("http://localhost:8080", "localhost:8080", true),
+            ("http://localhost:8080", "LOCALHOST:8080", true),
+            ("http://[::1]:8080", "[::1]:8080", true),
+            ("http://[fd00::7]", "[fd00::7]", true),
+            // names can be re-pointed by whoever runs their DNS
+            ("http://evil.test:8080", "evil.test:8080", false),
+            (
+                "http://agent.example.com:8080",
+                "agent.example.com:8080",
+                false,
+            ),
+            (
+                "http://localhost.evil.test:8080",
+                "localhost.evil.test:8080",
+                false,
+            ),
+            ("http://10.0.0.7.evil.test", "10.0.0.7.evil.test", false),
+            // not the same origin
+            ("http://10.0.0.7:8080", "10.0.0.8:8080", false),
+            ("http://10.0.0.7:8080", "10.0.0.7:8081", false),
+            ("http://10.0.0.7", "10.0.0.7:8080", false),
+            // malformed
+            ("null", "10.0.0.7:8080", false),
+            ("10.0.0.7:8080", "10.0.0.7:8080", false),
+            ("http://[::1:8080", "[::1:8080", false),
+            ("http://[::1]x", "[::1]x", false),
+            ("http://[evil.test]:80", "[evil.test]:80", false),
+        ];
+        for (origin, host, want) in cases {
+            assert_eq!(
+                same_origin_unforgeable(origin, host),
+                *want,
+                "Origin {origin} Host {host}"
+            );
+        }
+    }
+
+    #[test]
+    fn loopback_peers_include_ipv4_mapped_loopback() {
+        let cases: &[(&str, bool)] = &[
+            ("127.0.0.1", true),
+            ("127.8.9.10", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("::ffff:127.0.0.2", true),
+            ("::ffff:10.0.0.7", false),
+            ("10.0.0.7", false),
+            ("0.0.0.0", false),
+            ("::", false),
+            ("fe80::1", false),
+            // IPv4-compatible (deprecated) is not mapped: not loopback
+            ("::127.0.0.1", false),
+        ];
+        for (ip, want) in cases {
+            assert_eq!(is_loopback_peer(ip.parse().expect("ip")), *want, "{ip}");
         }
     }
 

@@ -108,13 +108,7 @@ async fn serve<S: StatsSource>(
         _ => None,
     };
     let local = listener.local_addr()?;
-    if !local.ip().is_loopback() && !access.token_required() {
-        warn!(
-            listen = %local,
-            "listening beyond loopback without --token: anyone who can reach this port can read \
-             container names and figures; set --token (and --allowed-origins) or put nginx in front"
-        );
-    }
+    warn_if_open(local, &access);
     let board = Arc::new(StatusBoard::new(config.agent_id(), features));
     let publisher = Arc::new(Publisher::new());
     let cancel = CancellationToken::new();
@@ -165,6 +159,32 @@ async fn serve<S: StatsSource>(
     let _ = tokio::time::timeout(CLIENT_DRAIN, clients.wait()).await;
     let _ = sampler.await;
     result.map_err(StartError::from)
+}
+
+/// Says at start-up who can read the stream when nothing restricts it.
+fn warn_if_open(local: SocketAddr, access: &access::Access) {
+    let beyond_loopback = !access::is_loopback_peer(local.ip());
+    match (access.token_required(), access.origins_restricted()) {
+        (false, false) if beyond_loopback => warn!(
+            listen = %local,
+            "no --token and no --allowed-origins: any program that can reach this port, and any \
+             web page open in a browser that can reach it, can read container names and figures; \
+             set --token and --allowed-origins, or put nginx in front"
+        ),
+        (false, false) => warn!(
+            listen = %local,
+            "no --token and no --allowed-origins: any web page open in a browser on this machine \
+             can read container names and figures (WebSockets are not bound by CORS); set \
+             --allowed-origins or --token"
+        ),
+        (false, true) if beyond_loopback => warn!(
+            listen = %local,
+            "listening beyond loopback without --token: --allowed-origins stops other web pages, \
+             but any program that can reach this port can read container names and figures; \
+             set --token or put nginx in front"
+        ),
+        _ => {}
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

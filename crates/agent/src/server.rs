@@ -160,7 +160,7 @@ async fn healthz(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    if !peer.ip().is_loopback() {
+    if !access::is_loopback_peer(peer.ip()) {
         return (
             StatusCode::FORBIDDEN,
             "healthz answers loopback clients only\n",

@@ -21,7 +21,8 @@ const SYNTH: [&str; 2] = ["--synthetic-containers", "3"];
 async fn open(url: &str, headers: &[(&str, &str)]) -> Result<(common::Ws, Option<String>), u16> {
     let mut request = url.into_client_request().unwrap();
     for (k, v) in headers {
-        request.headers_mut().append(
+        // insert, not append: a test's Host replaces the one taken from the URL
+        request.headers_mut().insert(
             axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
             v.parse().unwrap(),
         );
@@ -125,6 +126,31 @@ async fn only_allowed_origins_may_connect_from_a_browser() {
         open(&url, &[]).await.is_ok(),
         "non-browser clients send no Origin"
     );
+
+    // DNS rebinding: a page on evil.test:PORT whose name now points at the agent. The browser
+    // sends matching Origin and Host, both chosen by the attacker.
+    let port = agent.port;
+    let evil = format!("evil.test:{port}");
+    assert_eq!(
+        open(
+            &url,
+            &[("origin", &format!("http://{evil}")), ("host", &evil)]
+        )
+        .await
+        .err(),
+        Some(403),
+        "a rebinding page must not be taken for the agent's own"
+    );
+    // The agent's own page, opened by address or as localhost, still connects.
+    for own in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        let (mut ws, _) = open(
+            &url,
+            &[("origin", &format!("http://{own}")), ("host", &own)],
+        )
+        .await
+        .unwrap_or_else(|status| panic!("own page at {own} refused with {status}"));
+        next_message(&mut ws, Duration::from_secs(2)).await;
+    }
 }
 
 #[tokio::test]
