@@ -2,6 +2,10 @@
 
 use crate::format;
 
+/// Characters of a reason kept and shown: an agent can make a decode error quote a value of
+/// any length.
+pub const MAX_REASON_CHARS: usize = 300;
+
 /// Where one agent's WebSocket stands.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum ConnState {
@@ -22,6 +26,16 @@ pub enum ConnState {
         reason: String,
         retry_at_ms: Option<f64>,
     },
+    /// Frames arrive but none can be used (malformed, too big, binary): the agent does not
+    /// speak this protocol. Not live, whatever the socket says.
+    ProtocolError {
+        /// Why the first refused frame of the connection was refused.
+        reason: String,
+        /// As for the other states; `None` while reconnecting or while the connection is open.
+        retry_at_ms: Option<f64>,
+        /// The connection is still open (frames keep coming, none usable yet).
+        open: bool,
+    },
 }
 
 impl ConnState {
@@ -32,6 +46,7 @@ impl ConnState {
             ConnState::Live => "live",
             ConnState::Disconnected { .. } => "disconnected",
             ConnState::Error { .. } => "error",
+            ConnState::ProtocolError { .. } => "protocol error",
         }
     }
 
@@ -39,6 +54,9 @@ impl ConnState {
     pub fn detail(&self, now_ms: f64) -> String {
         match self {
             ConnState::Connecting | ConnState::Live => String::new(),
+            ConnState::ProtocolError {
+                reason, open: true, ..
+            } => format!("{reason} (connected, but no usable message yet)"),
             ConnState::Disconnected {
                 reason,
                 retry_at_ms,
@@ -46,6 +64,11 @@ impl ConnState {
             | ConnState::Error {
                 reason,
                 retry_at_ms,
+            }
+            | ConnState::ProtocolError {
+                reason,
+                retry_at_ms,
+                ..
             } => match retry_at_ms {
                 Some(at) => {
                     let secs = ((at - now_ms) / 1_000.0).ceil().max(0.0);
@@ -71,6 +94,11 @@ impl ConnState {
                 reason: reason.clone(),
                 retry_at_ms: None,
             },
+            ConnState::ProtocolError { reason, .. } => ConnState::ProtocolError {
+                reason: reason.clone(),
+                retry_at_ms: None,
+                open: false,
+            },
             _ => ConnState::Connecting,
         }
     }
@@ -78,6 +106,7 @@ impl ConnState {
     /// The state after an attempt or a connection ended.
     pub fn failed(was_ever_live: bool, reason: String, retry_at_ms: f64) -> ConnState {
         let retry_at_ms = Some(retry_at_ms);
+        let reason = format::truncate(&reason, MAX_REASON_CHARS).into_owned();
         if was_ever_live {
             ConnState::Disconnected {
                 reason,
@@ -88,6 +117,24 @@ impl ConnState {
                 reason,
                 retry_at_ms,
             }
+        }
+    }
+
+    /// A connection is open and its frames so far were all refused, the first for `reason`.
+    pub fn protocol_error_open(reason: &str) -> ConnState {
+        ConnState::ProtocolError {
+            reason: format::truncate(reason, MAX_REASON_CHARS).into_owned(),
+            retry_at_ms: None,
+            open: true,
+        }
+    }
+
+    /// A connection ended because none of its frames, or one too big to read, could be used.
+    pub fn protocol_failed(reason: &str, retry_at_ms: f64) -> ConnState {
+        ConnState::ProtocolError {
+            reason: format::truncate(reason, MAX_REASON_CHARS).into_owned(),
+            retry_at_ms: Some(retry_at_ms),
+            open: false,
         }
     }
 }
@@ -142,6 +189,39 @@ mod tests {
         assert_eq!(ConnState::Live.attempting(), ConnState::Connecting);
         assert_eq!(ConnState::default().label(), "connecting");
         assert!(ConnState::Live.is_live());
+    }
+
+    #[test]
+    fn protocol_errors_are_not_live_and_say_why() {
+        let reason = "malformed agent message: missing field `containers`";
+        // (state, label, detail at t = 7.5 s)
+        let cases = [
+            (
+                ConnState::protocol_error_open(reason),
+                "protocol error",
+                format!("{reason} (connected, but no usable message yet)"),
+            ),
+            (
+                ConnState::protocol_failed(reason, 10_000.0),
+                "protocol error",
+                format!("{reason}; retrying in 3s"),
+            ),
+            (
+                ConnState::protocol_failed(reason, 10_000.0).attempting(),
+                "protocol error",
+                format!("{reason}; reconnecting…"),
+            ),
+        ];
+        for (state, label, detail) in cases {
+            assert_eq!(state.label(), label);
+            assert!(!state.is_live());
+            assert_eq!(state.detail(7_500.0), detail);
+        }
+        // A decode error can quote a value of any length: the reason is cut.
+        let long = ConnState::protocol_error_open(&"x".repeat(100_000));
+        assert!(long.detail(0.0).chars().count() < MAX_REASON_CHARS + 60);
+        let long = ConnState::failed(false, "y".repeat(100_000), 0.0);
+        assert!(long.detail(0.0).chars().count() < MAX_REASON_CHARS + 60);
     }
 
     #[test]

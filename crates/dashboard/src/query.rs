@@ -1,16 +1,35 @@
 //! The page's query string: `?agents=ws://a:8080,ws://b:8080` opens exactly those agents and
 //! `?debug=true` opens the debug panel.
+//!
+//! A link is something anyone can send, so what it can make the page do is bounded: at most
+//! [`MAX_LINK_AGENTS`] agents (the rest are counted and reported), at most
+//! [`MAX_REJECTED_SHOWN`] reasons quoted for entries that are not addresses. A `token=` inside
+//! an entry is taken out of the address (see [`crate::url::normalize_with_token`]).
 
-use crate::url::{normalize, UrlError};
+use std::collections::BTreeMap;
+
+use crate::url::{normalize_with_token, percent_decode, UrlError};
+
+/// Most agents one `?agents=` link opens; the page says how many more it lists.
+pub const MAX_LINK_AGENTS: usize = 20;
+/// Most rejected entries quoted in the banner; the rest are counted.
+pub const MAX_REJECTED_SHOWN: usize = 5;
 
 /// What the query string asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PageQuery {
     /// `Some` when `agents=` is present (even if empty): the session shows exactly these and
-    /// leaves the saved list alone.
+    /// leaves the saved list alone. At most [`MAX_LINK_AGENTS`], token-free.
     pub agents: Option<Vec<String>>,
-    /// Entries of `agents=` that are not addresses, with why; shown as a banner.
+    /// Distinct addresses the link lists beyond [`MAX_LINK_AGENTS`], not opened.
+    pub dropped: usize,
+    /// Tokens found inside the link's addresses (`…/ws?token=…`), by address.
+    pub tokens: BTreeMap<String, String>,
+    /// Entries of `agents=` that are not addresses, with why (the first
+    /// [`MAX_REJECTED_SHOWN`]); shown as a banner.
     pub rejected: Vec<UrlError>,
+    /// Rejected entries beyond those in `rejected`.
+    pub rejected_more: usize,
     /// `debug=true` (or `1`).
     pub debug: bool,
     /// `perf=true`: record each flush as a `dockscope-flush` User Timing measure (benchmark).
@@ -25,16 +44,28 @@ pub fn parse(search: &str) -> PageQuery {
         match percent_decode(key).as_str() {
             "agents" => {
                 let list = query.agents.get_or_insert_with(Vec::new);
+                let mut beyond: Vec<String> = Vec::new();
                 for entry in percent_decode(value).split(',') {
                     if entry.trim().is_empty() {
                         continue;
                     }
-                    match normalize(entry) {
-                        Ok(url) if !list.contains(&url) => list.push(url),
-                        Ok(_) => {}
+                    match normalize_with_token(entry) {
+                        Ok((url, _)) if list.contains(&url) || beyond.contains(&url) => {}
+                        Ok((url, token)) if list.len() < MAX_LINK_AGENTS => {
+                            if let Some(token) = token {
+                                query.tokens.insert(url.clone(), token);
+                            }
+                            list.push(url);
+                        }
+                        // Kept only to count distinct addresses; bounded by the link's length.
+                        Ok((url, _)) => beyond.push(url),
+                        Err(_) if query.rejected.len() >= MAX_REJECTED_SHOWN => {
+                            query.rejected_more += 1;
+                        }
                         Err(err) => query.rejected.push(err),
                     }
                 }
+                query.dropped += beyond.len();
             }
             "debug" => query.debug = is_on(value),
             "perf" => query.perf = is_on(value),
@@ -62,30 +93,33 @@ pub fn without_agents(search: &str) -> String {
     }
 }
 
-/// Decodes `%XX` escapes and `+`; malformed escapes are kept literally.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            byte => out.push(byte),
+/// The query string with `agents=` listing exactly `agents` (after tokens were taken out of a
+/// link's addresses, the address bar shows it without them), other parameters kept in order.
+pub fn with_agents(search: &str, agents: &[String]) -> String {
+    let list: Vec<String> = agents.iter().map(|a| percent_encode(a)).collect();
+    let mut pairs = vec![format!("agents={}", list.join(","))];
+    pairs.extend(
+        search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("agents"))
+            .map(str::to_owned),
+    );
+    format!("?{}", pairs.join("&"))
+}
+
+/// Escapes what would end or split a query value (`&`, `#`, `,`, `%`, `+`, spaces, non-ASCII);
+/// URL punctuation such as `:` and `/` stays readable.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:/[]@!$'()*;=?".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -138,6 +172,51 @@ mod tests {
             assert_eq!(q.rejected.len(), *rejected, "search {search:?}");
             assert_eq!(q.debug, *debug, "search {search:?}");
         }
+    }
+
+    #[test]
+    fn links_are_capped_and_counted() {
+        let many: Vec<String> = (1..=MAX_LINK_AGENTS + 7)
+            .map(|i| format!("h{i}:9100"))
+            .collect();
+        // Duplicates beyond the cap are not counted twice.
+        let search = format!("?agents={},h30:9100,h30:9100", many.join(","));
+        let q = parse(&search);
+        assert_eq!(q.agents.as_ref().map(Vec::len), Some(MAX_LINK_AGENTS));
+        assert_eq!(q.dropped, 7 + 1);
+        assert_eq!(
+            q.agents
+                .as_ref()
+                .and_then(|a| a.first())
+                .map(String::as_str),
+            Some("ws://h1:9100/ws")
+        );
+
+        let garbage: Vec<String> = (0..40).map(|i| format!("bad{i}%20host")).collect();
+        let q = parse(&format!("?agents={}", garbage.join(",")));
+        assert_eq!(q.rejected.len(), MAX_REJECTED_SHOWN);
+        assert_eq!(q.rejected_more, 40 - MAX_REJECTED_SHOWN);
+        assert_eq!(q.agents, Some(vec![]));
+    }
+
+    #[test]
+    fn link_tokens_leave_the_addresses() {
+        let q = parse("?agents=ws://a:1/ws%3Ftoken%3Ds3cret,b:2&debug=1");
+        let agents = q.agents.clone().unwrap_or_default();
+        assert_eq!(agents, ["ws://a:1/ws", "ws://b:2/ws"]);
+        assert_eq!(
+            q.tokens.get("ws://a:1/ws").map(String::as_str),
+            Some("s3cret")
+        );
+        let rewritten = with_agents("?agents=whatever&debug=1", &agents);
+        assert_eq!(rewritten, "?agents=ws://a:1/ws,ws://b:2/ws&debug=1");
+        assert!(!rewritten.contains("s3cret"));
+        // The rewritten query opens the same agents.
+        assert_eq!(parse(&rewritten).agents, Some(agents));
+        assert_eq!(
+            with_agents("", &["ws://h:1/ws?x=a&b,c".to_owned()]),
+            "?agents=ws://h:1/ws?x=a%26b%2Cc"
+        );
     }
 
     #[test]

@@ -5,14 +5,17 @@
 //! `tokens` (agents started with `--token`) was added later and is optional, so an older
 //! dashboard still reads the list. Exports leave tokens out: a file travels further than the
 //! browser's storage. An import also accepts a bare JSON array of addresses. Every entry goes
-//! through [`crate::url::normalize`], so a hand-edited file cannot smuggle in an unusable address.
+//! through [`crate::url::normalize_with_token`], so a hand-edited file cannot smuggle in an
+//! unusable address, and a `?token=` inside an address moves into `tokens` (an explicit
+//! `tokens` entry for the same agent wins): addresses are stored, exported and linked without
+//! tokens.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::url::{normalize, UrlError};
+use crate::url::{normalize, normalize_with_token, UrlError};
 
 /// `localStorage` key of the saved agent list.
 pub const AGENTS_KEY: &str = "dockscope.agents";
@@ -98,10 +101,10 @@ pub fn parse_saved(text: Option<&str>) -> Result<AgentList, StoreError> {
 pub fn parse_import(text: &str) -> Result<AgentList, StoreError> {
     match serde_json::from_str::<ImportShape>(text) {
         Ok(ImportShape::Saved(saved)) => from_saved(saved),
-        Ok(ImportShape::List(list)) => Ok(AgentList {
-            agents: normalize_all(list)?,
-            tokens: BTreeMap::new(),
-        }),
+        Ok(ImportShape::List(list)) => {
+            let (agents, tokens) = normalize_all(list)?;
+            Ok(AgentList { agents, tokens })
+        }
         Err(e) => Err(StoreError::Format(e.to_string())),
     }
 }
@@ -127,8 +130,7 @@ pub fn serialize_export(agents: &[String]) -> String {
 /// Checks a saved list and normalises it; tokens of agents not on the list are dropped.
 fn from_saved(saved: SavedAgents) -> Result<AgentList, StoreError> {
     check_version(saved.version)?;
-    let agents = normalize_all(saved.agents)?;
-    let mut tokens = BTreeMap::new();
+    let (agents, mut tokens) = normalize_all(saved.agents)?;
     for (url, token) in saved.tokens {
         let url = normalize(&url).map_err(StoreError::Entry)?;
         dockscope_protocol::check_token(&token).map_err(StoreError::Token)?;
@@ -147,16 +149,23 @@ fn check_version(version: u32) -> Result<(), StoreError> {
     }
 }
 
-/// Normalises every entry and drops duplicates, keeping the first occurrence's position.
-fn normalize_all(entries: Vec<String>) -> Result<Vec<String>, StoreError> {
+/// Normalises every entry and drops duplicates, keeping the first occurrence's position;
+/// returns the tokens the entries carried (`…?token=`) by address.
+fn normalize_all(
+    entries: Vec<String>,
+) -> Result<(Vec<String>, BTreeMap<String, String>), StoreError> {
     let mut out: Vec<String> = Vec::with_capacity(entries.len());
+    let mut tokens = BTreeMap::new();
     for entry in entries {
-        let url = normalize(&entry).map_err(StoreError::Entry)?;
+        let (url, token) = normalize_with_token(&entry).map_err(StoreError::Entry)?;
+        if let Some(token) = token {
+            tokens.entry(url.clone()).or_insert(token);
+        }
         if !out.contains(&url) {
             out.push(url);
         }
     }
-    Ok(out)
+    Ok((out, tokens))
 }
 
 /// The colour theme, dark unless the user picked light.
@@ -216,6 +225,52 @@ mod tests {
         let text = serialize_export(&["ws://a:1/ws".to_owned()]);
         assert!(!text.contains("tokens"), "{text}");
         assert_eq!(parse_import(&text), Ok(list(&["ws://a:1/ws"], &[])));
+    }
+
+    #[test]
+    fn tokens_in_addresses_move_to_the_token_store() {
+        // A hand-edited saved list, an imported array and an imported saved list.
+        let saved = parse_saved(Some(
+            r#"{"version":1,"agents":["ws://a:1/ws?token=abc","b:2"],"tokens":{"b:2":"t2"}}"#,
+        ));
+        assert_eq!(
+            saved,
+            Ok(list(
+                &["ws://a:1/ws", "ws://b:2/ws"],
+                &[("ws://a:1/ws", "abc"), ("ws://b:2/ws", "t2")]
+            ))
+        );
+        let imported = parse_import(r#"["h:1?token=xyz&v=2"]"#);
+        assert_eq!(
+            imported,
+            Ok(list(&["ws://h:1/ws?v=2"], &[("ws://h:1/ws?v=2", "xyz")]))
+        );
+        // An explicit token wins over one in the address.
+        let both = parse_import(
+            r#"{"version":1,"agents":["h:1?token=fromurl"],"tokens":{"h:1":"explicit"}}"#,
+        );
+        assert_eq!(
+            both,
+            Ok(list(&["ws://h:1/ws"], &[("ws://h:1/ws", "explicit")]))
+        );
+        // Whatever came in, the stored addresses and the export carry no token.
+        for parsed in [saved, imported, both] {
+            let parsed = parsed.unwrap_or_default();
+            let export = serialize_export(&parsed.agents);
+            for token in ["abc", "t2", "xyz", "fromurl", "explicit", "token"] {
+                assert!(!export.contains(token), "{token} in {export}");
+            }
+            let stored = serialize(&parsed);
+            let agents: Vec<String> = serde_json::from_str::<serde_json::Value>(&stored)
+                .ok()
+                .and_then(|v| serde_json::from_value(v["agents"].clone()).ok())
+                .unwrap_or_default();
+            assert!(agents.iter().all(|a| !a.contains("token")), "{stored}");
+        }
+        assert!(matches!(
+            parse_import(r#"["h:1?token=no%20spaces"]"#),
+            Err(StoreError::Entry(UrlError::Token(_)))
+        ));
     }
 
     #[test]

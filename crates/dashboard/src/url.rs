@@ -4,6 +4,11 @@
 //! and a bare `h:8080` (→ `ws://`). An empty path becomes `/ws`; scheme and host are lower-cased,
 //! a fragment is dropped. Anything else is refused with a message quoting the input, so the
 //! add box can show it inline and change nothing.
+//!
+//! A `token=` in the query (`ws://h:8080/ws?token=abc`) never stays in the address:
+//! [`normalize_with_token`] hands it back separately for the token store, and [`normalize`]
+//! drops it. Every address the dashboard keeps, saves, exports or puts in a link comes from
+//! one of the two, so none of them carries a token.
 
 use std::fmt;
 
@@ -23,6 +28,9 @@ pub enum UrlError {
     Port(String),
     /// Spaces or control characters inside the address.
     Whitespace(String),
+    /// The address carries a `token=` that cannot be sent to an agent; holds why (the token
+    /// itself is not quoted).
+    Token(String),
 }
 
 impl fmt::Display for UrlError {
@@ -43,17 +51,32 @@ impl fmt::Display for UrlError {
             UrlError::Whitespace(input) => {
                 write!(f, "“{input}” contains spaces: paste a single address")
             }
+            UrlError::Token(why) => write!(f, "the address's token= is not usable: {why}"),
         }
     }
 }
 
 impl std::error::Error for UrlError {}
 
-/// Normalises a pasted agent address to the WebSocket URL the dashboard connects to.
+/// Normalises a pasted agent address to the WebSocket URL the dashboard connects to; a
+/// `token=` in it is dropped (see [`normalize_with_token`] to keep it).
 ///
 /// # Errors
 /// A [`UrlError`] naming what is wrong with `input`.
 pub fn normalize(input: &str) -> Result<String, UrlError> {
+    normalize_with_token(input).map(|(url, _)| url)
+}
+
+/// Name of the query parameter some users put an agent's token in.
+pub const TOKEN_PARAM: &str = "token";
+
+/// [`normalize`], and the `token=` taken out of the address's query (percent-decoded; the first
+/// non-empty one), for the token store.
+///
+/// # Errors
+/// A [`UrlError`] naming what is wrong with `input`, [`UrlError::Token`] when its token could
+/// not travel as a WebSocket subprotocol.
+pub fn normalize_with_token(input: &str) -> Result<(String, Option<String>), UrlError> {
     let trimmed = input.trim();
     if trimmed.is_empty() {
         return Err(UrlError::Empty);
@@ -92,11 +115,58 @@ pub fn normalize(input: &str) -> Result<String, UrlError> {
         url.push_str(&port.to_string());
     }
     url.push_str(path);
-    if let Some(query) = query.filter(|q| !q.is_empty()) {
+    let (query, token) = take_token(query.unwrap_or_default())?;
+    if !query.is_empty() {
         url.push('?');
-        url.push_str(query);
+        url.push_str(&query);
     }
-    Ok(url)
+    Ok((url, token))
+}
+
+/// Splits `token=` pairs out of a query string: the rest (order kept) and the token.
+fn take_token(query: &str) -> Result<(String, Option<String>), UrlError> {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut token = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if percent_decode(key) != TOKEN_PARAM {
+            kept.push(pair);
+            continue;
+        }
+        let value = percent_decode(value);
+        if value.is_empty() || token.is_some() {
+            continue;
+        }
+        dockscope_protocol::check_token(&value).map_err(UrlError::Token)?;
+        token = Some(value);
+    }
+    Ok((kept.join("&"), token))
+}
+
+/// Decodes `%XX` escapes and `+`; malformed escapes are kept literally.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Splits `host[:port]` (or `[v6]:port`), validating both; `input` is quoted in errors.
@@ -201,7 +271,7 @@ mod tests {
             ("127.0.0.1:9101", "ws://127.0.0.1:9101/ws"),
             ("ws://[::1]:9101", "ws://[::1]:9101/ws"),
             ("[::1]:9101", "ws://[::1]:9101/ws"),
-            ("ws://h:1/ws?token=abc#frag", "ws://h:1/ws?token=abc"),
+            ("ws://h:1/ws?x=abc#frag", "ws://h:1/ws?x=abc"),
             ("h:8080?x=1", "ws://h:8080/ws?x=1"),
             ("my_service:9100", "ws://my_service:9100/ws"),
         ];
@@ -235,6 +305,62 @@ mod tests {
             );
         }
         assert_eq!(normalize("   "), Err(UrlError::Empty));
+    }
+
+    #[test]
+    fn tokens_leave_the_address() {
+        // (input, address kept, token for the store)
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            (
+                "ws://host:8080/ws?token=abc",
+                "ws://host:8080/ws",
+                Some("abc"),
+            ),
+            ("host:8080?token=abc", "ws://host:8080/ws", Some("abc")),
+            (
+                "wss://h/ws?a=1&token=s3-c.r_e~t&b=2",
+                "wss://h/ws?a=1&b=2",
+                Some("s3-c.r_e~t"),
+            ),
+            ("ws://h:1/ws?token=", "ws://h:1/ws", None),
+            ("ws://h:1/ws?token", "ws://h:1/ws", None),
+            ("ws://h:1/ws?token=a&token=b", "ws://h:1/ws", Some("a")),
+            ("ws://h:1/ws?%74oken=abc", "ws://h:1/ws", Some("abc")),
+            ("ws://h:1/ws?token=ab%2Dc", "ws://h:1/ws", Some("ab-c")),
+            ("ws://h:1/ws?tokens=abc", "ws://h:1/ws?tokens=abc", None),
+            ("ws://h:1/ws?token=abc#frag", "ws://h:1/ws", Some("abc")),
+            ("ws://h:1/ws?", "ws://h:1/ws", None),
+        ];
+        for (input, url, token) in cases {
+            let got = normalize_with_token(input);
+            assert_eq!(
+                got,
+                Ok((url.to_string(), token.map(str::to_owned))),
+                "input {input:?}"
+            );
+            assert_eq!(normalize(input).as_deref(), Ok(*url), "input {input:?}");
+        }
+        // A token that cannot travel as a subprotocol is refused without being quoted.
+        let refused = normalize_with_token("ws://h:1/ws?token=has%20space");
+        assert!(matches!(refused, Err(UrlError::Token(_))), "{refused:?}");
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(!message.contains("has space"), "{message}");
+    }
+
+    #[test]
+    fn percent_decoding_table() {
+        let cases = [
+            ("", ""),
+            ("a+b", "a b"),
+            ("%41%42", "AB"),
+            ("%zz", "%zz"),
+            ("50%", "50%"),
+            ("%4", "%4"),
+            ("ws%3A%2F%2Fa%3A1", "ws://a:1"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(percent_decode(text), expected, "{text:?}");
+        }
     }
 
     #[test]
