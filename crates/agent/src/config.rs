@@ -9,7 +9,7 @@ use crate::sample::docker_api::Endpoint;
 /// Dockscope agent: samples every running container once a second and streams the figures to
 /// WebSocket clients. Read-only: it never changes a container.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "dockscope-agent", version = env!("DOCKSCOPE_VERSION"))]
+#[command(name = "dockscope-agent", version = env!("DOCKSCOPE_LONG_VERSION"))]
 pub struct Config {
     /// Address to listen on for WebSocket clients (and the dashboard with --serve-ui).
     #[arg(long, env = "DOCKSCOPE_LISTEN", default_value = "0.0.0.0:8080")]
@@ -34,8 +34,33 @@ pub struct Config {
     pub serve_ui: bool,
 
     /// Most WebSocket clients served at once; more are refused with 503.
-    #[arg(long, env = "DOCKSCOPE_MAX_CLIENTS", default_value_t = 256)]
+    #[arg(long, env = "DOCKSCOPE_MAX_CLIENTS", default_value_t = 256, value_parser = at_least_one)]
     pub max_clients: usize,
+
+    /// Most WebSocket clients from one peer (an IPv4 address or IPv6 /64), so one host cannot
+    /// take every --max-clients slot; more get 503. Behind a reverse proxy every client has
+    /// the proxy's address: set this to --max-clients there.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_MAX_CLIENTS_PER_PEER",
+        default_value_t = 32,
+        value_parser = at_least_one
+    )]
+    pub max_clients_per_peer: usize,
+
+    /// Most connections that are not WebSocket clients yet (TLS handshakes, HTTP requests,
+    /// idle keep-alive connections); more are closed as soon as they are accepted.
+    #[arg(long, env = "DOCKSCOPE_MAX_PENDING", default_value_t = 128, value_parser = at_least_one)]
+    pub max_pending: usize,
+
+    /// The same, from one peer. Behind a reverse proxy, raise it to --max-pending.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_MAX_PENDING_PER_PEER",
+        default_value_t = 16,
+        value_parser = at_least_one
+    )]
+    pub max_pending_per_peer: usize,
 
     /// Shared secret clients must present (subprotocol `dockscope-token.<token>` or
     /// `?token=`). Prefer --token-file or the env var: flags show up in `ps`.
@@ -52,7 +77,8 @@ pub struct Config {
     pub token_file: Option<std::path::PathBuf>,
 
     /// Comma-separated browser origins allowed to connect, e.g.
-    /// `https://ops.example.com,http://localhost:8080` (the agent's own page is always allowed).
+    /// `https://ops.example.com,http://localhost:8080`. The agent's own page (--serve-ui) passes
+    /// unlisted only when opened by an IP address or as localhost; by a host name, list it.
     /// Default: any origin.
     #[arg(long, env = "DOCKSCOPE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
@@ -95,6 +121,14 @@ pub enum CollectorChoice {
     Cgroup,
     /// Ask the Docker engine for each container's stats.
     DockerApi,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
 }
 
 fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
@@ -196,5 +230,43 @@ mod tests {
             .expect_err("no host")
             .to_string();
         assert!(err.contains("8080"), "{err}");
+    }
+
+    #[test]
+    fn connection_caps_have_defaults_and_refuse_zero() {
+        let config = Config::try_parse_from(["dockscope-agent"]).expect("defaults");
+        assert_eq!(
+            (
+                config.max_clients,
+                config.max_clients_per_peer,
+                config.max_pending,
+                config.max_pending_per_peer
+            ),
+            (256, 32, 128, 16)
+        );
+        let config = Config::try_parse_from([
+            "dockscope-agent",
+            "--max-clients-per-peer",
+            "256",
+            "--max-pending-per-peer",
+            "128",
+        ])
+        .expect("behind a proxy");
+        assert_eq!((config.max_clients_per_peer, config.max_pending_per_peer), (256, 128));
+        for flag in [
+            "--max-clients",
+            "--max-clients-per-peer",
+            "--max-pending",
+            "--max-pending-per-peer",
+        ] {
+            let err = Config::try_parse_from(["dockscope-agent", flag, "0"])
+                .expect_err("zero")
+                .to_string();
+            assert!(err.contains(flag) && err.contains("at least 1"), "{err}");
+            let err = Config::try_parse_from(["dockscope-agent", flag, "lots"])
+                .expect_err("not a number")
+                .to_string();
+            assert!(err.contains("\"lots\" is not a whole number"), "{err}");
+        }
     }
 }

@@ -176,7 +176,7 @@ mod tests {
         Message::ContainerStatsBatch(ContainerStatsBatch {
             agent_id: "t".into(),
             sent_at: Utc::now(),
-            sequence,
+            sequence: Some(sequence),
             containers: vec![],
             agent_metrics: AgentMetrics::default(),
         })
@@ -186,11 +186,12 @@ mod tests {
         Message::AgentStatus(AgentStatus {
             agent_id: "t".into(),
             sent_at: Utc::now(),
-            sequence,
+            sequence: Some(sequence),
             uptime_secs: 0,
             version: "test".into(),
+            revision: None,
             features: vec![],
-            engine_reachable: true,
+            engine_reachable: Some(true),
             engine_version: None,
             engine_error: None,
         })

@@ -20,15 +20,21 @@ pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 /// How often `agent_status` is repeated when nothing changes.
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The feature every agent that sends `container_stats_batch` announces (contract 1).
+pub const CONTAINER_STATS_FEATURE: &str = "container_stats";
+
 /// Who this agent is, and the engine health the sampler last saw; read by the WebSocket layer
 /// (fresh status for new clients) and `/healthz`.
 #[derive(Debug)]
 pub struct StatusBoard {
     /// `--agent-id`.
     pub agent_id: String,
-    /// Version embedded at build time.
+    /// Version embedded at build time, `vMAJOR.MINOR.PATCH`.
     pub version: &'static str,
-    /// Capabilities announced in `agent_status.features`.
+    /// Git revision embedded at build time, when known.
+    pub revision: Option<&'static str>,
+    /// Capabilities announced in `agent_status.features`: [`CONTAINER_STATS_FEATURE`] first,
+    /// then the ones given to [`StatusBoard::new`].
     pub features: Vec<String>,
     /// When the agent started, for `uptime_secs`.
     pub started: Instant,
@@ -37,11 +43,20 @@ pub struct StatusBoard {
 }
 
 impl StatusBoard {
-    /// A board for an agent that has not sampled yet (engine not yet reachable).
+    /// A board for an agent that has not sampled yet (engine not yet reachable). `features`
+    /// are announced after [`CONTAINER_STATS_FEATURE`], which is always listed once.
     pub fn new(agent_id: String, features: Vec<String>) -> Self {
+        let features = std::iter::once(CONTAINER_STATS_FEATURE.to_owned())
+            .chain(
+                features
+                    .into_iter()
+                    .filter(|f| f != CONTAINER_STATS_FEATURE),
+            )
+            .collect();
         Self {
             agent_id,
             version: env!("DOCKSCOPE_VERSION"),
+            revision: Some(env!("DOCKSCOPE_REVISION")).filter(|rev| !rev.is_empty()),
             features,
             started: Instant::now(),
             engine: Mutex::new(EngineHealth {
@@ -75,11 +90,12 @@ impl StatusBoard {
         Message::AgentStatus(AgentStatus {
             agent_id: self.agent_id.clone(),
             sent_at: Utc::now(),
-            sequence,
+            sequence: Some(sequence),
             uptime_secs: self.uptime_secs(),
             version: self.version.to_owned(),
+            revision: self.revision.map(str::to_owned),
             features: self.features.clone(),
-            engine_reachable: engine.reachable,
+            engine_reachable: Some(engine.reachable),
             engine_version: engine.version,
             engine_error: engine.error,
         })
@@ -115,7 +131,7 @@ pub async fn run<S: StatsSource>(
                     Message::ContainerStatsBatch(ContainerStatsBatch {
                         agent_id: board.agent_id.clone(),
                         sent_at: Utc::now(),
-                        sequence,
+                        sequence: Some(sequence),
                         containers,
                         agent_metrics,
                     })
@@ -203,5 +219,50 @@ mod tests {
         // contact (1st sample), engine gone (3rd), engine back (6th).
         assert_eq!(batches, 62, "{kinds:?}");
         assert_eq!(statuses, 6, "{kinds:?}");
+    }
+
+    #[test]
+    fn status_announces_container_stats_once_and_a_plain_version() {
+        let table: [(&[&str], &[&str]); 3] = [
+            (&[], &["container_stats"]),
+            (
+                &["collector:docker-api", "ui"],
+                &["container_stats", "collector:docker-api", "ui"],
+            ),
+            (
+                &["synthetic", "container_stats"],
+                &["container_stats", "synthetic"],
+            ),
+        ];
+        for (given, announced) in table {
+            let board = StatusBoard::new("t".into(), given.iter().map(|f| f.to_string()).collect());
+            let Message::AgentStatus(status) = board.status(7) else {
+                panic!("status() built another message");
+            };
+            assert_eq!(status.features, announced, "given {given:?}");
+            assert_eq!(status.sequence, Some(7));
+            let parts: Vec<&str> = status
+                .version
+                .strip_prefix('v')
+                .unwrap_or_else(|| panic!("version {:?} lacks the v", status.version))
+                .split('.')
+                .collect();
+            assert_eq!(parts.len(), 3, "version {:?}", status.version);
+            assert!(
+                parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+                "version {:?} is not vMAJOR.MINOR.PATCH",
+                status.version
+            );
+            assert!(
+                status
+                    .revision
+                    .as_deref()
+                    .is_none_or(|r| !r.is_empty() && !r.contains(' ')),
+                "revision {:?}",
+                status.revision
+            );
+        }
     }
 }

@@ -52,7 +52,7 @@ async fn figures_match_docker_stats(collector: &str) {
             continue;
         };
         // Skip the first seconds: dd is still filling /dev/shm.
-        if batch.sequence > 4 {
+        if batch.sequence > Some(4) {
             if let Some(pct) = c.cpu_pct {
                 cpu.push(pct);
             }

@@ -10,6 +10,12 @@
 //! Changes are additive only. Decoders ignore fields they do not know, and a frame whose `type`
 //! they do not know decodes to [`Message::Unknown`] instead of failing, so an old dashboard keeps
 //! working against a newer agent.
+//!
+//! Every field added after the original contract (contract 1: the two payloads in
+//! `docs/protocol.md`, "Contract history") is optional on decode, and its doc comment says what
+//! its absence means, so an agent written against contract 1 by someone else still decodes. Our
+//! agent sends every field. The fields contract 1 requires stay required; a frame without one is
+//! an error that names the field.
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -30,11 +36,12 @@ pub enum Message {
 }
 
 impl Message {
-    /// The per-process sequence number, `None` for [`Message::Unknown`].
+    /// The per-process sequence number; `None` for [`Message::Unknown`] and for an agent that
+    /// does not number its messages (contract 1).
     pub fn sequence(&self) -> Option<u64> {
         match self {
-            Message::ContainerStatsBatch(batch) => Some(batch.sequence),
-            Message::AgentStatus(status) => Some(status.sequence),
+            Message::ContainerStatsBatch(batch) => batch.sequence,
+            Message::AgentStatus(status) => status.sequence,
             Message::Unknown => None,
         }
     }
@@ -94,14 +101,23 @@ pub struct ContainerStatsBatch {
     /// When the agent assembled the batch, RFC 3339 in UTC.
     pub sent_at: DateTime<Utc>,
     /// Strictly increasing across all messages of one agent process; restarts from 1.
-    pub sequence: u64,
+    ///
+    /// Added in contract 2. Absent: the agent does not number its messages; clients take its
+    /// frames in arrival order (one WebSocket delivers them in the order sent) and cannot tell a
+    /// restart from the numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
     /// Every running container; empty when there are none or the engine is unreachable.
     pub containers: Vec<ContainerStats>,
-    /// What the agent itself costs the host.
+    /// What the agent itself costs the host. Absent or `null`: both figures unknown, as if
+    /// each were `null`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<AgentMetrics>")]
     pub agent_metrics: AgentMetrics,
 }
 
-/// One container's figures at one instant. A figure the agent could not read is `null`.
+/// One container's figures at one instant. A figure the agent could not read is `null`; a
+/// figure that is absent means the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContainerStats {
     /// Full container id (64 hex characters).
@@ -110,14 +126,20 @@ pub struct ContainerStats {
     pub name: String,
     /// CPU use in percent of one core, as `docker stats` shows it (can exceed 100 on many
     /// cores); `null` until two readings exist.
+    #[serde(default)]
     pub cpu_pct: Option<f64>,
     /// Memory in use minus the inactive page cache, as `docker stats` shows it.
+    #[serde(default)]
     pub mem_bytes: Option<u64>,
     /// The memory limit; the host's memory when the container has none.
+    #[serde(default)]
     pub mem_limit_bytes: Option<u64>,
     /// Seconds since the container started.
+    #[serde(default)]
     pub uptime_secs: Option<u64>,
     /// The image the container was created from, as given to `docker run`.
+    ///
+    /// Added in contract 2. Absent: the agent does not report images; clients show none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
 }
@@ -125,9 +147,12 @@ pub struct ContainerStats {
 /// The agent's own cost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentMetrics {
-    /// CPU of the agent process in percent of one core over the last interval.
+    /// CPU of the agent process in percent of one core over the last interval; absent or
+    /// `null` when unknown.
+    #[serde(default)]
     pub cpu_pct: Option<f64>,
-    /// Resident set size of the agent process.
+    /// Resident set size of the agent process; absent or `null` when unknown.
+    #[serde(default)]
     pub mem_bytes: Option<u64>,
 }
 
@@ -138,19 +163,37 @@ pub struct AgentStatus {
     pub agent_id: String,
     /// When it was sent, RFC 3339 in UTC.
     pub sent_at: DateTime<Utc>,
-    /// See [`ContainerStatsBatch::sequence`].
-    pub sequence: u64,
+    /// See [`ContainerStatsBatch::sequence`]; added in contract 2, absent means the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
     /// Seconds since the agent process started.
     pub uptime_secs: u64,
-    /// The agent's version (`CARGO_PKG_VERSION` plus the git revision when known).
+    /// The agent's version, `vMAJOR.MINOR.PATCH` (ours: `v` and the crate version).
     pub version: String,
-    /// Capabilities of this agent, e.g. `collector:docker-api`, `ui`.
+    /// The source revision the agent was built from (ours: a short git hash), for people to
+    /// read.
+    ///
+    /// Added in contract 3. Absent: unknown (e.g. built outside a git checkout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Capabilities of this agent. Every agent that sends `container_stats_batch` lists
+    /// `container_stats`; ours adds e.g. `collector:docker-api`, `ui`, `synthetic`.
     pub features: Vec<String>,
     /// Whether the last call to the Docker engine succeeded.
-    pub engine_reachable: bool,
+    ///
+    /// Added in contract 2. Absent: the agent does not report engine health; clients show it as
+    /// not reported and must not treat it as an outage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_reachable: Option<bool>,
     /// The engine's version (`docker version`), when it has been reachable.
+    ///
+    /// Added in contract 2. `null` or absent: not known (the engine has not answered yet, or
+    /// the agent does not report it).
+    #[serde(default)]
     pub engine_version: Option<String>,
     /// Why the engine is unreachable, for people to read.
+    ///
+    /// Added in contract 2. Absent: no reason given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_error: Option<String>,
 }
@@ -161,10 +204,22 @@ pub struct AgentStatus {
 pub struct AgentInfo {
     /// The agent's `--agent-id`.
     pub agent_id: String,
-    /// The agent's version.
+    /// The agent's version, as in [`AgentStatus::version`].
     pub version: String,
+    /// As [`AgentStatus::revision`]; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     /// Path of the WebSocket stream on the same origin, `/ws`.
     pub ws_path: String,
+}
+
+/// Reads `null` as the type's default, for a field whose absence and `null` mean the same.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// Path at which an agent serves [`AgentInfo`].

@@ -75,10 +75,13 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         move || {
             status.with(|s| match s {
                 None => "unknown".to_owned(),
-                Some(s) if s.status.engine_reachable => match &s.status.engine_version {
-                    Some(v) => format!("reachable (Docker {v})"),
-                    None => "reachable".to_owned(),
-                },
+                Some(s) if s.status.engine_reachable.is_none() => "not reported".to_owned(),
+                Some(s) if s.status.engine_reachable == Some(true) => {
+                    match &s.status.engine_version {
+                        Some(v) => format!("reachable (Docker {v})"),
+                        None => "reachable".to_owned(),
+                    }
+                }
                 Some(s) => match &s.status.engine_error {
                     Some(e) => format!("unreachable: {e}"),
                     None => "unreachable".to_owned(),

@@ -1,0 +1,237 @@
+//! The compatibility rule, field by field, on frames captured from our agent: every optional
+//! field, removed or `null`, still decodes and means what its doc says; unknown fields and types
+//! are ignored; a frame without a field contract 1 requires is an error naming that field. The
+//! tables must list exactly the optional and required fields of the generated schema, so a new
+//! field cannot be added without saying here what its absence means.
+
+use std::collections::BTreeSet;
+
+use dockscope_protocol::{
+    decode, json_schema, AgentMetrics, AgentStatus, ContainerStatsBatch, Message,
+};
+use serde_json::Value;
+
+const BATCH: &str = include_str!("fixtures/container_stats_batch.json");
+const STATUS: &str = include_str!("fixtures/agent_status.json");
+
+/// Where a field sits: `containers[].x` is `x` in every container, `agent_metrics.x` nested.
+type Path = &'static str;
+
+fn batch(message: &mut Message) -> &mut ContainerStatsBatch {
+    match message {
+        Message::ContainerStatsBatch(batch) => batch,
+        other => panic!("expected a batch, got {other:?}"),
+    }
+}
+
+fn status(message: &mut Message) -> &mut AgentStatus {
+    match message {
+        Message::AgentStatus(status) => status,
+        other => panic!("expected a status, got {other:?}"),
+    }
+}
+
+/// Every optional field of our agent's frames, and what its absence decodes to.
+fn optional_fields() -> Vec<(&'static str, Path, fn(&mut Message))> {
+    vec![
+        (BATCH, "sequence", |m| batch(m).sequence = None),
+        (BATCH, "agent_metrics", |m| {
+            batch(m).agent_metrics = AgentMetrics::default()
+        }),
+        (BATCH, "agent_metrics.cpu_pct", |m| {
+            batch(m).agent_metrics.cpu_pct = None
+        }),
+        (BATCH, "agent_metrics.mem_bytes", |m| {
+            batch(m).agent_metrics.mem_bytes = None
+        }),
+        (BATCH, "containers[].cpu_pct", |m| {
+            batch(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.cpu_pct = None)
+        }),
+        (BATCH, "containers[].mem_bytes", |m| {
+            batch(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.mem_bytes = None)
+        }),
+        (BATCH, "containers[].mem_limit_bytes", |m| {
+            batch(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.mem_limit_bytes = None)
+        }),
+        (BATCH, "containers[].uptime_secs", |m| {
+            batch(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.uptime_secs = None)
+        }),
+        (BATCH, "containers[].image", |m| {
+            batch(m).containers.iter_mut().for_each(|c| c.image = None)
+        }),
+        (STATUS, "sequence", |m| status(m).sequence = None),
+        (STATUS, "revision", |m| status(m).revision = None),
+        (STATUS, "engine_reachable", |m| {
+            status(m).engine_reachable = None
+        }),
+        (STATUS, "engine_version", |m| {
+            status(m).engine_version = None
+        }),
+        (STATUS, "engine_error", |m| status(m).engine_error = None),
+    ]
+}
+
+/// Every field contract 1 requires.
+const REQUIRED_FIELDS: [(&str, Path); 11] = [
+    (BATCH, "type"),
+    (BATCH, "agent_id"),
+    (BATCH, "sent_at"),
+    (BATCH, "containers"),
+    (BATCH, "containers[].id"),
+    (BATCH, "containers[].name"),
+    (STATUS, "agent_id"),
+    (STATUS, "sent_at"),
+    (STATUS, "uptime_secs"),
+    (STATUS, "version"),
+    (STATUS, "features"),
+];
+
+/// Applies `change` to the object(s) `path` names inside `frame`, the last segment's key given;
+/// at least one of them must hold that key already.
+fn edit(frame: &mut Value, path: &str, change: &dyn Fn(&mut serde_json::Map<String, Value>, &str)) {
+    let (parents, key) = path.rsplit_once('.').unwrap_or(("", path));
+    let targets: Vec<&mut Value> = match parents {
+        "" => vec![frame],
+        "containers[]" => frame["containers"]
+            .as_array_mut()
+            .expect("containers is an array")
+            .iter_mut()
+            .collect(),
+        object => vec![&mut frame[object]],
+    };
+    let mut found = false;
+    for target in targets {
+        let object = target.as_object_mut().expect("path leads to an object");
+        found |= object.contains_key(key);
+        change(object, key);
+    }
+    assert!(found, "the fixture lacks {path}");
+}
+
+fn decoded(text: &str) -> Message {
+    decode(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[test]
+fn each_optional_field_removed_or_null_still_decodes_to_its_documented_default() {
+    for (fixture, path, absent) in optional_fields() {
+        let mut expected = decoded(fixture);
+        absent(&mut expected);
+        for how in ["removed", "null"] {
+            let mut frame: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+            edit(&mut frame, path, &|o, k| {
+                if how == "removed" {
+                    o.remove(k);
+                } else {
+                    o.insert(k.to_owned(), Value::Null);
+                }
+            });
+            let got = decode(&frame.to_string()).unwrap_or_else(|e| panic!("{path} {how}: {e}"));
+            assert_eq!(got, expected, "{path} {how}");
+        }
+    }
+}
+
+#[test]
+fn each_required_field_removed_is_an_error_naming_it() {
+    for (fixture, path) in REQUIRED_FIELDS {
+        let mut frame: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+        edit(&mut frame, path, &|o, k| {
+            o.remove(k);
+        });
+        let err = decode(&frame.to_string()).expect_err(path).to_string();
+        let key = path.rsplit('.').next().unwrap_or(path);
+        assert!(
+            err.contains(&format!("missing field `{key}`")),
+            "removing {path} gave {err:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_fields_anywhere_and_unknown_types_are_ignored() {
+    for (fixture, path) in [
+        (BATCH, "gpu"),
+        (BATCH, "containers[].net_rx_bytes"),
+        (BATCH, "agent_metrics.threads"),
+        (STATUS, "labels"),
+    ] {
+        let mut frame: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+        let (parents, key) = path.rsplit_once('.').unwrap_or(("", path));
+        // Add the unknown key beside a known one at the same level.
+        let sibling = match parents {
+            "" => "agent_id".to_owned(),
+            "containers[]" => "containers[].id".to_owned(),
+            _ => format!("{parents}.cpu_pct"),
+        };
+        edit(&mut frame, &sibling, &|o, _| {
+            o.insert(
+                key.to_owned(),
+                serde_json::json!({"nested": [1, "x", null]}),
+            );
+        });
+        assert_eq!(decoded(&frame.to_string()), decoded(fixture), "with {path}");
+    }
+    for fixture in [BATCH, STATUS] {
+        let mut frame: Value = serde_json::from_str(fixture).expect("fixture is JSON");
+        frame["type"] = "container_logs".into();
+        frame["lines"] = serde_json::json!(["hello"]);
+        assert_eq!(decoded(&frame.to_string()), Message::Unknown);
+    }
+}
+
+/// The tables above cover the schema exactly: no optional field without a stated absence, no
+/// required field that contract 1 did not require.
+#[test]
+fn tables_match_the_schema() {
+    let schema: Value = serde_json::from_str(&json_schema()).expect("schema is JSON");
+    let defs = &schema["$defs"];
+    let mut optional = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    for (def, fixture, prefix) in [
+        ("ContainerStatsBatch", "batch", ""),
+        ("ContainerStats", "batch", "containers[]."),
+        ("AgentMetrics", "batch", "agent_metrics."),
+        ("AgentStatus", "status", ""),
+    ] {
+        let needed: Vec<&str> = defs[def]["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let properties = defs[def]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema lacks {def}"));
+        for name in properties.keys() {
+            let row = (fixture, format!("{prefix}{name}"));
+            if needed.contains(&name.as_str()) {
+                required.insert(row);
+            } else {
+                optional.insert(row);
+            }
+        }
+    }
+    let name = |fixture: &str| if fixture == BATCH { "batch" } else { "status" };
+    let listed_optional: BTreeSet<_> = optional_fields()
+        .into_iter()
+        .map(|(f, p, _)| (name(f), p.to_owned()))
+        .collect();
+    let listed_required: BTreeSet<_> = REQUIRED_FIELDS
+        .iter()
+        .filter(|(_, p)| *p != "type")
+        .map(|(f, p)| (name(f), p.to_string()))
+        .collect();
+    assert_eq!(listed_optional, optional);
+    assert_eq!(listed_required, required);
+}
