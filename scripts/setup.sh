@@ -19,7 +19,10 @@ if [ "${1:-}" != "--build" ]; then
   command -v chromium >/dev/null || want_apt+=(chromium)
   command -v chromedriver >/dev/null || want_apt+=(chromium-driver)
   command -v curl >/dev/null || want_apt+=(curl)
-  command -v nginx >/dev/null || want_apt+=(nginx)   # tests deploy/nginx/dockscope.conf
+  command -v nginx >/dev/null || want_apt+=(nginx)   # tests deploy/nginx and deploy/socket-proxy
+  # `systemd-analyze verify` checks the shipped units. Where systemd is not PID 1 (containers,
+  # CI), the package's install scripts start nothing.
+  command -v systemd-analyze >/dev/null || want_apt+=(systemd)
 fi
 if [ ${#want_apt[@]} -gt 0 ]; then
   log "apt-get install ${want_apt[*]}"

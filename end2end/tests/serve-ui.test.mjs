@@ -1,5 +1,7 @@
 // The page served by an agent (--serve-ui) adds that agent itself, goes live and lists the
-// engine's real containers sorted by CPU, busiest first.
+// engine's real containers sorted by CPU, busiest first — under the agent's
+// Content-Security-Policy, which must not block anything the page does (no
+// `securitypolicyviolation`, no console error) while still blocking an injected inline script.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, screenshot } from './fixtures/browser.mjs';
@@ -23,8 +25,32 @@ after(async () => {
 
 test('served page adds its own agent, goes live and sorts real containers by CPU', async () => {
   const a = agentA();
-  const dash = new DashboardPage(browser.page);
+  const page = browser.page;
+  // Violations as the page sees them (the init script runs before any page script, outside
+  // the page's policy), and console errors (Chromium also logs each refusal there).
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+  const consoleErrors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  const documentResponse = page.waitForResponse((r) => r.url() === httpUrl(a.port));
+  const dash = new DashboardPage(page);
   await dash.open(httpUrl(a.port));
+
+  // The HTML response carries the policy and nosniff.
+  const headers = (await documentResponse).headers();
+  const csp = headers['content-security-policy'] ?? '';
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  for (const directive of ["script-src 'self'", "frame-ancestors 'none'", 'connect-src ', "object-src 'none'"]) {
+    assert.ok(csp.includes(directive), `${directive} in CSP ${JSON.stringify(csp)}`);
+  }
+  const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src '));
+  assert.ok(!scriptSrc.includes("'unsafe-inline'") && !scriptSrc.includes("'unsafe-eval'"), scriptSrc);
+  const connectSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src '));
+  assert.deepEqual(connectSrc.split(/\s+/).slice(1).sort(), ["'self'", 'ws:', 'wss:'], connectSrc);
 
   await dash.waitForState(wsUrl(a.port), 'live');
   assert.deepEqual(await dash.cardUrls(), [wsUrl(a.port)], 'exactly the serving agent');
@@ -61,4 +87,18 @@ test('served page adds its own agent, goes live and sorts real containers by CPU
   assert.equal(await card.getByTestId('synthetic-badge').count(), 0, 'a real agent is not synthetic');
   await screenshot(browser.page, 'serve-ui-live-sorted');
   await dash.assertNoPageErrors(browser.errors);
+
+  // Live, sorted, charted: and the policy refused nothing on the way.
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
+  assert.deepEqual(consoleErrors, [], 'console errors');
+
+  // The policy is in force: a script injected into the page does not run, and is reported.
+  const ran = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__injected = true';
+    document.head.append(s);
+    return window.__injected === true;
+  });
+  assert.equal(ran, false, 'an injected inline script ran');
+  await page.waitForFunction(() => window.__cspViolations.some((v) => v.startsWith('script-src')), null, { timeout: 5_000 });
 });
