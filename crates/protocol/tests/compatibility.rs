@@ -31,8 +31,11 @@ fn status(message: &mut Message) -> &mut AgentStatus {
     }
 }
 
+/// A fixture, a field in it, and what the decoded fixture becomes without that field.
+type OptionalField = (&'static str, Path, fn(&mut Message));
+
 /// Every optional field of our agent's frames, and what its absence decodes to.
-fn optional_fields() -> Vec<(&'static str, Path, fn(&mut Message))> {
+fn optional_fields() -> Vec<OptionalField> {
     vec![
         (BATCH, "sequence", |m| batch(m).sequence = None),
         (BATCH, "agent_metrics", |m| {
@@ -106,14 +109,16 @@ fn edit(frame: &mut Value, path: &str, change: &dyn Fn(&mut serde_json::Map<Stri
         "" => vec![frame],
         "containers[]" => frame["containers"]
             .as_array_mut()
-            .expect("containers is an array")
+            .unwrap_or_else(|| panic!("containers is not an array"))
             .iter_mut()
             .collect(),
         object => vec![&mut frame[object]],
     };
     let mut found = false;
     for target in targets {
-        let object = target.as_object_mut().expect("path leads to an object");
+        let object = target
+            .as_object_mut()
+            .unwrap_or_else(|| panic!("{path} is not inside an object"));
         found |= object.contains_key(key);
         change(object, key);
     }
