@@ -252,7 +252,10 @@ mod tests {
             "128",
         ])
         .expect("behind a proxy");
-        assert_eq!((config.max_clients_per_peer, config.max_pending_per_peer), (256, 128));
+        assert_eq!(
+            (config.max_clients_per_peer, config.max_pending_per_peer),
+            (256, 128)
+        );
         for flag in [
             "--max-clients",
             "--max-clients-per-peer",

@@ -12,8 +12,10 @@
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
 //!   memory.
 //! - [`access`]: token and origin checks on WebSocket upgrades.
+//! - [`listen`]: the accept loop, TLS handshakes and HTTP/1.1 (hyper) with the limits that hold
+//!   before a WebSocket upgrade: header read timeout, caps on pending connections.
 //! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
-//! - [`tls`]: `--tls-cert`/`--tls-key`, a TLS listener for axum.
+//! - [`tls`]: loading `--tls-cert`/`--tls-key`.
 //! - [`ui`]: the dashboard bundle compiled into the binary.
 //!
 //! ```text
@@ -24,6 +26,7 @@
 
 pub mod access;
 pub mod config;
+pub mod listen;
 pub mod publish;
 pub mod sample;
 pub mod sampler;
@@ -36,9 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -116,8 +117,7 @@ async fn serve<S: StatsSource>(
         publisher: publisher.clone(),
         board: board.clone(),
         serve_ui: config.serve_ui,
-        client_slots: Arc::new(Semaphore::new(config.max_clients)),
-        max_clients: config.max_clients,
+        client_slots: listen::Slots::new(config.max_clients, config.max_clients_per_peer),
         access: Arc::new(access),
         shutdown: cancel.clone(),
         clients: TaskTracker::new(),
@@ -133,32 +133,29 @@ async fn serve<S: StatsSource>(
 
     let sampler = tokio::spawn(sampler::run(source, board, publisher, cancel.clone()));
     let clients = state.clients.clone();
-    let app = server::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let stop = cancel.clone();
-    let graceful = async move {
-        shutdown.await;
-        info!("shutting down: closing clients");
-        stop.cancel();
+    let app = server::app(state);
+    let limits = listen::Limits {
+        max_pending: config.max_pending,
+        max_pending_per_peer: config.max_pending_per_peer,
     };
-    let result = match tls {
-        Some(config) => {
-            info!("serving wss:// and https:// (--tls-cert)");
-            let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| ());
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
+    if tls.is_some() {
+        info!("serving wss:// and https:// (--tls-cert)");
+    }
+    let server = listen::serve(listener, tls, app, limits, cancel.clone());
+    tokio::pin!(server);
+    tokio::select! {
+        () = &mut server => {}
+        () = shutdown => {
+            info!("shutting down: closing clients");
+            cancel.cancel();
+            server.await;
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
-        }
-    };
+    }
     cancel.cancel();
     clients.close();
     let _ = tokio::time::timeout(CLIENT_DRAIN, clients.wait()).await;
     let _ = sampler.await;
-    result.map_err(StartError::from)
+    Ok(())
 }
 
 /// Says at start-up who can read the stream when nothing restricts it.

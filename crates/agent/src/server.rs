@@ -37,12 +37,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use dockscope_protocol::{AgentInfo, AGENT_INFO_PATH};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::access::{self, Access, Denied};
+use crate::listen::{Full, Slots};
 use crate::publish::Publisher;
 use crate::sampler::StatusBoard;
 use crate::ui;
@@ -70,10 +70,9 @@ pub struct AppState {
     pub board: Arc<StatusBoard>,
     /// Serve the embedded dashboard.
     pub serve_ui: bool,
-    /// One permit per connected client (`--max-clients`).
-    pub client_slots: Arc<Semaphore>,
-    /// `--max-clients`, for log lines.
-    pub max_clients: usize,
+    /// One slot per connected client: `--max-clients` in total, `--max-clients-per-peer`
+    /// from one peer.
+    pub client_slots: Arc<Slots>,
     /// Token and origin rules.
     pub access: Arc<Access>,
     /// Cancelled on shutdown: clients get a close frame.
@@ -214,13 +213,27 @@ fn accept(
                 .into_response();
         }
     }
-    let Ok(permit) = state.client_slots.clone().try_acquire_owned() else {
-        warn!(%peer, limit = state.max_clients, "refusing WebSocket client: --max-clients reached");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many clients connected to this agent (--max-clients); try again later\n",
-        )
-            .into_response();
+    let permit = match state.client_slots.try_acquire(peer.ip()) {
+        Ok(permit) => permit,
+        Err(Full::Total) => {
+            let limit = state.client_slots.total_limit();
+            warn!(%peer, limit, "refusing WebSocket client: --max-clients reached");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many clients connected to this agent (--max-clients); try again later\n",
+            )
+                .into_response();
+        }
+        Err(Full::Peer) => {
+            let limit = state.client_slots.per_peer_limit();
+            warn!(%peer, limit, "refusing WebSocket client: --max-clients-per-peer reached");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many clients from your address are connected to this agent \
+                 (--max-clients-per-peer); close some or try again later\n",
+            )
+                .into_response();
+        }
     };
     let upgrade = match access::selected_protocol(headers) {
         Some(protocol) => {
