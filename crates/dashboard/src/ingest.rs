@@ -1,17 +1,45 @@
 //! Folding agent messages into one agent's state, without touching the DOM.
 //!
-//! The WebSocket task hands every text frame to [`AgentModel::ingest_frame`] as it arrives;
-//! the model records what changed in [`Changes`]. Once per animation frame the view layer calls
-//! [`AgentModel::take_changes`] and pushes only those changes into signals. Keeping this stage
-//! free of browser types is what lets it be tested on the host.
+//! The WebSocket task hands every text frame to [`AgentModel::receive`]; the page then calls
+//! [`AgentModel::work`] from short tasks of its own, each with a time budget, until the frame is
+//! decoded and folded. The model records what changed in [`Changes`]; once per animation frame
+//! the view layer calls [`AgentModel::take_changes`] and pushes only those changes into signals.
+//! Keeping this stage free of browser types is what lets it be tested on the host.
+//!
+//! # Decoding in slices
+//! A batch of 10,000 containers is ~2.5 MB of JSON: decoded in one go it would hold the page's
+//! main thread for longer than a frame. So a batch is decoded in stages: one fast pass finds the
+//! `type` and the span of `containers` (nothing is allocated per container), the rest of the
+//! frame is decoded by [`dockscope_protocol::decode`] with an empty list in place of the
+//! containers, a second fast pass splits the list into its first [`MAX_CONTAINERS`] elements
+//! (the rest are counted, not decoded), and those are decoded as
+//! [`dockscope_protocol::ContainerStats`] [`CHECK_EVERY`] at a time while the budget lasts. The
+//! decoded batch is folded in one step, so the view never shows half a batch. Every payload is
+//! still decoded by the protocol crate's types; a frame is refused exactly when `decode` would
+//! refuse it (containers past the cap are not checked). While a frame is being decoded, only
+//! the newest frame that arrives meanwhile waits; older ones are skipped (counted).
+//!
+//! # Bounds
+//! A hostile or broken agent cannot make the page grow without limit: frames over
+//! [`MAX_FRAME_CHARS`] are refused before decoding (by `conn.rs`, without copying them),
+//! `agent_status` frames over [`MAX_STATUS_CHARS`] are refused, at most [`MAX_CONTAINERS`] are
+//! kept per agent, strings are kept to [`MAX_KEPT_CHARS`] ([`MAX_ID_CHARS`] for ids), reasons to
+//! [`MAX_REASON_CHARS`], and per-container history is kept for every container only up to
+//! [`FULL_HISTORY_UP_TO`] containers; above that, only for the containers on screen or
+//! selected ([`AgentModel::set_watched`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use dockscope_protocol::{
     decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
 };
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::clock::ClockSkew;
+pub use crate::conn_state::MAX_REASON_CHARS;
+use crate::format::{self, truncate_owned};
 use crate::ring::Ring;
 use crate::sort::{name_key, SortSpec};
 
@@ -25,11 +53,32 @@ pub const TOTALS_HISTORY: usize = 300;
 pub const DEBUG_FRAMES: usize = 20;
 /// Characters of each raw frame kept for the debug panel.
 pub const DEBUG_FRAME_CHARS: usize = 2_000;
+/// Largest frame read, in characters (UTF-16 code units, as the browser counts them; for JSON,
+/// which is almost all ASCII, that is bytes): 8 MiB. Our agent sends ~230 bytes per container,
+/// so this holds ~35,000 containers, 3.5 times the 10,000 one card is built for. Bigger frames
+/// are refused unread and the connection is closed.
+pub const MAX_FRAME_CHARS: usize = 8 * 1024 * 1024;
+/// Largest `agent_status` frame decoded (ours are ~300 bytes).
+pub const MAX_STATUS_CHARS: usize = 64 * 1024;
+/// Containers kept per agent; the rest of a bigger batch are counted and reported, not shown.
+pub const MAX_CONTAINERS: usize = 20_000;
+/// Up to this many containers, every container keeps its history (sparkline and detail chart
+/// from the first second); above it, only the containers on screen or selected do.
+pub const FULL_HISTORY_UP_TO: usize = 500;
+/// Characters kept of a container's name and image, an agent id, version or feature.
+pub const MAX_KEPT_CHARS: usize = 256;
+/// Characters kept of a container id (ours are 64).
+pub const MAX_ID_CHARS: usize = 128;
+/// `features` entries kept from an `agent_status`.
+pub const MAX_FEATURES: usize = 64;
+/// Containers decoded between two looks at the time budget.
+pub const CHECK_EVERY: usize = 64;
 
-/// One container's figures at one agent instant.
+/// One container's figures at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    /// `sent_at` of the batch, agent clock, ms since the epoch.
+    /// When the batch was sent, on the browser's clock ([`ClockSkew::to_local`]), ms since the
+    /// epoch.
     pub t_ms: f64,
     pub cpu_pct: Option<f64>,
     pub mem_bytes: Option<u64>,
@@ -38,21 +87,36 @@ pub struct Sample {
 /// A container as last reported, with its recent history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContainerModel {
-    /// The latest figures.
+    /// The latest figures (strings cut to [`MAX_KEPT_CHARS`]).
     pub stats: ContainerStats,
-    /// Oldest first, one per batch that contained the container.
+    /// Oldest first, one per batch that contained the container while it kept history (see
+    /// [`FULL_HISTORY_UP_TO`]). Allocated as samples arrive.
     pub history: Ring<Sample>,
     /// [`name_key`] of the name, cached for sorting and filtering.
     pub name_key: String,
+    /// The batch (generation) that last reported it; older ones are gone.
+    seen: u64,
+}
+
+impl ContainerModel {
+    /// A container with no history yet (tests and the first batch).
+    pub fn new(stats: ContainerStats) -> Self {
+        Self {
+            name_key: name_key(&stats.name),
+            stats,
+            history: Ring::new(CONTAINER_HISTORY),
+            seen: 0,
+        }
+    }
 }
 
 /// The agent's sum over its containers at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalSample {
     pub t_ms: f64,
-    /// Sum of the containers' CPU (percent of one core).
+    /// Sum of the containers' CPU (percent of one core); figures no CPU can have are left out.
     pub cpu_pct: f64,
-    /// Sum of the containers' memory.
+    /// Sum of the containers' memory (saturating).
     pub mem_bytes: u64,
 }
 
@@ -63,22 +127,22 @@ pub struct RawFrame {
     pub received_ms: f64,
     /// The frame, cut to [`DEBUG_FRAME_CHARS`].
     pub text: String,
-    /// Why it could not be decoded, if it could not.
+    /// Why it could not be used, if it could not.
     pub error: Option<String>,
 }
 
 /// What changed since the last [`AgentModel::take_changes`]; the view updates only these.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
-    /// Containers whose figures or history changed.
-    pub rows: BTreeSet<String>,
+    /// A batch changed the figures of the containers (every row on screen is redrawn).
+    pub figures: bool,
     /// Containers appeared or disappeared.
     pub membership: bool,
     /// A new `agent_status` arrived.
     pub status: bool,
     /// A new batch arrived (totals, last-update time, agent metrics).
     pub batch: bool,
-    /// A frame was received (debug panel) or failed to decode.
+    /// A frame was received (debug panel) or refused.
     pub frames: bool,
 }
 
@@ -88,17 +152,55 @@ impl Changes {
     }
 }
 
+/// Whether one frame could be used, for the connection's state (`conn.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Decoded and folded (including a `type` from a newer agent, which is ignored).
+    Usable,
+    /// Refused, and why.
+    Refused(String),
+}
+
+/// A frame not started yet.
+#[derive(Debug, Clone)]
+struct Inbound {
+    text: String,
+    received_ms: f64,
+}
+
+/// A batch being decoded: the frame, its decoded envelope and the spans of its containers.
+#[derive(Debug, Clone)]
+struct Staged {
+    text: String,
+    received_ms: f64,
+    /// Everything but the containers, decoded by the protocol crate.
+    batch: ContainerStatsBatch,
+    /// Byte ranges in `text` of the first [`MAX_CONTAINERS`] containers.
+    spans: Vec<(usize, usize)>,
+    /// Containers in the frame, kept or not.
+    total: usize,
+    decoded: Vec<ContainerStats>,
+}
+
+/// What the first step of a frame led to.
+enum Started {
+    Done(Verdict),
+    Batch(Box<Staged>),
+}
+
 /// Everything the dashboard knows about one agent.
 #[derive(Debug, Clone)]
 pub struct AgentModel {
-    /// Running containers by id, as of the latest batch.
+    /// Running containers by id, as of the latest batch (at most [`MAX_CONTAINERS`]).
     pub containers: HashMap<String, ContainerModel>,
-    /// The latest `agent_status`.
+    /// Containers of the latest batch beyond [`MAX_CONTAINERS`]: counted, not kept.
+    pub not_kept: usize,
+    /// The latest `agent_status` (strings cut).
     pub status: Option<AgentStatus>,
     /// Browser time the latest `agent_status` arrived (to advance its uptime).
     pub status_received_ms: Option<f64>,
-    /// `sent_at` of the latest batch (agent clock), for "updated … ago".
-    pub last_batch_sent_ms: Option<f64>,
+    /// When the latest batch was sent, on the browser's clock, for "updated … ago".
+    pub last_batch_local_ms: Option<f64>,
     /// What the agent process itself costs, from the latest batch.
     pub agent_metrics: AgentMetrics,
     /// Browser-vs-agent clock offset.
@@ -107,10 +209,21 @@ pub struct AgentModel {
     pub totals: Ring<TotalSample>,
     /// The last raw frames, newest last.
     pub frames: Ring<RawFrame>,
-    /// The latest frame that failed to decode: browser time and reason.
+    /// The latest frame that could not be used: browser time and reason (cut).
     pub frame_error: Option<(f64, String)>,
-    /// Frames that failed to decode since the agent was added.
+    /// Frames refused since the agent was added.
     pub malformed_count: u64,
+    /// Frames skipped because a newer one arrived before they were decoded.
+    pub skipped_count: u64,
+    /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
+    /// those on screen and the selected one.
+    watched: HashSet<String>,
+    /// The newest frame waiting to be decoded.
+    waiting: Option<Inbound>,
+    /// The batch being decoded, if any.
+    staged: Option<Box<Staged>>,
+    /// Batches folded so far; marks which containers the latest one reported.
+    generation: u64,
     /// Pending changes for the view.
     changes: Changes,
 }
@@ -119,48 +232,291 @@ impl Default for AgentModel {
     fn default() -> Self {
         Self {
             containers: HashMap::new(),
+            not_kept: 0,
             status: None,
             status_received_ms: None,
-            last_batch_sent_ms: None,
+            last_batch_local_ms: None,
             agent_metrics: AgentMetrics::default(),
             clock: ClockSkew::default(),
             totals: Ring::new(TOTALS_HISTORY),
             frames: Ring::new(DEBUG_FRAMES),
             frame_error: None,
             malformed_count: 0,
+            skipped_count: 0,
+            watched: HashSet::new(),
+            waiting: None,
+            staged: None,
+            generation: 0,
             changes: Changes::default(),
         }
     }
 }
 
+/// The peek at a frame before decoding it: its `type`, and where its `containers` are. Only
+/// field names of the contract; the payloads are decoded by the protocol crate's types.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    containers: Option<&'a RawValue>,
+}
+
+/// The text of a JSON array's first [`MAX_CONTAINERS`] elements, and how many it has in all;
+/// elements past the cap are skipped without being decoded.
+struct CappedList<'a> {
+    items: Vec<&'a str>,
+    total: usize,
+}
+
+impl<'de> Deserialize<'de> for CappedList<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = CappedList<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while items.len() < MAX_CONTAINERS {
+                    match seq.next_element::<&'de RawValue>()? {
+                        Some(raw) => items.push(raw.get()),
+                        None => {
+                            let total = items.len();
+                            return Ok(CappedList { items, total });
+                        }
+                    }
+                }
+                let mut total = items.len();
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    total += 1;
+                }
+                Ok(CappedList { items, total })
+            }
+        }
+        deserializer.deserialize_seq(ListVisitor)
+    }
+}
+
+/// Byte offset of `part` inside `whole` (`part` is a slice of it).
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// The message for a frame serde could not read.
+fn malformed(detail: impl std::fmt::Display) -> String {
+    let text = format!("malformed agent message: {detail}");
+    format::truncate(&text, MAX_REASON_CHARS).into_owned()
+}
+
+/// Why a frame of `chars` characters is too big to read, if it is.
+pub fn frame_too_big(chars: usize) -> Option<String> {
+    (chars > MAX_FRAME_CHARS).then(|| {
+        format!(
+            "refused a frame of {} (this dashboard reads frames up to {})",
+            format::bytes(chars as u64),
+            format::bytes(MAX_FRAME_CHARS as u64)
+        )
+    })
+}
+
 impl AgentModel {
-    /// Decodes and folds one text frame received at `local_ms` (browser clock).
-    ///
-    /// # Errors
-    /// The decode error's text when the frame is malformed; it is also recorded for the card and
-    /// the debug panel, and the model is otherwise unchanged, so the connection carries on.
-    pub fn ingest_frame(&mut self, text: &str, local_ms: f64) -> Result<(), String> {
-        let decoded = decode(text).map_err(|e| e.to_string());
-        self.frames.push(RawFrame {
+    /// Queues one text frame received at `local_ms` (browser clock). Nothing is decoded yet;
+    /// a frame already waiting (not started) is replaced and counted as skipped.
+    pub fn receive(&mut self, text: String, local_ms: f64) {
+        let inbound = Inbound {
+            text,
             received_ms: local_ms,
-            text: text.chars().take(DEBUG_FRAME_CHARS).collect(),
-            error: decoded.as_ref().err().cloned(),
-        });
-        self.changes.frames = true;
-        match decoded {
-            Ok(message) => {
-                self.ingest(message, local_ms);
-                Ok(())
-            }
-            Err(reason) => {
-                self.record_malformed(reason.clone(), local_ms);
-                Err(reason)
-            }
+        };
+        if self.waiting.replace(inbound).is_some() {
+            self.skipped_count += 1;
         }
     }
 
-    /// Records a frame the dashboard cannot use (e.g. binary) without decoding it.
+    /// Whether a frame is waiting or being decoded.
+    pub fn has_work(&self) -> bool {
+        self.waiting.is_some() || self.staged.is_some()
+    }
+
+    /// Decodes and folds queued frames while `time_left()` says so (asked after each
+    /// [`CHECK_EVERY`] containers and after each frame, so every call makes progress).
+    /// Returns the verdicts of the frames finished, in order.
+    pub fn work(&mut self, time_left: &mut dyn FnMut() -> bool) -> Vec<Verdict> {
+        let mut verdicts = Vec::new();
+        loop {
+            if self.staged.is_none() {
+                let Some(inbound) = self.waiting.take() else {
+                    break;
+                };
+                match self.start(inbound) {
+                    Started::Done(verdict) => {
+                        verdicts.push(verdict);
+                        if time_left() {
+                            continue;
+                        }
+                        break;
+                    }
+                    Started::Batch(staged) => self.staged = Some(staged),
+                }
+            }
+            let Some(staged) = self.staged.as_mut() else {
+                break;
+            };
+            let mut failed = None;
+            while staged.decoded.len() < staged.spans.len() {
+                let from = staged.decoded.len();
+                let to = (from + CHECK_EVERY).min(staged.spans.len());
+                for (i, &(a, b)) in staged.spans[from..to].iter().enumerate() {
+                    match serde_json::from_str::<ContainerStats>(&staged.text[a..b]) {
+                        Ok(stats) => staged.decoded.push(stats),
+                        Err(e) => {
+                            failed = Some(malformed(format!("container {}: {e}", from + i)));
+                            break;
+                        }
+                    }
+                }
+                if failed.is_some() || !time_left() {
+                    break;
+                }
+            }
+            if let Some(reason) = failed {
+                let Some(staged) = self.staged.take() else {
+                    break;
+                };
+                verdicts.push(self.refuse(&staged.text, staged.received_ms, reason));
+            } else if staged.decoded.len() == staged.spans.len() {
+                let Some(staged) = self.staged.take() else {
+                    break;
+                };
+                verdicts.push(self.commit(*staged));
+            } else {
+                // Out of time mid-batch: the next call carries on.
+                break;
+            }
+            if !time_left() {
+                break;
+            }
+        }
+        verdicts
+    }
+
+    /// Decodes and folds one frame at once (tests, and callers without a time budget).
+    ///
+    /// # Errors
+    /// Why the frame was refused; it is also recorded for the card and the debug panel, and
+    /// the model is otherwise unchanged, so the connection carries on.
+    pub fn ingest_frame(&mut self, text: &str, local_ms: f64) -> Result<(), String> {
+        self.receive(text.to_owned(), local_ms);
+        match self.work(&mut || true).pop() {
+            Some(Verdict::Refused(reason)) => Err(reason),
+            _ => Ok(()),
+        }
+    }
+
+    /// The first step of a frame: refuse it, fold a small message, or stage a batch.
+    fn start(&mut self, inbound: Inbound) -> Started {
+        let Inbound { text, received_ms } = inbound;
+        if text.len() > MAX_FRAME_CHARS {
+            if let Some(reason) = frame_too_big(text.encode_utf16().count()) {
+                return Started::Done(self.refuse(&text, received_ms, reason));
+            }
+        }
+        let peek = match serde_json::from_str::<Peek>(&text) {
+            Ok(peek) => peek,
+            Err(e) => return Started::Done(self.refuse(&text, received_ms, malformed(e))),
+        };
+        let kind = peek.kind.as_deref().unwrap_or_default();
+        let containers = peek.containers.map(RawValue::get);
+        match (kind, containers) {
+            ("container_stats_batch", Some(list)) => {
+                let (a, b) = (offset_in(&text, list), offset_in(&text, list) + list.len());
+                let mut rest = String::with_capacity(text.len() - (b - a) + 2);
+                rest.push_str(&text[..a]);
+                rest.push_str("[]");
+                rest.push_str(&text[b..]);
+                let batch = match decode(&rest) {
+                    Ok(Message::ContainerStatsBatch(batch)) => batch,
+                    Ok(_) => return Started::Done(self.refuse(&text, received_ms, malformed("not a batch"))),
+                    Err(e) => {
+                        let reason = format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
+                        return Started::Done(self.refuse(&text, received_ms, reason));
+                    }
+                };
+                let list = match serde_json::from_str::<CappedList>(list) {
+                    Ok(list) => list,
+                    Err(e) => {
+                        return Started::Done(self.refuse(&text, received_ms, malformed(format!("containers: {e}"))))
+                    }
+                };
+                let spans = list
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let at = offset_in(&text, item);
+                        (at, at + item.len())
+                    })
+                    .collect::<Vec<_>>();
+                let total = list.total;
+                Started::Batch(Box::new(Staged {
+                    decoded: Vec::with_capacity(spans.len()),
+                    text,
+                    received_ms,
+                    batch,
+                    spans,
+                    total,
+                }))
+            }
+            ("agent_status", _) if text.len() > MAX_STATUS_CHARS => {
+                let reason = format!(
+                    "refused an agent_status of {} (at most {} is read)",
+                    format::bytes(text.len() as u64),
+                    format::bytes(MAX_STATUS_CHARS as u64)
+                );
+                Started::Done(self.refuse(&text, received_ms, reason))
+            }
+            ("", _) if peek.kind.is_none() => {
+                Started::Done(self.refuse(&text, received_ms, malformed("missing field `type`")))
+            }
+            // A status, or a batch without containers (decode says what is wrong with it).
+            ("container_stats_batch" | "agent_status", _) => match decode(&text) {
+                Ok(message) => {
+                    self.ingest(message, received_ms);
+                    Started::Done(self.accept(&text, received_ms))
+                }
+                Err(e) => {
+                    let reason = format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
+                    Started::Done(self.refuse(&text, received_ms, reason))
+                }
+            },
+            // A type from a newer agent: valid JSON, ignored (decode would give Message::Unknown).
+            _ => Started::Done(self.accept(&text, received_ms)),
+        }
+    }
+
+    fn debug_frame(&mut self, text: &str, received_ms: f64, error: Option<String>) {
+        self.frames.push(RawFrame {
+            received_ms,
+            text: format::truncate(text, DEBUG_FRAME_CHARS).into_owned(),
+            error,
+        });
+        self.changes.frames = true;
+    }
+
+    fn accept(&mut self, text: &str, received_ms: f64) -> Verdict {
+        self.debug_frame(text, received_ms, None);
+        Verdict::Usable
+    }
+
+    fn refuse(&mut self, text: &str, received_ms: f64, reason: String) -> Verdict {
+        self.debug_frame(text, received_ms, Some(reason.clone()));
+        self.record_malformed(reason.clone(), received_ms);
+        Verdict::Refused(reason)
+    }
+
+    /// Records a frame the dashboard cannot use (binary, too big) without decoding it.
     pub fn record_malformed(&mut self, reason: String, local_ms: f64) {
+        let reason = format::truncate(&reason, MAX_REASON_CHARS).into_owned();
         self.frame_error = Some((local_ms, reason));
         self.malformed_count += 1;
         self.changes.frames = true;
@@ -169,10 +525,27 @@ impl AgentModel {
     /// Folds one decoded message. [`Message::Unknown`] (a newer agent) is ignored.
     pub fn ingest(&mut self, message: Message, local_ms: f64) {
         match message {
-            Message::ContainerStatsBatch(batch) => self.ingest_batch(batch, local_ms),
-            Message::AgentStatus(status) => {
+            Message::ContainerStatsBatch(mut batch) => {
+                let mut containers = std::mem::take(&mut batch.containers);
+                let total = containers.len();
+                containers.truncate(MAX_CONTAINERS);
+                self.fold_batch(batch, containers, total, local_ms);
+            }
+            Message::AgentStatus(mut status) => {
                 self.clock
                     .observe(local_ms, status.sent_at.timestamp_millis() as f64);
+                truncate_owned(&mut status.agent_id, MAX_KEPT_CHARS);
+                truncate_owned(&mut status.version, MAX_KEPT_CHARS);
+                for text in [&mut status.engine_version].into_iter().flatten() {
+                    truncate_owned(text, MAX_KEPT_CHARS);
+                }
+                for text in [&mut status.engine_error].into_iter().flatten() {
+                    truncate_owned(text, MAX_REASON_CHARS);
+                }
+                status.features.truncate(MAX_FEATURES);
+                for feature in &mut status.features {
+                    truncate_owned(feature, MAX_KEPT_CHARS);
+                }
                 self.status = Some(status);
                 self.status_received_ms = Some(local_ms);
                 self.changes.status = true;
@@ -181,61 +554,104 @@ impl AgentModel {
         }
     }
 
-    fn ingest_batch(&mut self, batch: ContainerStatsBatch, local_ms: f64) {
-        let t_ms = batch.sent_at.timestamp_millis() as f64;
-        self.clock.observe(local_ms, t_ms);
-        self.last_batch_sent_ms = Some(t_ms);
-        self.agent_metrics = batch.agent_metrics;
-        self.changes.batch = true;
+    fn commit(&mut self, staged: Staged) -> Verdict {
+        let Staged {
+            text,
+            received_ms,
+            batch,
+            total,
+            decoded,
+            ..
+        } = staged;
+        self.fold_batch(batch, decoded, total, received_ms);
+        self.accept(&text, received_ms)
+    }
 
-        let mut total = TotalSample {
+    /// Folds a batch whose `containers` (at most [`MAX_CONTAINERS`]) were decoded apart from
+    /// it; `total` is how many the frame had.
+    fn fold_batch(
+        &mut self,
+        batch: ContainerStatsBatch,
+        containers: Vec<ContainerStats>,
+        total: usize,
+        local_ms: f64,
+    ) {
+        let sent_ms = batch.sent_at.timestamp_millis() as f64;
+        self.clock.observe(local_ms, sent_ms);
+        let t_ms = self.clock.to_local(sent_ms, local_ms);
+        self.last_batch_local_ms = Some(t_ms);
+        self.agent_metrics = batch.agent_metrics;
+        self.not_kept = total.saturating_sub(containers.len());
+        self.changes.batch = true;
+        self.changes.figures = true;
+        self.generation += 1;
+        let generation = self.generation;
+        let full_history = containers.len() <= FULL_HISTORY_UP_TO;
+
+        let mut sum = TotalSample {
             t_ms,
             cpu_pct: 0.0,
             mem_bytes: 0,
         };
-        let mut seen = BTreeSet::new();
-        for stats in batch.containers {
-            total.cpu_pct += stats.cpu_pct.filter(|v| v.is_finite()).unwrap_or(0.0);
-            total.mem_bytes = total.mem_bytes.saturating_add(stats.mem_bytes.unwrap_or(0));
+        let mut distinct = 0;
+        for mut stats in containers {
+            truncate_owned(&mut stats.id, MAX_ID_CHARS);
+            truncate_owned(&mut stats.name, MAX_KEPT_CHARS);
+            if let Some(image) = stats.image.as_mut() {
+                truncate_owned(image, MAX_KEPT_CHARS);
+            }
+            if let Some(cpu) = stats
+                .cpu_pct
+                .filter(|v| v.is_finite() && (0.0..=format::MAX_SHOWN_PERCENT).contains(v))
+            {
+                sum.cpu_pct += cpu;
+            }
+            sum.mem_bytes = sum.mem_bytes.saturating_add(stats.mem_bytes.unwrap_or(0));
             let sample = Sample {
                 t_ms,
                 cpu_pct: stats.cpu_pct,
                 mem_bytes: stats.mem_bytes,
             };
-            let id = stats.id.clone();
-            match self.containers.get_mut(&id) {
+            let keeps_history = full_history || self.watched.contains(&stats.id);
+            let container = match self.containers.get_mut(&stats.id) {
                 Some(existing) => {
                     if existing.stats.name != stats.name {
                         existing.name_key = name_key(&stats.name);
                     }
                     existing.stats = stats;
-                    existing.history.push(sample);
+                    existing
                 }
                 None => {
-                    let mut history = Ring::new(CONTAINER_HISTORY);
-                    history.push(sample);
-                    let name_key = name_key(&stats.name);
-                    self.containers.insert(
-                        id.clone(),
-                        ContainerModel {
-                            stats,
-                            history,
-                            name_key,
-                        },
-                    );
                     self.changes.membership = true;
+                    let id = stats.id.clone();
+                    self.containers
+                        .entry(id)
+                        .or_insert_with(|| ContainerModel::new(stats))
                 }
+            };
+            if container.seen != generation {
+                container.seen = generation;
+                distinct += 1;
             }
-            self.changes.rows.insert(id.clone());
-            seen.insert(id);
+            if keeps_history {
+                container.history.push(sample);
+            } else if container.history.allocated() > 0 {
+                container.history.release();
+            }
         }
-        // Every id in the batch is in the map now, so a bigger map holds containers that stopped.
-        if self.containers.len() != seen.len() {
-            self.containers.retain(|id, _| seen.contains(id));
-            self.changes.rows.retain(|id| seen.contains(id));
+        // Every container of the batch is marked; any other one has stopped.
+        if self.containers.len() != distinct {
+            self.containers.retain(|_, c| c.seen == generation);
             self.changes.membership = true;
         }
-        self.totals.push(total);
+        self.totals.push(sum);
+    }
+
+    /// The containers on screen and the selected one: with more than [`FULL_HISTORY_UP_TO`]
+    /// containers, only these keep history (from the next batch on).
+    pub fn set_watched<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
+        self.watched.clear();
+        self.watched.extend(ids.into_iter().cloned());
     }
 
     /// A new connection is starting: the agent may have restarted with another clock.
@@ -253,16 +669,35 @@ impl AgentModel {
         !self.changes.is_empty()
     }
 
-    /// Ids of the containers whose name contains `filter` (case-insensitive), in `spec` order.
-    pub fn visible_ids(&self, spec: SortSpec, filter: &str) -> Vec<String> {
+    /// Ids of the containers whose name contains `filter` (case-insensitive), in `spec` order,
+    /// at most `limit` of them (the first ones; picked without sorting the rest), and how many
+    /// match in all.
+    pub fn visible_ids(
+        &self,
+        spec: SortSpec,
+        filter: &str,
+        limit: Option<usize>,
+    ) -> (Vec<String>, usize) {
         let needle = name_key(filter.trim());
         let mut rows: Vec<&ContainerModel> = self
             .containers
             .values()
             .filter(|c| needle.is_empty() || c.name_key.contains(&needle))
             .collect();
-        rows.sort_by(|a, b| spec.compare_keyed(&a.stats, &a.name_key, &b.stats, &b.name_key));
-        rows.into_iter().map(|c| c.stats.id.clone()).collect()
+        let matching = rows.len();
+        let order = |a: &&ContainerModel, b: &&ContainerModel| {
+            spec.compare_keyed(&a.stats, &a.name_key, &b.stats, &b.name_key)
+        };
+        if let Some(limit) = limit.filter(|&l| l < rows.len()) {
+            if limit == 0 {
+                rows.clear();
+            } else {
+                rows.select_nth_unstable_by(limit - 1, order);
+                rows.truncate(limit);
+            }
+        }
+        rows.sort_unstable_by(order);
+        (rows.into_iter().map(|c| c.stats.id.clone()).collect(), matching)
     }
 
     /// Whether the agent says it produces synthetic (fake) containers.
@@ -278,52 +713,73 @@ mod tests {
     use super::*;
     use crate::sort::{Direction, SortKey};
 
-    fn batch_json(seq: u64, sent_at: &str, containers: &[(&str, &str, Option<f64>)]) -> String {
-        let containers: Vec<serde_json::Value> = containers
-            .iter()
-            .map(|(id, name, cpu)| {
-                serde_json::json!({
-                    "id": id, "name": name, "cpu_pct": cpu, "mem_bytes": 1024,
-                    "mem_limit_bytes": 4096, "uptime_secs": 10
-                })
-            })
-            .collect();
+    fn container_json(id: &str, name: &str, cpu: Option<f64>) -> serde_json::Value {
+        serde_json::json!({
+            "id": id, "name": name, "cpu_pct": cpu, "mem_bytes": 1024,
+            "mem_limit_bytes": 4096, "uptime_secs": 10
+        })
+    }
+
+    fn batch_of(sent_at: &str, containers: Vec<serde_json::Value>) -> String {
         serde_json::json!({
             "type": "container_stats_batch", "agent_id": "a", "sent_at": sent_at,
-            "sequence": seq, "containers": containers,
+            "sequence": 1, "containers": containers,
             "agent_metrics": {"cpu_pct": 0.5, "mem_bytes": 100}
         })
         .to_string()
     }
 
+    fn batch_json(seq: u64, sent_at: &str, containers: &[(&str, &str, Option<f64>)]) -> String {
+        let containers = containers
+            .iter()
+            .map(|(id, name, cpu)| container_json(id, name, *cpu))
+            .collect();
+        let mut frame: serde_json::Value =
+            serde_json::from_str(&batch_of(sent_at, containers)).unwrap_or_default();
+        frame["sequence"] = seq.into();
+        frame.to_string()
+    }
+
+    /// A batch of `n` containers named `c0`, `c1`, …
+    fn big_batch(n: usize) -> String {
+        let containers = (0..n)
+            .map(|i| container_json(&format!("{i:064x}"), &format!("c{i}"), Some(i as f64 / 100.0)))
+            .collect();
+        batch_of(T0, containers)
+    }
+
     const T0: &str = "2026-11-22T10:00:00Z";
     const T1: &str = "2026-11-22T10:00:01Z";
+    /// Browser time of T0.
+    const T0_MS: f64 = 1_795_773_600_000.0;
+
+    fn visible(model: &AgentModel, spec: SortSpec, filter: &str) -> Vec<String> {
+        model.visible_ids(spec, filter, None).0
+    }
 
     #[test]
     fn batches_add_update_and_remove_rows() {
         let mut model = AgentModel::default();
         let first = batch_json(1, T0, &[("c1", "web", Some(1.0)), ("c2", "db", Some(5.0))]);
-        assert_eq!(model.ingest_frame(&first, 0.0), Ok(()));
+        assert_eq!(model.ingest_frame(&first, T0_MS), Ok(()));
         let changes = model.take_changes();
-        assert!(changes.membership && changes.batch && changes.frames);
-        assert_eq!(changes.rows.len(), 2);
-        assert_eq!(model.visible_ids(SortSpec::default(), ""), ["c2", "c1"]);
+        assert!(changes.membership && changes.batch && changes.frames && changes.figures);
+        assert_eq!(visible(&model, SortSpec::default(), ""), ["c2", "c1"]);
         assert_eq!(model.totals.last().map(|t| t.cpu_pct), Some(6.0));
 
         let second = batch_json(2, T1, &[("c1", "web", Some(9.0))]);
-        assert_eq!(model.ingest_frame(&second, 1_000.0), Ok(()));
+        assert_eq!(model.ingest_frame(&second, T0_MS + 1_000.0), Ok(()));
         let changes = model.take_changes();
         assert!(changes.membership, "c2 disappeared");
-        assert_eq!(changes.rows.iter().collect::<Vec<_>>(), ["c1"]);
+        assert_eq!(visible(&model, SortSpec::default(), ""), ["c1"]);
         assert_eq!(model.containers["c1"].history.len(), 2);
         assert!(!model.has_changes());
 
-        // Same membership, new figures: rows change, membership does not.
+        // Same membership, new figures: figures change, membership does not.
         let third = batch_json(3, T1, &[("c1", "web", Some(2.0))]);
-        assert_eq!(model.ingest_frame(&third, 2_000.0), Ok(()));
+        assert_eq!(model.ingest_frame(&third, T0_MS + 2_000.0), Ok(()));
         let changes = model.take_changes();
-        assert!(!changes.membership);
-        assert_eq!(changes.rows.len(), 1);
+        assert!(!changes.membership && changes.figures);
     }
 
     #[test]
@@ -333,11 +789,20 @@ mod tests {
             .ingest_frame(&batch_json(1, T0, &[("c1", "web", None)]), 0.0)
             .ok();
         model.take_changes();
-        let cases = ["{not json", r#"{"type":"container_stats_batch"}"#, "[]"];
+        let cases = [
+            "{not json",
+            r#"{"type":"container_stats_batch"}"#,
+            "[]",
+            r#"{"containers":[]}"#,
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[{"name":"no id"}]}"#,
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"yesterday","containers":[]}"#,
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":null}"#,
+            r#"{"type":"agent_status","agent_id":"a"}"#,
+        ];
         for frame in cases {
             assert!(model.ingest_frame(frame, 5.0).is_err(), "{frame}");
         }
-        assert_eq!(model.malformed_count, 3);
+        assert_eq!(model.malformed_count, cases.len() as u64);
         assert!(model.frame_error.is_some());
         assert_eq!(model.containers.len(), 1);
 
@@ -346,8 +811,228 @@ mod tests {
             Ok(())
         );
         let changes = model.take_changes();
-        assert!(changes.frames && !changes.batch && changes.rows.is_empty());
-        assert_eq!(model.frames.len(), 5);
+        assert!(changes.frames && !changes.batch && !changes.figures);
+        assert_eq!(model.frames.len(), cases.len() + 2);
+    }
+
+    /// The staged decoder accepts and refuses exactly what `decode` does, and folds the same
+    /// containers.
+    #[test]
+    fn staged_decoding_agrees_with_decode() {
+        let frames = [
+            batch_json(1, T0, &[("c1", "web", Some(1.5)), ("c2", "db", None)]),
+            batch_of(T0, vec![]),
+            // Whitespace, escapes and unknown fields around and inside the list.
+            format!(
+                r#" {{ "containers" : [ {{"id":"x\"y","name":"w\u00e9b","extra":[1,{{"a":2}}]}} ] , "type":"container_stats_batch","agent_id":"a","sent_at":"{T0}","future":{{"containers":1}} }} "#
+            ),
+            // The original contract's examples.
+            r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z","containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,"mem_limit_bytes":536870912,"uptime_secs":532}],"agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#.to_owned(),
+            r#"{"type":"agent_status","agent_id":"host-a","sent_at":"2025-10-15T10:00:05Z","uptime_secs":3600,"version":"v1.0.0","features":["container_stats"]}"#.to_owned(),
+            // Refused by both.
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[{"id":"a","name":"b","cpu_pct":"hot"}]}"#.to_owned(),
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[{"id":"a","name":"b","mem_bytes":-5}]}"#.to_owned(),
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[{"id":"a","name":"b","mem_bytes":1e308}]}"#.to_owned(),
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[1,2]}"#.to_owned(),
+            r#"{"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","containers":[{"id":"a","name":"b"}],"containers":[]}"#.to_owned(),
+            r#"{"type":"container_stats_batch","agent_id":7,"sent_at":"2026-11-22T10:00:00Z","containers":[]}"#.to_owned(),
+            "{\"type\":\"container_stats_batch\",\"containers\":[".to_owned(),
+            "null".to_owned(),
+            "42".to_owned(),
+        ];
+        for frame in &frames {
+            let expected = decode(frame);
+            let mut model = AgentModel::default();
+            let got = model.ingest_frame(frame, T0_MS);
+            assert_eq!(got.is_ok(), expected.is_ok(), "{frame}: {got:?} vs {expected:?}");
+            if let Ok(Message::ContainerStatsBatch(batch)) = expected {
+                let mut want: Vec<&ContainerStats> = batch.containers.iter().collect();
+                want.sort_by(|a, b| a.id.cmp(&b.id));
+                let mut have: Vec<&ContainerStats> =
+                    model.containers.values().map(|c| &c.stats).collect();
+                have.sort_by(|a, b| a.id.cmp(&b.id));
+                assert_eq!(have, want, "{frame}");
+                assert_eq!(model.agent_metrics, batch.agent_metrics);
+            }
+        }
+    }
+
+    #[test]
+    fn the_original_contract_displays() {
+        let mut model = AgentModel::default();
+        let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
+ "containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,
+ "mem_limit_bytes":536870912,"uptime_secs":532}],
+ "agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#;
+        assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
+        let row = crate::present::row_view(&model.containers["abc123"]);
+        assert_eq!(
+            (row.name.as_str(), row.cpu.as_str(), row.memory.as_str(), row.mem_limit.as_str()),
+            ("nginx", "24.5 %", "122 MiB", " / 512 MiB")
+        );
+    }
+
+    /// A budget that runs out at every look: the batch takes many calls, is never half
+    /// applied, and ends up exactly as a one-shot decode.
+    #[test]
+    fn big_batches_decode_in_slices_and_fold_at_once() {
+        let frame = big_batch(1_000);
+        let mut sliced = AgentModel::default();
+        sliced.receive(frame.clone(), T0_MS);
+        let mut calls = 0;
+        let mut verdicts = Vec::new();
+        while sliced.has_work() {
+            calls += 1;
+            verdicts.extend(sliced.work(&mut || false));
+            if sliced.has_work() {
+                assert!(sliced.containers.is_empty(), "half a batch folded");
+            }
+        }
+        assert_eq!(verdicts, [Verdict::Usable]);
+        assert!(calls >= 1_000 / CHECK_EVERY, "{calls} calls");
+        let mut once = AgentModel::default();
+        assert_eq!(once.ingest_frame(&frame, T0_MS), Ok(()));
+        assert_eq!(sliced.containers, once.containers);
+    }
+
+    #[test]
+    fn only_the_newest_waiting_frame_is_kept() {
+        let mut model = AgentModel::default();
+        model.receive(big_batch(300), 0.0);
+        // Started: the first frame is being decoded.
+        assert!(model.work(&mut || false).is_empty());
+        model.receive(batch_json(2, T0, &[("x", "second", None)]), 1.0);
+        model.receive(batch_json(3, T1, &[("y", "third", None)]), 2.0);
+        let verdicts = model.work(&mut || true);
+        assert_eq!(verdicts, [Verdict::Usable, Verdict::Usable]);
+        assert_eq!(model.skipped_count, 1);
+        assert_eq!(visible(&model, SortSpec::default(), ""), ["y"]);
+    }
+
+    #[test]
+    fn containers_beyond_the_cap_are_counted_not_kept() {
+        let mut model = AgentModel::default();
+        let frame = big_batch(MAX_CONTAINERS + 7);
+        assert_eq!(model.ingest_frame(&frame, T0_MS), Ok(()));
+        assert_eq!(model.containers.len(), MAX_CONTAINERS);
+        assert_eq!(model.not_kept, 7);
+        // Shown: the top rows of what is kept, and how many match.
+        let (top, matching) = model.visible_ids(SortSpec::default(), "", Some(25));
+        assert_eq!(matching, MAX_CONTAINERS);
+        assert_eq!(top.len(), 25);
+        assert_eq!(top[0], format!("{:064x}", MAX_CONTAINERS - 1));
+        assert_eq!(model.ingest_frame(&big_batch(3), T0_MS), Ok(()));
+        assert_eq!((model.containers.len(), model.not_kept), (3, 0));
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_unread() {
+        let mut model = AgentModel::default();
+        let huge = format!(
+            r#"{{"type":"container_stats_batch","pad":"{}"}}"#,
+            "x".repeat(MAX_FRAME_CHARS)
+        );
+        let refused = model.ingest_frame(&huge, 0.0);
+        assert_eq!(
+            refused,
+            Err("refused a frame of 8.00 MiB (this dashboard reads frames up to 8.00 MiB)".to_owned())
+        );
+        assert_eq!(frame_too_big(MAX_FRAME_CHARS), None);
+        assert!(frame_too_big(75_000_000).is_some_and(|r| r.contains("71.5 MiB")));
+        let status = format!(
+            r#"{{"type":"agent_status","pad":"{}"}}"#,
+            "x".repeat(MAX_STATUS_CHARS)
+        );
+        assert!(model
+            .ingest_frame(&status, 0.0)
+            .is_err_and(|e| e.contains("agent_status")));
+        assert_eq!(model.malformed_count, 2);
+        // What is kept for the debug panel and the card is bounded.
+        assert!(model.frames.iter().all(|f| f.text.chars().count() <= DEBUG_FRAME_CHARS));
+    }
+
+    #[test]
+    fn hostile_strings_are_cut() {
+        let mut model = AgentModel::default();
+        let long = "<script>".repeat(10_000);
+        let frame = batch_of(
+            T0,
+            vec![serde_json::json!({"id": long, "name": long, "image": long})],
+        );
+        assert_eq!(model.ingest_frame(&frame, T0_MS), Ok(()));
+        let c = model.containers.values().next().map(|c| &c.stats);
+        assert!(c.is_some_and(|c| c.id.chars().count() == MAX_ID_CHARS
+            && c.name.chars().count() == MAX_KEPT_CHARS
+            && c.image.as_ref().is_some_and(|i| i.chars().count() == MAX_KEPT_CHARS)));
+
+        // Within the 64 KiB a status may have.
+        let mid = "<script>".repeat(100);
+        let status = serde_json::json!({
+            "type": "agent_status", "agent_id": mid, "sent_at": T0, "uptime_secs": u64::MAX,
+            "version": mid, "features": vec!["f"; 1_000],
+            "engine_reachable": false, "engine_version": mid, "engine_error": mid
+        });
+        assert_eq!(model.ingest_frame(&status.to_string(), T0_MS), Ok(()));
+        let s = model.status.as_ref();
+        assert!(s.is_some_and(|s| s.agent_id.chars().count() == MAX_KEPT_CHARS
+            && s.version.chars().count() == MAX_KEPT_CHARS
+            && s.features.len() == MAX_FEATURES
+            && s.engine_error.as_ref().is_some_and(|e| e.chars().count() == MAX_REASON_CHARS)));
+
+        // A decode error quoting a huge value is cut too.
+        let bad = format!(
+            r#"{{"type":"container_stats_batch","agent_id":"a","sent_at":"{T0}","containers":[{{"id":"a","name":"b","cpu_pct":"{long}"}}]}}"#
+        );
+        let reason = model.ingest_frame(&bad, 0.0).err().unwrap_or_default();
+        assert!(reason.starts_with("malformed agent message: container 0:"), "{reason}");
+        assert!(reason.chars().count() <= MAX_REASON_CHARS);
+    }
+
+    #[test]
+    fn absurd_figures_do_not_poison_totals_or_times() {
+        let mut model = AgentModel::default();
+        let containers = vec![
+            serde_json::json!({"id": "a", "name": "a", "cpu_pct": 1e308, "mem_bytes": u64::MAX}),
+            serde_json::json!({"id": "b", "name": "b", "cpu_pct": -5.0, "mem_bytes": u64::MAX}),
+            serde_json::json!({"id": "c", "name": "c", "cpu_pct": 2.5, "uptime_secs": u64::MAX}),
+        ];
+        for (i, sent_at) in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"].iter().enumerate() {
+            let local = T0_MS + 1_000.0 * i as f64;
+            assert_eq!(model.ingest_frame(&batch_of(sent_at, containers.clone()), local), Ok(()));
+            let t = model.last_batch_local_ms.unwrap_or(f64::NAN);
+            assert!((local - crate::clock::MAX_DELAY_MS..=local).contains(&t), "{sent_at}: {t}");
+            let total = model.totals.last().cloned();
+            assert_eq!(total.map(|t| (t.cpu_pct, t.mem_bytes)), Some((2.5, u64::MAX)));
+        }
+        assert!(model.clock.note().is_some());
+    }
+
+    #[test]
+    fn history_is_kept_for_every_container_only_on_small_hosts() {
+        let mut small = AgentModel::default();
+        small.ingest_frame(&big_batch(FULL_HISTORY_UP_TO), T0_MS).ok();
+        assert!(small.containers.values().all(|c| c.history.len() == 1));
+
+        let mut big = AgentModel::default();
+        let frame = big_batch(FULL_HISTORY_UP_TO + 1);
+        big.ingest_frame(&frame, T0_MS).ok();
+        assert!(big.containers.values().all(|c| c.history.allocated() == 0));
+        let watched = [format!("{:064x}", 3), format!("{:064x}", 7)];
+        big.set_watched(&watched);
+        big.ingest_frame(&frame, T0_MS + 1_000.0).ok();
+        big.ingest_frame(&frame, T0_MS + 2_000.0).ok();
+        let with_history: Vec<&String> = big
+            .containers
+            .iter()
+            .filter(|(_, c)| !c.history.is_empty())
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(with_history.len(), 2);
+        assert!(watched.iter().all(|id| big.containers[id].history.len() == 2));
+        // Unwatched again: the memory goes back.
+        big.set_watched(&[]);
+        big.ingest_frame(&frame, T0_MS + 3_000.0).ok();
+        assert!(big.containers.values().all(|c| c.history.allocated() == 0));
     }
 
     #[test]
@@ -378,7 +1063,7 @@ mod tests {
     }
 
     #[test]
-    fn filter_and_sort_visible_ids() {
+    fn filter_sort_and_limit_visible_ids() {
         let mut model = AgentModel::default();
         let frame = batch_json(
             1,
@@ -387,6 +1072,7 @@ mod tests {
                 ("1", "web-1", Some(3.0)),
                 ("2", "WEB-2", Some(7.0)),
                 ("3", "db", Some(9.0)),
+                ("4", "web-4", None),
             ],
         );
         model.ingest_frame(&frame, 0.0).ok();
@@ -394,8 +1080,21 @@ mod tests {
             key: SortKey::Name,
             direction: Direction::Asc,
         };
-        assert_eq!(model.visible_ids(SortSpec::default(), "web"), ["2", "1"]);
-        assert_eq!(model.visible_ids(by_name, " "), ["3", "1", "2"]);
-        assert!(model.visible_ids(by_name, "nope").is_empty());
+        // (spec, filter, limit, ids, matching)
+        let cases: &[(SortSpec, &str, Option<usize>, &[&str], usize)] = &[
+            (SortSpec::default(), "web", None, &["2", "1", "4"], 3),
+            (SortSpec::default(), "web", Some(2), &["2", "1"], 3),
+            (SortSpec::default(), "", Some(1), &["3"], 4),
+            (SortSpec::default(), "", Some(0), &[], 4),
+            (SortSpec::default(), "", Some(10), &["3", "2", "1", "4"], 4),
+            (by_name, " ", None, &["3", "1", "2", "4"], 4),
+            (by_name, "", Some(3), &["3", "1", "2"], 4),
+            (by_name, "nope", Some(3), &[], 0),
+        ];
+        for (spec, filter, limit, ids, matching) in cases {
+            let (got, count) = model.visible_ids(*spec, filter, *limit);
+            assert_eq!(got, *ids, "{filter:?} {limit:?}");
+            assert_eq!(count, *matching, "{filter:?} {limit:?}");
+        }
     }
 }

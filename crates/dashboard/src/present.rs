@@ -5,14 +5,20 @@ use crate::format;
 use crate::ingest::{ContainerModel, Sample, TotalSample, SPARK_POINTS};
 use crate::sparkline;
 
+/// Characters of a container name shown in its cell; the whole (kept) name is in its tooltip.
+pub const NAME_SHOWN_CHARS: usize = 60;
+/// Characters of an agent id shown as a card's title; the whole (kept) id is in its tooltip.
+pub const AGENT_ID_SHOWN_CHARS: usize = 60;
+
 /// Everything one container row displays; compared before being pushed into the row's signal.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowView {
     /// Container id: which container the row (a recycled slot) shows now.
     pub id: String,
+    /// The name, cut to [`NAME_SHOWN_CHARS`].
     pub name: String,
-    /// Image, for the row's tooltip.
-    pub image: String,
+    /// Whole name and image, for the name cell's tooltip.
+    pub title: String,
     pub cpu: String,
     /// Memory in use, e.g. `"24.0 MiB"`.
     pub memory: String,
@@ -42,22 +48,21 @@ pub fn row_view(container: &ContainerModel) -> RowView {
         .mem_limit_bytes
         .map(|l| l as f64)
         .unwrap_or_else(|| mem.iter().flatten().copied().fold(1.0, f64::max));
+    let title = match &stats.image {
+        Some(image) if !image.is_empty() => format!("{}\nimage: {image}", stats.name),
+        _ => stats.name.clone(),
+    };
     RowView {
         id: stats.id.clone(),
-        name: stats.name.clone(),
-        image: stats.image.clone().unwrap_or_default(),
+        name: format::truncate(&stats.name, NAME_SHOWN_CHARS).into_owned(),
+        title,
         cpu: format::percent(stats.cpu_pct),
         memory: format::memory(stats.mem_bytes, None),
         mem_limit: match (stats.mem_bytes, stats.mem_limit_bytes) {
             (Some(_), Some(limit)) => format!(" / {}", format::bytes(limit)),
             _ => String::new(),
         },
-        mem_percent: match (stats.mem_bytes, stats.mem_limit_bytes) {
-            (Some(used), Some(limit)) if limit > 0 => {
-                Some((used as f64 / limit as f64 * 100.0).clamp(0.0, 100.0))
-            }
-            _ => None,
-        },
+        mem_percent: mem_percent(stats.mem_bytes, stats.mem_limit_bytes),
         uptime: stats
             .uptime_secs
             .map(format::duration)
@@ -68,7 +73,39 @@ pub fn row_view(container: &ContainerModel) -> RowView {
     }
 }
 
-/// Points of a time chart: `[agent time ms, value]`.
+/// Used / limit in percent, for the row's bar: within 0–100 whatever the figures (`None` when
+/// either is unknown or the limit is 0).
+pub fn mem_percent(used: Option<u64>, limit: Option<u64>) -> Option<f64> {
+    match (used, limit) {
+        (Some(used), Some(limit)) if limit > 0 => {
+            Some((used as f64 / limit as f64 * 100.0).clamp(0.0, 100.0))
+        }
+        _ => None,
+    }
+}
+
+/// A card's title: the agent id (cut to [`AGENT_ID_SHOWN_CHARS`]) once it is known, else the
+/// address; and the whole text for its tooltip.
+pub fn agent_title(agent_id: Option<&str>, url: &str) -> (String, String) {
+    match agent_id {
+        Some(id) if !id.is_empty() => (
+            format::truncate(id, AGENT_ID_SHOWN_CHARS).into_owned(),
+            format!("{id} at {url}"),
+        ),
+        _ => (url.to_owned(), url.to_owned()),
+    }
+}
+
+/// An agent's uptime now: its last report plus the seconds since it arrived (never negative,
+/// never overflowing).
+pub fn agent_uptime(reported_secs: u64, received_ms: f64, now_ms: f64) -> String {
+    let since = ((now_ms - received_ms) / 1_000.0).max(0.0);
+    // Saturating float-to-int: NaN becomes 0, huge becomes u64::MAX.
+    let since = since as u64;
+    format::duration(reported_secs.saturating_add(since))
+}
+
+/// Points of a time chart: `[browser time ms, value]`.
 pub type Points = Vec<Vec<f64>>;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -109,7 +146,7 @@ pub fn totals_series(totals: impl Iterator<Item = TotalSample>) -> (Points, Poin
     let mut cpu = Vec::new();
     let mut mem = Vec::new();
     for t in totals {
-        cpu.push(vec![t.t_ms, round1(t.cpu_pct)]);
+        cpu.push(vec![t.t_ms, round1(chart_cpu(t.cpu_pct))]);
         mem.push(vec![t.t_ms, round1(t.mem_bytes as f64 / MIB)]);
     }
     (downsample(cpu, CHART_POINTS), downsample(mem, CHART_POINTS))
@@ -121,13 +158,23 @@ pub fn container_series<'a>(history: impl Iterator<Item = &'a Sample>) -> (Point
     let mut mem = Vec::new();
     for s in history {
         if let Some(v) = s.cpu_pct.filter(|v| v.is_finite()) {
-            cpu.push(vec![s.t_ms, round1(v)]);
+            cpu.push(vec![s.t_ms, round1(chart_cpu(v))]);
         }
         if let Some(b) = s.mem_bytes {
             mem.push(vec![s.t_ms, round1(b as f64 / MIB)]);
         }
     }
     (downsample(cpu, CHART_POINTS), downsample(mem, CHART_POINTS))
+}
+
+/// CPU as charted: within 0 and [`format::MAX_SHOWN_PERCENT`], so one absurd reading cannot
+/// flatten the rest of the chart to nothing.
+fn chart_cpu(v: f64) -> f64 {
+    if v.is_finite() {
+        v.clamp(0.0, format::MAX_SHOWN_PERCENT)
+    } else {
+        0.0
+    }
 }
 
 fn round1(v: f64) -> f64 {
@@ -150,19 +197,17 @@ mod tests {
             });
         }
         let (cpu_pct, mem_bytes) = samples.last().copied().unwrap_or((None, None));
-        ContainerModel {
-            name_key: "web".into(),
-            stats: ContainerStats {
-                id: "c".into(),
-                name: "web".into(),
-                cpu_pct,
-                mem_bytes,
-                mem_limit_bytes: limit,
-                uptime_secs: Some(65),
-                image: Some("nginx".into()),
-            },
-            history,
-        }
+        let mut model = ContainerModel::new(ContainerStats {
+            id: "c".into(),
+            name: "web".into(),
+            cpu_pct,
+            mem_bytes,
+            mem_limit_bytes: limit,
+            uptime_secs: Some(65),
+            image: Some("nginx".into()),
+        });
+        model.history = history;
+        model
     }
 
     #[test]
@@ -184,6 +229,98 @@ mod tests {
         assert_eq!(unknown.mem_percent, None);
         assert_eq!(unknown.mem_limit, "");
         assert!(unknown.cpu_path.is_empty());
+    }
+
+    #[test]
+    fn absurd_figures_display_sanely() {
+        // (cpu, mem, limit, uptime) → (cpu, memory, limit, percent, uptime)
+        type Case = (
+            (Option<f64>, Option<u64>, Option<u64>, Option<u64>),
+            (&'static str, &'static str, &'static str, Option<f64>, &'static str),
+        );
+        let cases: [Case; 5] = [
+            (
+                (Some(1e308), Some(u64::MAX), Some(u64::MAX), Some(u64::MAX)),
+                ("> 100000 %", "16.0 EiB", " / 16.0 EiB", Some(100.0), "> 100 years"),
+            ),
+            (
+                (Some(-5.0), Some(u64::MAX), Some(1), Some(0)),
+                ("–", "16.0 EiB", " / 1 B", Some(100.0), "0s"),
+            ),
+            (
+                (Some(50.0), Some(10), Some(0), None),
+                ("50.0 %", "10 B", " / 0 B", None, "–"),
+            ),
+            (
+                (Some(0.0), Some(0), Some(u64::MAX), Some(59)),
+                ("0.0 %", "0 B", " / 16.0 EiB", Some(0.0), "59s"),
+            ),
+            ((None, None, None, None), ("–", "–", "", None, "–")),
+        ];
+        for ((cpu, mem, limit, uptime), (want_cpu, want_mem, want_limit, want_pct, want_up)) in
+            cases
+        {
+            let mut c = container(&[(cpu, mem), (cpu, mem)], limit);
+            c.stats.uptime_secs = uptime;
+            let row = row_view(&c);
+            assert_eq!(
+                (row.cpu.as_str(), row.memory.as_str(), row.mem_limit.as_str()),
+                (want_cpu, want_mem, want_limit),
+                "{cpu:?} {mem:?} {limit:?}"
+            );
+            assert_eq!(row.mem_percent, want_pct);
+            assert_eq!(row.uptime, want_up);
+            for text in [&row.cpu, &row.memory, &row.uptime, &row.cpu_scale, &row.cpu_path] {
+                assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+                assert!(!text.contains('-'), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_titles_are_cut_with_the_whole_text_on_hover() {
+        let long = format!("<img src=x onerror=alert(1)>{}", "n".repeat(200));
+        let mut c = container(&[(Some(1.0), Some(1))], None);
+        c.stats.name = long.clone();
+        let row = row_view(&c);
+        assert_eq!(row.name.chars().count(), NAME_SHOWN_CHARS);
+        assert!(row.name.ends_with('…'));
+        assert_eq!(row.title, format!("{long}\nimage: nginx"));
+        c.stats.image = None;
+        assert_eq!(row_view(&c).title, long);
+
+        let cases = [
+            (Some("host-a"), "ws://h:1/ws", ("host-a", "host-a at ws://h:1/ws")),
+            (None, "ws://h:1/ws", ("ws://h:1/ws", "ws://h:1/ws")),
+            (Some(""), "ws://h:1/ws", ("ws://h:1/ws", "ws://h:1/ws")),
+        ];
+        for (id, url, (title, tooltip)) in cases {
+            assert_eq!(agent_title(id, url), (title.to_owned(), tooltip.to_owned()));
+        }
+        let (title, tooltip) = agent_title(Some(&long), "ws://h:1/ws");
+        assert_eq!(title.chars().count(), AGENT_ID_SHOWN_CHARS);
+        assert!(tooltip.starts_with(&long));
+    }
+
+    #[test]
+    fn agent_uptime_never_overflows_or_goes_negative() {
+        let cases = [
+            (60, 1_000.0, 3_000.0, "1m 2s"),
+            (60, 5_000.0, 1_000.0, "1m 0s"),
+            (u64::MAX, 0.0, 1e12, "> 100 years"),
+            (5, f64::NAN, 0.0, "5s"),
+        ];
+        for (reported, received, now, expected) in cases {
+            assert_eq!(agent_uptime(reported, received, now), expected);
+        }
+    }
+
+    #[test]
+    fn absurd_cpu_is_charted_within_bounds() {
+        let c = container(&[(Some(1e308), None), (Some(-5.0), None), (Some(3.0), None)], None);
+        let (cpu, _) = container_series(c.history.iter());
+        let values: Vec<f64> = cpu.iter().map(|p| p[1]).collect();
+        assert_eq!(values, [format::MAX_SHOWN_PERCENT, 0.0, 3.0]);
     }
 
     #[test]

@@ -13,11 +13,12 @@ pub struct Ring<T> {
 
 impl<T> Ring<T> {
     /// An empty ring; a capacity of 0 is treated as 1 so `push` always keeps the newest item.
+    /// Nothing is allocated until the first push, and then only as items arrive: thousands of
+    /// containers can each have a ring that most never fill.
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
         Self {
-            items: VecDeque::with_capacity(capacity),
-            capacity,
+            items: VecDeque::new(),
+            capacity: capacity.max(1),
         }
     }
 
@@ -59,6 +60,16 @@ impl<T> Ring<T> {
     pub fn clear(&mut self) {
         self.items.clear();
     }
+
+    /// Empties the ring and gives its memory back.
+    pub fn release(&mut self) {
+        self.items = VecDeque::new();
+    }
+
+    /// Items the ring has memory for now (at most about its capacity).
+    pub fn allocated(&self) -> usize {
+        self.items.capacity()
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +93,20 @@ mod tests {
             let got: Vec<u32> = ring.iter().copied().collect();
             assert_eq!(&got, expected, "capacity {capacity}, pushed {pushed:?}");
         }
+    }
+
+    #[test]
+    fn allocates_only_as_items_arrive() {
+        let mut ring = Ring::new(300);
+        assert_eq!(ring.allocated(), 0);
+        ring.push(1u64);
+        assert!(ring.allocated() < 300);
+        for i in 0..1_000 {
+            ring.push(i);
+        }
+        assert_eq!(ring.len(), 300);
+        ring.release();
+        assert_eq!((ring.len(), ring.allocated()), (0, 0));
     }
 
     #[test]

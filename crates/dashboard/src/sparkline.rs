@@ -63,8 +63,16 @@ fn push_int(out: &mut String, value: i64) {
 
 /// The scale of a CPU sparkline: the largest value shown, at least 1 %, so an idle container
 /// is a flat line at the bottom rather than noise blown up to full height.
+/// Values no CPU can have (negative, not finite, over [`crate::format::MAX_SHOWN_PERCENT`]) do
+/// not set the scale beyond that bound.
 pub fn cpu_scale(values: &[Option<f64>]) -> f64 {
-    values.iter().flatten().copied().fold(1.0, f64::max)
+    values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max)
+        .min(crate::format::MAX_SHOWN_PERCENT)
 }
 
 #[cfg(test)]
@@ -109,5 +117,10 @@ mod tests {
         assert_eq!(cpu_scale(&[]), 1.0);
         assert_eq!(cpu_scale(&[Some(0.2), None]), 1.0);
         assert_eq!(cpu_scale(&[Some(20.0), Some(3.0)]), 20.0);
+        assert_eq!(cpu_scale(&[Some(-5.0), Some(f64::INFINITY)]), 1.0);
+        assert_eq!(
+            cpu_scale(&[Some(1e308), Some(3.0)]),
+            crate::format::MAX_SHOWN_PERCENT
+        );
     }
 }

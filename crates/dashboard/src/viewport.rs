@@ -15,14 +15,17 @@ pub const ROW_PX: f64 = 34.0;
 /// Rows rendered beyond each edge of the viewport, so that a scroll finds rows already drawn.
 pub const OVERSCAN: usize = 10;
 
+/// Rows rendered when the list's place on screen is unknown: a tall screen's worth.
+pub const FALLBACK_ROWS: usize = 100;
+
 /// The rows of a `len`-row list to render, when the list's top edge is `top_px` from the top
 /// of a viewport `height_px` tall (negative once scrolled past): those intersecting the
-/// viewport, widened by [`OVERSCAN`] on each side. Nonsense geometry renders every row (slow
-/// but never wrong).
+/// viewport, widened by [`OVERSCAN`] on each side. Nonsense geometry renders the first
+/// [`FALLBACK_ROWS`] rows (a list of 10,000 must not become 10,000 elements).
 #[must_use]
 pub fn rows_in_view(top_px: f64, height_px: f64, len: usize) -> Range<usize> {
     if !top_px.is_finite() || !height_px.is_finite() || height_px < 0.0 {
-        return 0..len;
+        return 0..len.min(FALLBACK_ROWS);
     }
     // Saturating float-to-int: negative becomes 0, huge becomes usize::MAX.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -152,6 +155,7 @@ mod tests {
             // Nonsense geometry renders everything.
             (f64::NAN, 900.0, 50, 0..50),
             (0.0, f64::INFINITY, 50, 0..50),
+            (f64::NAN, 900.0, 10_000, 0..FALLBACK_ROWS),
             (0.0, -1.0, 50, 0..50),
         ];
         for (top, height, len, want) in cases {
