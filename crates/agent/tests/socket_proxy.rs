@@ -222,6 +222,7 @@ async fn the_agent_streams_through_the_socket_proxy_and_writes_are_refused() {
 
     // Everything the agent asked for passed, and it asked for the calls the config lists.
     let log = proxy.access_log();
+    println!("calls the agents made through the proxy:\n{log}");
     let calls: Vec<&str> = log.lines().collect();
     let refused: Vec<&&str> = calls.iter().filter(|l| !l.ends_with(" 200")).collect();
     assert!(
