@@ -6,7 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{connect, docker, next_batch, next_message, Agent, Container};
+use common::{
+    blocking, connect, docker, host_cgroup_collector, next_batch, next_message, parse_size, Agent,
+    Container, Feed,
+};
 use dockscope_protocol::Message;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -94,65 +97,59 @@ async fn memory_matches_docker_stats_within_ten_percent() {
     );
 }
 
-/// "64.85MiB / 23.54GiB" → bytes of the first figure.
-fn parse_size(usage: &str) -> f64 {
-    let first = usage.split('/').next().unwrap().trim();
-    let split = first.find(|c: char| c.is_ascii_alphabetic()).unwrap();
-    let (number, unit) = first.split_at(split);
-    let scale = match unit {
-        "B" => 1.0,
-        "KiB" | "kB" => 1024.0,
-        "MiB" | "MB" => 1_048_576.0,
-        "GiB" | "GB" => 1_073_741_824.0,
-        other => panic!("unknown unit {other} in {usage:?}"),
-    };
-    number.parse::<f64>().unwrap() * scale
-}
-
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_appear_and_vanish_within_two_seconds() {
     let agent = Agent::start(&[]);
-    let mut ws = connect(&agent.url()).await;
-    next_batch(&mut ws, 3 * SECOND).await;
+    let mut feed = Feed::connect(&agent.url()).await;
+    feed.next_batch(3 * SECOND).await;
 
+    // `docker run` itself counts: on a busy machine it alone can take seconds, so the limit
+    // is measured from when it returned, plus the 2 s claim.
     let started = Instant::now();
-    let fresh = Container::run("fresh", &[], &["sleep", "100000"]);
-    loop {
-        let (batch, at) = next_batch(&mut ws, 3 * SECOND).await;
-        if let Some(c) = batch.containers.iter().find(|c| c.id == fresh.id) {
-            assert_eq!(c.name, fresh.name);
-            assert!(
-                at - started <= 2 * SECOND + Duration::from_millis(500),
-                "appeared after {:?} (including docker run)",
-                at - started
-            );
-            break;
-        }
-        assert!(
-            started.elapsed() < 5 * SECOND,
-            "{} never appeared",
-            fresh.name
-        );
-    }
+    let fresh = blocking(|| Container::run("fresh", &[], &["sleep", "100000"])).await;
+    let ran = Instant::now();
+    let (id, name) = (fresh.id.clone(), fresh.name.clone());
+    let appeared = feed
+        .until(
+            ran - started + 5 * SECOND,
+            "the new container",
+            |m, at| match m {
+                Message::ContainerStatsBatch(b) => {
+                    let c = b.containers.iter().find(|c| c.id == id)?;
+                    assert_eq!(c.name, name);
+                    Some(at.saturating_duration_since(ran))
+                }
+                _ => None,
+            },
+        )
+        .await;
+    assert!(
+        appeared <= 2 * SECOND,
+        "appeared {appeared:?} after docker run returned ({:?} including it)",
+        ran - started + appeared
+    );
 
-    docker(&["kill", &fresh.name]);
-    let stopped = Instant::now();
-    loop {
-        let (batch, at) = next_batch(&mut ws, 3 * SECOND).await;
-        if !batch.containers.iter().any(|c| c.id == fresh.id) {
-            assert!(
-                at - stopped <= 2 * SECOND,
-                "vanished only after {:?}",
-                at - stopped
-            );
-            break;
-        }
-        assert!(
-            stopped.elapsed() < 5 * SECOND,
-            "{} never vanished",
-            fresh.name
-        );
-    }
+    let target = fresh.name.clone();
+    let stopped = blocking(move || {
+        docker(&["kill", &target]);
+        Instant::now()
+    })
+    .await;
+    let id = fresh.id.clone();
+    let vanished = feed
+        .until(
+            5 * SECOND,
+            "the killed container to vanish",
+            |m, at| match m {
+                Message::ContainerStatsBatch(b) if at > stopped => {
+                    (!b.containers.iter().any(|c| c.id == id)).then(|| at - stopped)
+                }
+                _ => None,
+            },
+        )
+        .await;
+    assert!(vanished <= 2 * SECOND, "vanished only after {vanished:?}");
+    blocking(move || drop(fresh)).await;
 }
 
 #[tokio::test]
@@ -168,9 +165,12 @@ async fn batches_arrive_every_second_and_sequence_increases() {
             Message::ContainerStatsBatch(_) => "batch",
             Message::AgentStatus(s) => {
                 assert_eq!(s.agent_id, "it-agent");
+                // Left to choose, on a host with a cgroup hierarchy holding the engine's
+                // containers, the agent reads cgroup files of the version the host has.
                 assert!(
-                    s.features.iter().any(|f| f.starts_with("collector:")),
-                    "agent_status names its collector: {:?}",
+                    s.features.iter().any(|f| f == host_cgroup_collector()),
+                    "agent_status names the {} collector: {:?}",
+                    host_cgroup_collector(),
                     s.features
                 );
                 "status"
