@@ -50,7 +50,7 @@ pub fn rss_bytes() -> Option<u64> {
 pub fn vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    kib.checked_mul(1024)
 }
 
 /// utime + stime from a `/proc/<pid>/stat` line. The command name (field 2) may contain spaces
@@ -61,7 +61,7 @@ pub fn cpu_ticks(stat: &str) -> Option<u64> {
     // After ")" come field 3 (state) onwards; utime and stime are fields 14 and 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    utime.checked_add(stime)
 }
 
 /// Two decimals are all a percentage on a dashboard needs, and they halve the JSON.
