@@ -32,12 +32,12 @@ if [ -z "${other_engine:-}" ] && ! docker info >/dev/null 2>&1; then
   # count: private engines (scripts/private-dockerd.sh) may run dockerds of their own.
   running() { # pid file
     local pid
-    pid=$(tr -dc '0-9' <"$1" 2>/dev/null) && [ -n "$pid" ] || return 1
+    pid=$(tr -dc '0-9' 2>/dev/null <"$1") && [ -n "$pid" ] || return 1
     ps -o stat= -p "$pid" 2>/dev/null | grep -qv '^Z'
   }
   for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
     for _ in $(seq 1 20); do
-      pid=$(tr -dc '0-9' <"$pidfile" 2>/dev/null) && [ -n "$pid" ] || break
+      pid=$(tr -dc '0-9' 2>/dev/null <"$pidfile") && [ -n "$pid" ] || break
       ps -o stat= -p "$pid" 2>/dev/null | grep -q '^Z' || break
       sleep 0.5
     done
