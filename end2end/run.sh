@@ -74,7 +74,8 @@ log "agents: e2e-a (--serve-ui) on $AGENT_A_PORT, e2e-b on $AGENT_B_PORT"
 cd "$here"
 log "screenshots and agent logs go to $E2E_ARTIFACTS"
 status=0
-# engine-outage kills dockerd, so it runs after every other spec, on its own.
+# engine-outage kills and restarts a private dockerd (heavy on a busy machine; never the shared
+# engine), so it runs after every other spec, on its own.
 specs=()
 for spec in tests/*.test.mjs; do
   [ "$spec" = tests/engine-outage.test.mjs ] || specs+=("$spec")
