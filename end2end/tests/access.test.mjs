@@ -8,19 +8,41 @@ import { ARTIFACTS, launch, screenshot } from './fixtures/browser.mjs';
 import { agentA, freePort, httpUrl, runContainer, removeContainer, spawnAgent, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-const TOKEN = 'e2e-0f9a3c.token';
+// Fresh per run, so the log check below cannot be satisfied (or failed) by an earlier run.
+const TOKEN = `e2e-${process.pid}-${Date.now().toString(36)}.token`;
+const WRONG = `wrong-${process.pid}`;
 const ID = 'e2e-locked';
+const LOG = path.join(ARTIFACTS, `agent-${ID}.log`);
 let browser;
 let locked;
 let port;
 let container;
+/** Where this run's part of the agent's log (appended to by every run) starts. */
+let logFrom = 0;
 
 before(async () => {
   container = runContainer('locked-sleeper', { command: ['sleep', '100000'] });
   browser = await launch();
   port = await freePort();
+  logFrom = fs.existsSync(LOG) ? fs.statSync(LOG).size : 0;
   locked = await spawnAgent({ id: ID, port, extraArgs: ['--token', TOKEN] });
 });
+
+/** Every WebSocket the page opens to `url`: when it was created and when it closed. */
+function recordSockets(page, url) {
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    if (ws.url() !== url) return;
+    const entry = { createdAt: Date.now(), closedAt: null };
+    sockets.push(entry);
+    ws.on('close', () => { entry.closedAt ??= Date.now(); });
+    ws.on('socketerror', () => { entry.closedAt ??= Date.now(); });
+  });
+  return sockets;
+}
+
+/** The dashboard's shortest wait before retry `attempt` (0-based): half of 1 s × 2^attempt. */
+const minBackoffMs = (attempt) => Math.min(1_000 * 2 ** attempt, 60_000) / 2;
 
 after(async () => {
   await browser?.close();
@@ -31,6 +53,7 @@ after(async () => {
 test('token agent: refused without or with a wrong token, live with the right one, kept over reload', async () => {
   const a = agentA();
   const url = wsUrl(port);
+  const sockets = recordSockets(browser.page, url);
   const dash = new DashboardPage(browser.page);
   await dash.open(httpUrl(a.port));
   await dash.waitForState(wsUrl(a.port), 'live');
@@ -53,7 +76,8 @@ test('token agent: refused without or with a wrong token, live with the right on
   assert.equal(await card.getByTestId('agent-token-state').textContent(), 'no token');
 
   // The wrong token: still refused, and the card now suspects the token.
-  await card.getByTestId('token-input').fill('wrong-token');
+  await card.getByTestId('token-input').fill(WRONG);
+  const wrongAt = Date.now();
   await card.getByTestId('save-token').click();
   assert.equal(await card.getByTestId('agent-token-state').textContent(), 'token set');
   await browser.page.waitForFunction(
@@ -63,14 +87,33 @@ test('token agent: refused without or with a wrong token, live with the right on
   );
   assert.equal(await dash.state(url).textContent(), 'error');
   await screenshot(browser.page, 'access-wrong-token');
-
-  // The right token: live at once (saving reconnects without waiting for the backoff), rows shown.
+  // The right token: live at once. Saving reconnects without waiting for the backoff: the
+  // connection that goes live opens before the earliest moment the backoff would retry. The
+  // token is typed first, then saved right after a refusal (the third or later), when the
+  // backoff's next retry is at least 2 s away.
   await card.getByTestId('edit-token').click();
   await card.getByTestId('token-input').fill(TOKEN);
+  const refused = () => sockets.filter((s) => s.createdAt >= wrongAt && s.closedAt !== null);
+  const seen = refused().length;
+  for (const deadline = Date.now() + 20_000; refused().length < Math.max(3, seen + 1);) {
+    assert.ok(Date.now() < deadline, `only ${refused().length} refused attempts with the wrong token`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const savedAt = Date.now();
+  const failed = refused();
+  const lastFailure = Math.max(...failed.map((s) => s.closedAt));
+  const earliestRetry = lastFailure + minBackoffMs(failed.length - 1);
   await card.getByTestId('save-token').click();
   await dash.waitForState(url, 'live', 10_000);
-  console.log(`# live ${Date.now() - savedAt} ms after saving the right token`);
+  const liveAt = Date.now();
+  const opened = sockets.filter((s) => s.createdAt >= savedAt);
+  console.log(`# live ${liveAt - savedAt} ms after saving the right token; the backoff would have retried ${earliestRetry - savedAt} ms after saving at the earliest`);
+  assert.equal(opened.length, 1, `one connection from saving to live, not ${opened.length}`);
+  assert.ok(opened[0].closedAt === null, 'the connection opened on saving is the live one');
+  assert.ok(
+    opened[0].createdAt < earliestRetry,
+    `the live connection opened ${opened[0].createdAt - savedAt} ms after saving, not before the backoff's retry (${earliestRetry - savedAt} ms)`,
+  );
   await dash.waitForAgentName(url, ID);
   await dash.filter('ds-e2e-locked');
   await card.getByTestId('container-name').first().waitFor();
@@ -87,9 +130,10 @@ test('token agent: refused without or with a wrong token, live with the right on
   await dash.removeAgent(url);
   assert.equal(JSON.parse(await dash.savedList()).tokens, undefined);
 
-  // The agent logged the refusals without the token itself.
-  const log = fs.readFileSync(path.join(ARTIFACTS, `agent-${ID}.log`), 'utf8');
-  assert.match(log, /missing or wrong token/, 'refusals are logged');
-  assert.ok(!log.includes(TOKEN) && !log.includes('wrong-token'), 'the log never contains a token');
+  // The agent logged this run's refusals (its part of the log only) without the token itself.
+  const log = fs.readFileSync(LOG).subarray(logFrom).toString('utf8');
+  const refusals = log.match(/missing or wrong token/g) ?? [];
+  assert.ok(refusals.length >= 3, `refusals are logged: ${refusals.length} in\n${log}`);
+  assert.ok(!log.includes(TOKEN) && !log.includes(WRONG), 'the log never contains a token');
   await dash.assertNoPageErrors(browser.errors);
 });
