@@ -3,7 +3,8 @@
 # end2end/tests/engine-outage.test.mjs), so they never touch the engine everybody else uses at
 # /var/run/docker.sock. Everything it owns lives under DIR: socket, data and exec roots, pid
 # files, its own containerd and log; its containers run under the cgroup parent
-# dockscope-private-<basename of DIR>, with no bridge and no iptables rules.
+# dockscope-private-<basename of DIR>, and it runs in a network namespace of its own (no bridge,
+# no iptables rules; nothing it does to networking reaches the host's).
 #
 #   scripts/private-dockerd.sh start DIR  # start (or restart after `kill`) this engine, wait until it
 #                                         # answers, build the test image in it if absent;
@@ -66,7 +67,11 @@ start() {
     # containerd's socket.
     signal_pidfile "$dir/exec/containerd/containerd.pid" KILL 10 || die "old containerd does not exit"
     rm -f "$dir/docker.pid" "$dir/exec/containerd/containerd.pid"
-    nohup dockerd --host "$endpoint" --data-root "$dir/data" --exec-root "$dir/exec" \
+    # Its own network namespace: with the default bridge disabled, dockerd deletes any
+    # `docker0` it finds, which in the host namespace is the shared engine's bridge. The unix
+    # socket is a file, so it is reached from the host namespace all the same.
+    nohup unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
+      dockerd --host "$endpoint" --data-root "$dir/data" --exec-root "$dir/exec" \
       --pidfile "$dir/docker.pid" --bridge none --iptables=false --ip6tables=false --ip-masq=false \
       --cgroup-parent "$cgroup_parent" >>"$dir/dockerd.log" 2>&1 &
     pid=$!
