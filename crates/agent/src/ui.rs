@@ -9,9 +9,10 @@
 //! nosniff`. The policy lets the page run only its own files (`script-src 'self'`), plus the
 //! inline loader trunk writes into `index.html`, allowed by its SHA-256 (computed from the
 //! embedded file, so a rebuilt bundle is covered) and `'wasm-unsafe-eval'`, without which
-//! Chromium refuses to compile the dashboard's WebAssembly. `connect-src` is open to every
-//! `ws:`/`wss:` URL because the page connects to whatever agents its user adds; no page may
-//! frame it (`frame-ancestors 'none'`). `end2end/tests/serve-ui.test.mjs` loads the page under
+//! Chromium refuses to compile the dashboard's WebAssembly. Style sheets come only from the
+//! bundle; inline `style` attributes are allowed (`style-src-attr`) because ECharts writes its
+//! layout into them — they cannot carry selectors, so no `<style>` injection. `connect-src` is open to every `ws:`/`wss:` URL because the page connects to
+//! whatever agents its user adds; no page may frame it (`frame-ancestors 'none'`). `end2end/tests/serve-ui.test.mjs` loads the page under
 //! this policy and fails on any violation.
 
 use std::sync::OnceLock;
@@ -111,7 +112,7 @@ pub fn content_security_policy(index_html: &str) -> String {
         .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
-         style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
          connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; \
          form-action 'self'; object-src 'none'"
     )
@@ -233,6 +234,7 @@ mod tests {
             "{policy}"
         );
         for directive in [
+            "style-src 'self'; style-src-attr 'unsafe-inline';",
             "frame-ancestors 'none'",
             "connect-src 'self' ws: wss:",
             "object-src 'none'",
