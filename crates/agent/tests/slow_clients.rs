@@ -105,6 +105,8 @@ async fn stalled_clients_are_dropped_by_the_send_timeout_and_do_not_delay_live_o
     let mut worst_gap = Duration::ZERO;
     let mut drops = Vec::new();
     let mut waves = 0;
+    // Peak RSS of each wave, to tell growth per wave from a one-off.
+    let mut wave_peaks = Vec::new();
     while waves == 0 || begin.elapsed() < hold {
         waves += 1;
         let wave_start = Instant::now();
@@ -129,6 +131,7 @@ async fn stalled_clients_are_dropped_by_the_send_timeout_and_do_not_delay_live_o
         for client in clients {
             drops.push(client.await.unwrap());
         }
+        wave_peaks.push(peak / 1024);
     }
 
     let text = std::fs::read_to_string(&log).unwrap();
@@ -143,7 +146,8 @@ async fn stalled_clients_are_dropped_by_the_send_timeout_and_do_not_delay_live_o
     eprintln!(
         "frame {frame_bytes} B; {waves} wave(s) of {STALLED} stalled clients dropped {earliest:?} \
          to {latest:?} after connecting ({by_send_timeout} by the send timeout, {by_silence} as \
-         silent); baseline RSS {} KiB, peak {} KiB; worst live gap {worst_gap:?}",
+         silent); baseline RSS {} KiB, peak {} KiB (by wave {wave_peaks:?}); worst live gap \
+         {worst_gap:?}",
         baseline / 1024,
         peak / 1024
     );
