@@ -23,6 +23,7 @@ if [ "${1:-}" != "--build" ]; then
   # `systemd-analyze verify` checks the shipped units. Where systemd is not PID 1 (containers,
   # CI), the package's install scripts start nothing.
   command -v systemd-analyze >/dev/null || want_apt+=(systemd)
+  command -v strace >/dev/null || want_apt+=(strace)   # the agent's syscalls vs the unit's filter
 fi
 if [ ${#want_apt[@]} -gt 0 ]; then
   log "apt-get install ${want_apt[*]}"

@@ -8,15 +8,18 @@
 //! - the agent's unit really works with a dynamic user and a credential: the agent, started
 //!   with exactly the unit's `ExecStart` and `Environment=` (the listen address moved to a free
 //!   loopback port, `%d` to a credentials directory holding the `LoadCredential=` file), serves
-//!   the dashboard, refuses a client without the token and streams to one with it.
+//!   the dashboard, refuses a client without the token and streams to one with it;
+//! - the unit's `SystemCallFilter=` lets through every system call that agent makes (traced
+//!   with strace through its whole job and a SIGTERM).
 //!
-//! Needs `systemd-analyze` (`scripts/setup.sh` installs Debian's `systemd`) and the built
-//! dashboard (`scripts/build.sh`); fails, not skips, without them.
+//! Needs `systemd-analyze` and `strace` (`scripts/setup.sh` installs Debian's `systemd` and
+//! `strace`) and the built dashboard (`scripts/build.sh`); fails, not skips, without them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -170,132 +173,291 @@ fn the_shipped_units_verify_cleanly_and_are_sandboxed() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The agent, killed when dropped.
-struct Running(Child);
+/// The agent started as the unit starts it, killed when dropped.
+struct UnitAgent {
+    child: Child,
+    port: u16,
+    /// The token written into the credentials directory.
+    token: String,
+    /// The agent's stderr.
+    log: PathBuf,
+}
 
-impl Drop for Running {
+impl Drop for UnitAgent {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl UnitAgent {
+    /// Runs the unit's exact `ExecStart` (after `wrapper`, e.g. strace) with its `Environment=`,
+    /// the listen address moved to a free loopback port and `%d` to a credentials directory in
+    /// `dir` holding the `LoadCredential=` file; waits until it listens.
+    async fn start(dir: &Path, wrapper: &[&str]) -> Self {
+        let unit = read(AGENT_UNIT);
+
+        // The credential, as systemd hands it over: a file named after it in a private directory.
+        let credentials = dir.join("credentials");
+        std::fs::create_dir_all(&credentials).unwrap();
+        let load = values(&unit, "LoadCredential");
+        assert_eq!(
+            load.len(),
+            1,
+            "one LoadCredential= in {AGENT_UNIT}: {load:?}"
+        );
+        let (name, source) = load[0].split_once(':').unwrap();
+        assert_eq!(source, "/etc/dockscope/token");
+        let token = format!("unit-token-{}", std::process::id());
+        std::fs::write(credentials.join(name), format!("{token}\n")).unwrap();
+
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let credentials_dir = credentials.display().to_string();
+        let agent_bin = env!("CARGO_BIN_EXE_dockscope-agent");
+        let exec = values(&unit, "ExecStart");
+        assert_eq!(exec.len(), 1, "one ExecStart= in {AGENT_UNIT}: {exec:?}");
+        assert!(
+            !exec[0].contains('"') && !exec[0].contains('\''),
+            "ExecStart is split on spaces here; quoting needs a real parser: {exec:?}"
+        );
+        let command = swapped(
+            AGENT_UNIT,
+            exec[0],
+            &[
+                (INSTALLED_AGENT, agent_bin),
+                ("0.0.0.0:8080", &listen),
+                ("%d", &credentials_dir),
+            ],
+        );
+        let argv: Vec<&str> = wrapper
+            .iter()
+            .copied()
+            .chain(command.split_whitespace())
+            .collect();
+
+        // systemd starts services with a clean environment: the unit's variables and
+        // $CREDENTIALS_DIRECTORY.
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..])
+            .env_clear()
+            .env("CREDENTIALS_DIRECTORY", &credentials)
+            .env("NO_COLOR", "1");
+        for assignment in values(&unit, "Environment") {
+            let (key, value) = assignment
+                .split_once('=')
+                .unwrap_or_else(|| panic!("Environment={assignment} is not KEY=VALUE"));
+            cmd.env(key, value.replace("%d", &credentials_dir));
+        }
+        let log = dir.join("agent.log");
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{argv:?} starts: {e}"));
+        let mut agent = UnitAgent {
+            child,
+            port,
+            token,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                agent.child.try_wait().unwrap().is_none(),
+                "the agent exited with the unit's command line {argv:?}:\n{}",
+                std::fs::read_to_string(&agent.log).unwrap_or_default()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the agent did not listen on {listen}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        agent
+    }
+
+    /// One plain HTTP/1.0 GET: the whole response.
+    fn get(&self, path: &str, extra: &str) -> String {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(tcp, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{extra}\r\n").unwrap();
+        let mut bytes = Vec::new();
+        let _ = tcp.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// What the unit's flags promise: the dashboard (`--serve-ui`), and the stream for the
+    /// token from the credential only (`--token-file %d/token`), with a batch of the engine.
+    async fn check_serves_as_configured(&self) {
+        let page = self.get("/", "");
+        assert!(
+            page.split_whitespace().nth(1) == Some("200") && page.contains("<html"),
+            "the unit's agent serves the dashboard: {page}"
+        );
+
+        let url = format!("ws://127.0.0.1:{}/ws", self.port);
+        let refused = tokio_tungstenite::connect_async(&url).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("401")),
+            "no token must give 401: {:?}",
+            refused.err()
+        );
+        let mut request = url.as_str().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(&format!(
+                "dockscope, {TOKEN_SUBPROTOCOL_PREFIX}{}",
+                self.token
+            ))
+            .unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the token from the credential opens the stream");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (mut status, mut batch) = (false, false);
+        while !(status && batch) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match next_message(&mut ws, left).await {
+                Message::AgentStatus(s) => status = !s.version.is_empty(),
+                Message::ContainerStatsBatch(_) => batch = true,
+                Message::Unknown => {}
+            }
+        }
     }
 }
 
 #[tokio::test]
 async fn the_agent_starts_with_the_units_exact_command_line_and_credential() {
     let dir = scratch("exec");
-    let unit = read(AGENT_UNIT);
+    let agent = UnitAgent::start(&dir, &[]).await;
+    agent.check_serves_as_configured().await;
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
-    // The credential, as systemd hands it over: a file named after it in a private directory.
-    let credentials = dir.join("credentials");
-    std::fs::create_dir_all(&credentials).unwrap();
-    let load = values(&unit, "LoadCredential");
-    assert_eq!(
-        load.len(),
-        1,
-        "one LoadCredential= in {AGENT_UNIT}: {load:?}"
-    );
-    let (name, source) = load[0].split_once(':').unwrap();
-    assert_eq!(source, "/etc/dockscope/token");
-    let token = format!("unit-token-{}", std::process::id());
-    std::fs::write(credentials.join(name), format!("{token}\n")).unwrap();
-
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let credentials_dir = credentials.display().to_string();
-    let agent_bin = env!("CARGO_BIN_EXE_dockscope-agent");
-    let exec = values(&unit, "ExecStart");
-    assert_eq!(exec.len(), 1, "one ExecStart= in {AGENT_UNIT}: {exec:?}");
-    assert!(
-        !exec[0].contains('"') && !exec[0].contains('\''),
-        "ExecStart is split on spaces here; quoting needs a real parser: {exec:?}"
-    );
-    let command = swapped(
-        AGENT_UNIT,
-        exec[0],
-        &[
-            (INSTALLED_AGENT, agent_bin),
-            ("0.0.0.0:8080", &listen),
-            ("%d", &credentials_dir),
-        ],
-    );
-    let argv: Vec<&str> = command.split_whitespace().collect();
-
-    // systemd starts services with a clean environment: the unit's variables and
-    // $CREDENTIALS_DIRECTORY.
-    let mut cmd = Command::new(argv[0]);
-    cmd.args(&argv[1..])
-        .env_clear()
-        .env("CREDENTIALS_DIRECTORY", &credentials)
-        .env("NO_COLOR", "1");
-    for assignment in values(&unit, "Environment") {
-        let (key, value) = assignment
-            .split_once('=')
-            .unwrap_or_else(|| panic!("Environment={assignment} is not KEY=VALUE"));
-        cmd.env(key, value.replace("%d", &credentials_dir));
+/// Every system call in a `systemd-analyze syscall-filter` group, groups expanded.
+fn syscall_group(group: &str, seen: &mut BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    if let Some(calls) = seen.get(group) {
+        return calls.clone();
     }
-    let log = dir.join("agent.log");
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .expect("the agent starts");
-    let mut agent = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            agent.0.try_wait().unwrap().is_none(),
-            "the agent exited with the unit's command line {argv:?}:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
-        );
+    let out = Command::new("systemd-analyze")
+        .args(["syscall-filter", "--no-pager", group])
+        .output()
+        .expect("systemd-analyze runs");
+    assert!(out.status.success(), "syscall-filter {group}: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut calls = BTreeSet::new();
+    for line in text.lines().skip(1).map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('@') {
+            calls.extend(syscall_group(line, seen));
+        } else {
+            calls.insert(line.to_owned());
+        }
+    }
+    assert!(
+        !calls.is_empty(),
+        "{group} expands to no system call:\n{text}"
+    );
+    seen.insert(group.to_owned(), calls.clone());
+    calls
+}
+
+/// The system calls the unit's `SystemCallFilter=` lines let through.
+fn unit_syscall_allow_list(unit: &str) -> BTreeSet<String> {
+    let mut seen = BTreeMap::new();
+    let mut allowed = BTreeSet::new();
+    for filter in values(unit, "SystemCallFilter") {
+        let (deny, list) = match filter.strip_prefix('~') {
+            Some(list) => (true, list),
+            None => (false, filter),
+        };
+        for item in list.split_whitespace() {
+            let calls = if item.starts_with('@') {
+                syscall_group(item, &mut seen)
+            } else {
+                BTreeSet::from([item.to_owned()])
+            };
+            if deny {
+                allowed.retain(|c| !calls.contains(c));
+            } else {
+                allowed.extend(calls);
+            }
+        }
+    }
+    allowed
+}
+
+#[tokio::test]
+async fn the_units_syscall_filter_allows_every_call_the_agent_makes() {
+    // PID 1 is not systemd here, so the filter cannot be applied; instead the agent runs under
+    // strace with the unit's command line, does its whole job (engine, cgroup files, the UI,
+    // a token-checked stream, SIGTERM and a clean exit), and every system call it made must be
+    // one the unit's filter lets through (a call outside it would fail with EPERM).
+    let dir = scratch("strace");
+    let trace = dir.join("strace.log");
+    let trace_arg = trace.display().to_string();
+    let mut agent =
+        UnitAgent::start(&dir, &["strace", "-f", "-qq", "-o", trace_arg.as_str()]).await;
+    agent.check_serves_as_configured().await;
+    let _ = agent.get("/agent.json", "Accept-Encoding: gzip\r\n");
+    let _ = agent.get("/healthz", "");
+
+    // SIGTERM to the agent (strace's child), as `systemctl stop` sends it.
+    let strace_pid = agent.child.id();
+    let children =
+        std::fs::read_to_string(format!("/proc/{strace_pid}/task/{strace_pid}/children"))
+            .expect("strace's children");
+    let pid = children
+        .split_whitespace()
+        .next()
+        .expect("the traced agent");
+    let ok = Command::new("kill").args(["-TERM", pid]).status().unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while agent.child.try_wait().unwrap().is_none() {
         assert!(
             Instant::now() < deadline,
-            "the agent did not listen on {listen}"
+            "the agent did not stop on SIGTERM"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // --serve-ui: the dashboard at /.
-    let page = {
-        use std::io::{Read, Write};
-        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        tcp.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            .unwrap();
-        let mut text = String::new();
-        let _ = tcp.read_to_string(&mut text);
-        text
-    };
+    let log = std::fs::read_to_string(&trace).unwrap();
+    let used: BTreeSet<String> = log
+        .lines()
+        .filter_map(|line| {
+            // "1234  name(args…" (strace -f); resumed and exit lines start otherwise.
+            let rest = line.split_once(char::is_whitespace)?.1.trim_start();
+            let name = &rest[..rest.find('(')?];
+            (!name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+            .then(|| name.to_owned())
+        })
+        .collect();
     assert!(
-        page.split_whitespace().nth(1) == Some("200") && page.contains("<html"),
-        "the unit's agent serves the dashboard: {page}"
+        used.len() > 20 && used.contains("epoll_wait") | used.contains("epoll_pwait"),
+        "strace saw too little to judge: {used:?}"
     );
-
-    // --token-file %d/token: without the token 401, with it the stream.
-    let url = format!("ws://{listen}/ws");
-    let refused = tokio_tungstenite::connect_async(&url).await;
+    let allowed = unit_syscall_allow_list(&read(AGENT_UNIT));
+    let outside: Vec<&String> = used.difference(&allowed).collect();
+    println!(
+        "{} distinct system calls, all checked against {} allowed",
+        used.len(),
+        allowed.len()
+    );
     assert!(
-        refused
-            .as_ref()
-            .is_err_and(|e| e.to_string().contains("401")),
-        "no token must give 401: {:?}",
-        refused.err()
+        outside.is_empty(),
+        "the agent makes system calls {AGENT_UNIT}'s SystemCallFilter= refuses: {outside:?}"
     );
-    let mut request = url.as_str().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_str(&format!("dockscope, {TOKEN_SUBPROTOCOL_PREFIX}{token}")).unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("the token from the credential opens the stream");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if let Message::AgentStatus(status) = next_message(&mut ws, left).await {
-            assert!(!status.version.is_empty());
-            break;
-        }
-    }
-    drop(ws);
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }
