@@ -260,3 +260,38 @@ async fn sigterm_closes_clients_with_a_close_frame() {
     assert!(exited.is_ok(), "agent did not exit after SIGTERM");
     assert!(agent.child.wait().unwrap().success(), "clean exit code");
 }
+
+#[tokio::test]
+async fn healthz_on_a_dual_stack_socket_answers_ipv4_loopback() {
+    // On [::] an IPv4 client's address is IPv4-mapped: ::ffff:127.0.0.1.
+    let port = common::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dockscope-agent"))
+        .args(["--listen", &format!("[::]:{port}")])
+        .args(["--synthetic-containers", "1", "--log-level", "warn"])
+        .env("NO_COLOR", "1")
+        .spawn()
+        .unwrap();
+    // Killed when dropped, also if an assertion fails.
+    let _agent = Agent { child, port };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut tcp = loop {
+        if let Ok(tcp) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            break tcp;
+        }
+        assert!(std::time::Instant::now() < deadline, "agent never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tcp.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(3), tcp.read_to_string(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
+        "{response}"
+    );
+    assert!(response.contains("\"agent_id\""), "{response}");
+}
