@@ -295,3 +295,43 @@ async fn healthz_on_a_dual_stack_socket_answers_ipv4_loopback() {
     );
     assert!(response.contains("\"agent_id\""), "{response}");
 }
+
+#[tokio::test]
+async fn an_open_agent_warns_who_can_read_it_and_a_locked_one_does_not() {
+    let dir = std::env::temp_dir();
+    let open_log = dir.join(format!("ds-open-{}.log", std::process::id()));
+    let locked_log = dir.join(format!("ds-locked-{}.log", std::process::id()));
+    let open_agent = Agent::start_logged(&SYNTH, &open_log);
+    let locked = Agent::start_logged(
+        &[
+            &SYNTH[..],
+            &[
+                "--token",
+                "s3cret-Token",
+                "--allowed-origins",
+                "https://ops.example.com",
+            ],
+        ]
+        .concat(),
+        &locked_log,
+    );
+    // Both are up (listening), so their start-up lines are written.
+    let (mut a, _) = open(&open_agent.url(), &[]).await.unwrap();
+    next_message(&mut a, Duration::from_secs(2)).await;
+    let (mut b, _) = open(&format!("{}?token=s3cret-Token", locked.url()), &[])
+        .await
+        .unwrap();
+    next_message(&mut b, Duration::from_secs(2)).await;
+    let open_text = std::fs::read_to_string(&open_log).unwrap();
+    assert!(
+        open_text.contains("no --token and no --allowed-origins")
+            && open_text.contains("any web page open in a browser"),
+        "{open_text}"
+    );
+    let locked_text = std::fs::read_to_string(&locked_log).unwrap();
+    assert!(
+        locked_text.contains("dockscope agent started")
+            && !locked_text.contains("can read container names"),
+        "{locked_text}"
+    );
+}
