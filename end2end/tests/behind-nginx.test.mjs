@@ -38,7 +38,7 @@ function nginxConfig(agentPort, listenPort, cert, key, htpasswd) {
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
     .map((t) => `${t}_temp_path ${dir}/${t};`)
     .join('\n');
-  return `user root;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
+  return `user root;\nmaster_process off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
     `http {\naccess_log ${dir}/access.log;\n${temp}\n${site}\n}\n`;
 }
 

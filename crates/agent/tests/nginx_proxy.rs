@@ -35,7 +35,8 @@ const BASIC_AUTH: &str = "Basic b3BzOnNlY3JldA==";
 /// A field only the agent's `/healthz` JSON carries.
 const HEALTHZ_MARKER: &str = "\"engine_reachable\"";
 
-/// nginx in the foreground, stopped when dropped.
+/// nginx in the foreground, stopped when dropped. The test config runs it as one process
+/// (`master_process off`), so killing it leaves no worker behind.
 struct Nginx(Child);
 
 impl Drop for Nginx {
@@ -86,7 +87,7 @@ fn config(dir: &Path, agent_port: u16, listen_port: u16, cert: &Path, key: &Path
     }
     let d = dir.display();
     format!(
-        "user root;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n\
+        "user root;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n\
          access_log {d}/access.log;\nclient_body_temp_path {d}/body;\nproxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\nuwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n\
          {site}\n}}\n"

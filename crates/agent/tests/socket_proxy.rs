@@ -109,9 +109,9 @@ impl Proxy {
             );
             conf = conf.replace(&from, &to);
         }
-        // The test runs as root: nginx's workers would otherwise drop to `nobody`, outside the
-        // docker group. (The unit runs the whole of nginx as its own user in that group.)
-        let conf = format!("user root;\n{conf}");
+        // One process (no master and workers), so killing it leaves nothing behind; it runs as
+        // the test's user, root (the unit runs nginx as its own user in the docker group).
+        let conf = format!("master_process off;\n{conf}");
         let conf_path = dir.join("socket-proxy.conf");
         std::fs::write(&conf_path, conf).unwrap();
 
