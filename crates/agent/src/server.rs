@@ -11,14 +11,18 @@
 //!
 //! # Memory per client
 //! A batch of any size reaches every client: 10,000 containers make a frame of about 2 MB,
-//! and nothing caps one frame. What bounds memory is the send loop: each [`send`] waits until
+//! and nothing caps one frame. What bounds memory is the send loop: each `send` waits until
 //! the whole frame has been handed to the kernel before the client's task takes the next one,
-//! so a client's write buffer holds at most one frame (plus a ping) — a copy of the shared,
-//! already-serialised text. A client that cannot take a frame within [`SEND_TIMEOUT`] is
-//! dropped, and one that falls behind skips to the newest frame (see [`crate::publish`]).
-//! Worst case, every connected client stalls at once: `--max-clients` × one frame for at most
-//! [`SEND_TIMEOUT`] (e.g. 32 stalled clients of a 10,000-container host ≈ 65 MB for 10 s),
-//! and `--max-clients-per-peer` keeps one host from holding all of them.
+//! so a client's write buffer holds at most one frame (plus a ping) — tungstenite's copy of
+//! the shared, already-serialised text. The buffer keeps its capacity after a write, so in
+//! steady state each client costs about one frame: memory ≈ the frames the broadcast channel
+//! keeps ([`crate::publish::CHANNEL_CAPACITY`]) + clients × one frame (measured with 3 clients
+//! at 10,000 containers: 30 MiB peak RSS; docs/benchmarks.md). A client that cannot take a
+//! frame within `SEND_TIMEOUT` (10 s) is dropped, and one that falls behind skips to the newest
+//! frame (see [`crate::publish`]). `--max-clients` bounds the total and
+//! `--max-clients-per-peer` keeps one host from holding most of it; on a host of many
+//! thousands of containers under a memory limit, size `--max-clients` by the frame
+//! (64 MiB fits about 20 clients of a 10,000-container host).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
