@@ -56,6 +56,11 @@ pub const PENDING_LIFETIME: Duration = Duration::from_secs(60);
 pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// The most a request head may take in memory; larger heads are refused (431/400).
 const MAX_HEAD_BUFFER: usize = 16 * 1024;
+/// Connections the kernel may queue for `accept`. Linux caps it at `net.core.somaxconn`
+/// (4096 by default); tokio's own default is 1024. A flood's bursts fill a short queue while
+/// the accept loop is busy, and the kernel then drops new connections, honest ones too, which
+/// retry only after a second.
+pub const LISTEN_BACKLOG: u32 = 4096;
 /// At most one "refused connections" line per this interval, with a count.
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -190,6 +195,21 @@ impl Drop for Slot {
             }
         }
     }
+}
+
+/// Binds `addr` for [`serve`] with a [`LISTEN_BACKLOG`]-deep accept queue (and
+/// `SO_REUSEADDR`, as `TcpListener::bind` does, so a restart does not wait for old sockets).
+///
+/// # Errors
+/// When the address cannot be bound (in use, not local, no permission).
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets plain HTTP

@@ -19,8 +19,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = dockscope_agent::listen::bind(config.listen)
         .with_context(|| format!("cannot listen on {} (--listen)", config.listen))?;
     dockscope_agent::run(config, listener, dockscope_agent::shutdown_signal()).await?;
     Ok(())
