@@ -21,7 +21,9 @@ use crate::browser::{self, now_ms};
 use crate::chart;
 use crate::conn::{self, Event, Wake};
 use crate::conn_state::ConnState;
-use crate::frame::{on_scroll, resize_charts, schedule_frame, with_runtime, AgentRuntime};
+use crate::frame::{
+    on_scroll, resize_charts, schedule_frame, schedule_ingest, with_runtime, AgentRuntime,
+};
 use crate::ingest::AgentModel;
 use crate::present::RowView;
 use crate::query;
@@ -74,6 +76,10 @@ pub struct AgentView {
     pub listed: ArcRwSignal<usize>,
     /// Containers the agent reports, before filtering; `None` until the first batch.
     pub container_count: ArcRwSignal<Option<usize>>,
+    /// Containers of the latest batch beyond the per-agent cap: counted, not shown.
+    pub not_kept: ArcRwSignal<usize>,
+    /// "agent clock 3h 2m ahead of this browser's", when it is far off.
+    pub clock_note: ArcRwSignal<Option<String>>,
     pub sort: ArcRwSignal<SortSpec>,
     /// Show every matching row, not just the first [`ROWS_SHOWN`].
     pub show_all: ArcRwSignal<bool>,
@@ -100,6 +106,8 @@ impl AgentView {
             rows: ArcRwSignal::new(Vec::new()),
             listed: ArcRwSignal::new(0),
             container_count: ArcRwSignal::new(None),
+            not_kept: ArcRwSignal::new(0),
+            clock_note: ArcRwSignal::new(None),
             sort: ArcRwSignal::new(SortSpec::default()),
             show_all: ArcRwSignal::new(false),
             shown_counts: ArcRwSignal::new((0, 0)),
@@ -168,22 +176,18 @@ fn on_event(key: u32, event: Event) {
             }
         }),
         Event::Frame(text) => {
+            // Decoded in ingest slices; its verdict goes back to the connection.
             with_runtime(|rt| {
                 if let Some(agent) = rt.agents.get_mut(&key) {
-                    // A malformed frame is recorded in the model and shown; the connection
-                    // carries on.
-                    let _ = agent.model.ingest_frame(&text, now_ms());
+                    agent.model.receive(text, now_ms());
                 }
             });
-            schedule_frame();
+            schedule_ingest();
         }
-        Event::Binary(len) => {
+        Event::Refused(reason) => {
             with_runtime(|rt| {
                 if let Some(agent) = rt.agents.get_mut(&key) {
-                    agent.model.record_malformed(
-                        format!("binary frame of {len} bytes (the protocol uses text frames)"),
-                        now_ms(),
-                    );
+                    agent.model.record_malformed(reason, now_ms());
                 }
             });
             schedule_frame();
@@ -207,7 +211,7 @@ impl Dashboard {
             theme: RwSignal::new(theme),
             storage_warning: RwSignal::new(None),
             link_mode: RwSignal::new(query.agents.is_some()),
-            link_rejected: RwSignal::new(query.rejected.iter().map(|e| e.to_string()).collect()),
+            link_rejected: RwSignal::new(link_problems(&query)),
             import_result: RwSignal::new(None),
             selected: RwSignal::new(None),
             now: RwSignal::new(now_ms()),
@@ -232,12 +236,18 @@ impl Dashboard {
                 None
             }
         };
-        // Links never carry tokens; an agent already saved with one keeps using it.
+        // Links carry no tokens (a `?token=` typed into one is taken out of the address bar
+        // and used for this page only); an agent already saved with one keeps using it.
         let saved_token = |url: &str| saved.as_ref().and_then(|s| s.tokens.get(url).cloned());
+        if !query.tokens.is_empty() {
+            if let Some(agents) = &query.agents {
+                browser::replace_search(&query::with_agents(&browser::location_search(), agents));
+            }
+        }
         match (query.agents, &saved) {
             (Some(link_agents), _) => {
                 for url in link_agents {
-                    let token = saved_token(&url);
+                    let token = saved_token(&url).or_else(|| query.tokens.get(&url).cloned());
                     dashboard.open_agent(url, token);
                 }
             }
@@ -361,8 +371,17 @@ impl Dashboard {
     /// # Errors
     /// The message to show inline; nothing changed.
     pub fn add_from_input(self, input: &str, token: &str) -> Result<(), String> {
-        let url = url::normalize(input).map_err(|e| e.to_string())?;
-        let token = parse_token_input(token)?;
+        // A `?token=` in the address moves into the token store, out of the address.
+        let (url, url_token) = url::normalize_with_token(input).map_err(|e| e.to_string())?;
+        let token = match (parse_token_input(token)?, url_token) {
+            (Some(typed), Some(in_url)) if typed != in_url => {
+                return Err(
+                    "The address carries a token= and the token field another one: keep one."
+                        .to_owned(),
+                )
+            }
+            (typed, in_url) => typed.or(in_url),
+        };
         if self.has_url(&url) {
             return Err(format!("{url} is already on the dashboard"));
         }
@@ -571,6 +590,25 @@ impl Dashboard {
             self.persist();
         }
     }
+}
+
+/// What the link banner lists: entries that are not addresses, and agents left out.
+fn link_problems(query: &query::PageQuery) -> Vec<String> {
+    let mut problems: Vec<String> = query.rejected.iter().map(|e| e.to_string()).collect();
+    if query.rejected_more > 0 {
+        problems.push(format!(
+            "{} more entries that are not addresses",
+            query.rejected_more
+        ));
+    }
+    if query.dropped > 0 {
+        problems.push(format!(
+            "{} more agent(s): a link opens at most {}",
+            query.dropped,
+            query::MAX_LINK_AGENTS
+        ));
+    }
+    problems
 }
 
 /// A token typed into a form: blank means none; otherwise it must be sendable as a subprotocol.

@@ -10,6 +10,15 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Monotonic high-resolution clock (`performance.now()`), ms since the page started; the
+/// time budget of ingest slices. Falls back to the wall clock.
+pub fn perf_now() -> f64 {
+    thread_local! {
+        static PERFORMANCE: Option<web_sys::Performance> = window().and_then(|w| w.performance());
+    }
+    PERFORMANCE.with(|p| p.as_ref().map_or_else(js_sys::Date::now, |p| p.now()))
+}
+
 /// Starts a User Timing span (benchmark builds of the page only, `?perf=true`).
 pub fn perf_mark(name: &str) {
     if let Some(performance) = window().and_then(|w| w.performance()) {

@@ -1,13 +1,23 @@
-//! One task per agent: open the WebSocket, pass every frame on, notice stalls, reconnect with
-//! backoff, stop when the agent is removed.
+//! One task per agent: open the WebSocket, pass every frame on, notice stalls and protocol
+//! errors, reconnect with backoff, stop when the agent is removed.
 //!
 //! ```text
 //!   add agent ──▶ spawn_local(run) ──▶ loop { session ─▶ wait(backoff | RetryNow) }
-//!                    ▲   wake channel            │ Event::State / Event::Frame
+//!                    ▲   wake channel            │ Event::State / Event::Frame / Event::Refused
 //!   retry-now button ┘   (dropped on remove)     ▼
-//!   window `online` ─┘                        app (ingest + card state)
-//!   token saved ─────┘ (Reconnect: close now, open again with the new token)
+//!   window `online` ─┘                        app: model.receive ─▶ ingest slices (frame.rs)
+//!   token saved ─────┘ (Reconnect)                                     │ Verdict per frame
+//!   ingest ──────────┘ (Verdict: usable or refused) ◀──────────────────┘
 //! ```
+//!
+//! The socket lives in a dedicated worker (`ws-worker.js`, see [`Socket`]): the browser builds
+//! a text frame's string on the thread that owns the socket (a 67 MB frame costs ~0.5 s
+//! there), and the worker refuses a frame over [`MAX_FRAME_CHARS`] by its length, so such a
+//! frame never reaches the page's main thread, nor WASM; the connection is closed (then
+//! backoff, as for any failure). Frames within the limit are posted to the page as strings. A connection is *live* from its first usable
+//! frame, not its first frame: until then, refused frames make the card say "protocol error"
+//! and why (the first refusal's reason); five seconds without a usable frame end the
+//! connection like a stall, with that reason.
 //!
 //! An agent's token travels as the subprotocol `dockscope-token.<token>` next to `dockscope`:
 //! browsers cannot set headers on a WebSocket, and a subprotocol, unlike `?token=`, stays out
@@ -15,23 +25,27 @@
 //! (close code 1006), so the reason names the token as a likely cause.
 
 use dockscope_protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
-use futures::channel::mpsc::UnboundedReceiver;
+use futures::channel::mpsc::{unbounded, UnboundedReceiver};
 use futures::{select, FutureExt, StreamExt};
-use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::{Message as WsMessage, WebSocketError};
 use leptos::prelude::{ArcRwSignal, GetUntracked};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::MessageEvent;
 
 use crate::backoff::{delay_ms, STALL_AFTER_MS};
-use crate::browser::{now_ms, random, sleep};
+use crate::browser::{js_text, now_ms, random, sleep};
 use crate::conn_state::{close_reason, ConnState};
+use crate::ingest::{frame_too_big, Verdict, MAX_FRAME_CHARS};
 
 /// Nudges sent to a connection task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Wake {
     /// Skip the backoff wait and try now ("retry now", window `online`).
     RetryNow,
     /// The token changed: drop the current connection and open a new one at once.
     Reconnect,
+    /// What became of a frame this connection passed on.
+    Verdict(Verdict),
 }
 
 /// What a connection task reports.
@@ -40,10 +54,10 @@ pub enum Event {
     State(ConnState),
     /// A new connection is being opened (the model resets its clock estimate).
     Opening,
-    /// A text frame arrived.
+    /// A text frame arrived; its [`Verdict`] comes back through the wake channel.
     Frame(String),
-    /// A frame arrived that is not text (the protocol only uses text).
-    Binary(usize),
+    /// A frame was refused unread (binary, too big), and why.
+    Refused(String),
 }
 
 /// How one WebSocket session ended.
@@ -52,8 +66,13 @@ enum End {
     Removed,
     /// The token changed; connect again without waiting.
     Reconnect,
-    /// The connection failed or ended; `was_live` if it delivered at least one frame.
-    Failed { reason: String, was_live: bool },
+    /// The connection failed or ended. `was_live` if it delivered a usable frame; `protocol`
+    /// if it ended because its frames could not be used.
+    Failed {
+        reason: String,
+        was_live: bool,
+        protocol: bool,
+    },
 }
 
 /// Runs until the sender side of `wake` is dropped (agent removed). `token` is read at every
@@ -72,29 +91,167 @@ pub async fn run(
         emit(Event::State(state.clone()));
         emit(Event::Opening);
         let token = token.get_untracked();
-        let (reason, was_live) = match session(&url, token.as_deref(), &mut wake, &emit).await {
-            End::Removed => return,
-            End::Reconnect => {
-                attempt = 0;
-                continue;
-            }
-            End::Failed { reason, was_live } => (reason, was_live),
-        };
-        if was_live {
-            ever_live = true;
+        let (reason, was_live, protocol) =
+            match session(&url, token.as_deref(), &mut wake, &emit).await {
+                End::Removed => return,
+                End::Reconnect => {
+                    attempt = 0;
+                    continue;
+                }
+                End::Failed {
+                    reason,
+                    was_live,
+                    protocol,
+                } => (reason, was_live, protocol),
+            };
+        ever_live |= was_live;
+        // A connection that worked starts the backoff afresh; one whose frames could not be
+        // used backs off like a refused connect.
+        if was_live && !protocol {
             attempt = 0;
         }
         let delay = delay_ms(attempt, random());
         attempt = attempt.saturating_add(1);
-        state = ConnState::failed(ever_live, reason, now_ms() + delay);
+        let retry_at = now_ms() + delay;
+        state = if protocol {
+            ConnState::protocol_failed(&reason, retry_at)
+        } else {
+            ConnState::failed(ever_live, reason, retry_at)
+        };
         emit(Event::State(state.clone()));
-        select! {
-            _ = sleep(delay).fuse() => {}
-            nudge = wake.next() => match nudge {
-                None => return,
-                Some(Wake::Reconnect) => attempt = 0,
-                Some(Wake::RetryNow) => {}
+        loop {
+            let left = retry_at - now_ms();
+            if left <= 0.0 {
+                break;
+            }
+            select! {
+                _ = sleep(left).fuse() => {}
+                nudge = wake.next() => match nudge {
+                    None => return,
+                    Some(Wake::Reconnect) => {
+                        attempt = 0;
+                        break;
+                    }
+                    Some(Wake::RetryNow) => break,
+                    // A late verdict about the closed connection.
+                    Some(Wake::Verdict(_)) => {}
+                },
+            }
+        }
+    }
+}
+
+/// What the socket's worker reports.
+enum SocketEvent {
+    Text(String),
+    /// A text frame of this many characters, too big to read (the worker closed the socket).
+    TooBig(usize),
+    Binary(u32),
+    /// The `error` event (the `close` that follows carries the code).
+    Error,
+    Close {
+        code: u16,
+        reason: String,
+    },
+    /// The worker could not open the socket (bad URL), and why.
+    Refused(String),
+}
+
+/// The worker script (`ws-worker.js`, copied into the bundle by trunk), with its source's hash
+/// in the query so a rebuilt bundle never runs an old worker.
+fn worker_url() -> String {
+    const SOURCE: &str = include_str!("ws-worker.js");
+    // FNV-1a: stable across builds, no dependency.
+    let hash = SOURCE.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("ws-worker.js?v={hash:016x}")
+}
+
+/// One agent's WebSocket, owned by a dedicated worker (`ws-worker.js`): the browser builds each
+/// text frame's string on the worker's thread, which refuses frames over [`MAX_FRAME_CHARS`]
+/// by length, so a huge frame is never copied to the page, let alone into WASM. Dropping it
+/// asks the worker to close the socket and end.
+struct Socket {
+    worker: web_sys::Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Socket {
+    fn open(
+        url: &str,
+        protocols: &[String],
+    ) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
+        let worker = web_sys::Worker::new(&worker_url())
+            .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
+        let (tx, rx) = unbounded();
+        let on_message = {
+            let tx = tx.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(item) = socket_event(&event.data()) {
+                    let _ = tx.unbounded_send(item);
+                }
+            })
+        };
+        // The worker script failed to load or threw: report it as a refused connect.
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let _ = tx.unbounded_send(SocketEvent::Refused(
+                "the connection worker (ws-worker.js) failed to load".to_owned(),
+            ));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let order = js_sys::Object::new();
+        let list = js_sys::Array::new();
+        for protocol in protocols {
+            list.push(&JsValue::from_str(protocol));
+        }
+        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&order, &key.into(), value);
+        set("url", &JsValue::from_str(url))
+            .and_then(|_| set("protocols", &list))
+            .and_then(|_| set("max", &JsValue::from_f64(MAX_FRAME_CHARS as f64)))
+            .and_then(|_| worker.post_message(&order))
+            .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
+        Ok((
+            Socket {
+                worker,
+                _on_message: on_message,
+                _on_error: on_error,
             },
+            rx,
+        ))
+    }
+}
+
+/// Reads one message of the worker (see `ws-worker.js`).
+fn socket_event(data: &JsValue) -> Option<SocketEvent> {
+    let field = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();
+    let number = |key: &str| field(key).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let text = |key: &str| field(key).and_then(|v| v.as_string()).unwrap_or_default();
+    Some(match field("t")?.as_string()?.as_str() {
+        "text" => SocketEvent::Text(field("d")?.as_string()?),
+        "big" => SocketEvent::TooBig(number("n") as usize),
+        "bin" => SocketEvent::Binary(number("n") as u32),
+        "error" => SocketEvent::Error,
+        "close" => SocketEvent::Close {
+            code: number("code") as u16,
+            reason: text("reason"),
+        },
+        "refused" => SocketEvent::Refused(text("why")),
+        _ => return None,
+    })
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        let close = js_sys::Object::new();
+        let asked = js_sys::Reflect::set(&close, &"close".into(), &JsValue::TRUE)
+            .and_then(|_| self.worker.post_message(&close));
+        if asked.is_err() {
+            self.worker.terminate();
         }
     }
 }
@@ -106,73 +263,123 @@ async fn session(
     wake: &mut UnboundedReceiver<Wake>,
     emit: &impl Fn(Event),
 ) -> End {
-    let opened = match token {
-        Some(token) => WebSocket::open_with_protocols(
-            url,
-            &[
-                SUBPROTOCOL.to_owned(),
-                format!("{TOKEN_SUBPROTOCOL_PREFIX}{token}"),
-            ],
-        ),
-        None => WebSocket::open(url),
+    let protocols = match token {
+        Some(token) => vec![
+            SUBPROTOCOL.to_owned(),
+            format!("{TOKEN_SUBPROTOCOL_PREFIX}{token}"),
+        ],
+        None => Vec::new(),
     };
-    let socket = match opened {
-        Ok(socket) => socket,
-        Err(e) => {
+    let (_socket, events) = match Socket::open(url, &protocols) {
+        Ok(opened) => opened,
+        Err(reason) => {
             return End::Failed {
-                reason: format!("the browser refused to open {url}: {e}"),
+                reason,
                 was_live: false,
+                protocol: false,
             }
         }
     };
-    let mut socket = socket.fuse();
+    let mut events = events.fuse();
     let mut live = false;
     let mut saw_error_event = false;
+    // The first refused frame since the last usable one (or since the connection opened).
+    let mut refused: Option<String> = None;
+    let mut deadline = now_ms() + STALL_AFTER_MS;
     loop {
+        let left = (deadline - now_ms()).max(0.0);
         select! {
-            item = socket.next() => match item {
-                Some(Ok(WsMessage::Text(text))) => {
+            item = events.next() => match item {
+                Some(SocketEvent::Text(text)) => emit(Event::Frame(text)),
+                Some(SocketEvent::Binary(bytes)) => {
+                    let reason =
+                        format!("binary frame of {bytes} bytes (the protocol uses text frames)");
+                    emit(Event::Refused(reason.clone()));
+                    note_refusal(&mut refused, reason, live, emit);
+                }
+                Some(SocketEvent::TooBig(chars)) => {
+                    let reason = frame_too_big(chars).unwrap_or_default();
+                    emit(Event::Refused(reason.clone()));
+                    return End::Failed { reason, was_live: live, protocol: true };
+                }
+                // The browser reports failures as an `error` event followed by `close`; the
+                // close carries the code, so remember the error and wait for it.
+                Some(SocketEvent::Error) => saw_error_event = true,
+                Some(SocketEvent::Refused(why)) => {
+                    return End::Failed {
+                        reason: format!("the browser refused to open {url}: {why}"),
+                        was_live: false,
+                        protocol: false,
+                    };
+                }
+                Some(SocketEvent::Close { code, reason }) => {
+                    let closed = close_reason(live, saw_error_event, token.is_some(), code, &reason);
+                    return match refused.take() {
+                        // Nothing usable came: the frames, not the close, are the news.
+                        Some(first) if !live => End::Failed {
+                            reason: format!("{first}; then {closed}"),
+                            was_live: false,
+                            protocol: true,
+                        },
+                        _ => End::Failed { reason: closed, was_live: live, protocol: false },
+                    };
+                }
+                None => {
+                    return End::Failed {
+                        reason: "connection closed".into(),
+                        was_live: live,
+                        protocol: false,
+                    };
+                }
+            },
+            _ = sleep(left).fuse() => {
+                if now_ms() < deadline {
+                    continue;
+                }
+                return match refused.take() {
+                    Some(first) => End::Failed {
+                        reason: format!("no usable message for 5 s: {first}"),
+                        was_live: live,
+                        protocol: true,
+                    },
+                    None if live => End::Failed {
+                        reason: "no message for 5 s (agent stalled?)".to_owned(),
+                        was_live: true,
+                        protocol: false,
+                    },
+                    None => End::Failed {
+                        reason: "no answer within 5 s".to_owned(),
+                        was_live: false,
+                        protocol: false,
+                    },
+                };
+            }
+            nudge = wake.next() => match nudge {
+                Some(Wake::Verdict(Verdict::Usable)) => {
+                    deadline = now_ms() + STALL_AFTER_MS;
+                    refused = None;
                     if !live {
                         live = true;
                         emit(Event::State(ConnState::Live));
                     }
-                    emit(Event::Frame(text));
                 }
-                Some(Ok(WsMessage::Bytes(bytes))) => emit(Event::Binary(bytes.len())),
-                // The browser reports failures as an `error` event followed by `close`; the
-                // close carries the code, so remember the error and wait for it.
-                Some(Err(WebSocketError::ConnectionError)) => saw_error_event = true,
-                Some(Err(WebSocketError::ConnectionClose(close))) => {
-                    let reason = close_reason(
-                        live,
-                        saw_error_event,
-                        token.is_some(),
-                        close.code,
-                        &close.reason,
-                    );
-                    return End::Failed { reason, was_live: live };
+                Some(Wake::Verdict(Verdict::Refused(reason))) => {
+                    note_refusal(&mut refused, reason, live, emit);
                 }
-                Some(Err(other)) => {
-                    return End::Failed { reason: other.to_string(), was_live: live };
-                }
-                None => {
-                    return End::Failed { reason: "connection closed".into(), was_live: live };
-                }
-            },
-            _ = sleep(STALL_AFTER_MS).fuse() => {
-                let reason = if live {
-                    "no message for 5 s (agent stalled?)".to_owned()
-                } else {
-                    "no answer within 5 s".to_owned()
-                };
-                return End::Failed { reason, was_live: live };
-            }
-            nudge = wake.next() => match nudge {
                 // Already trying; a live connection needs no retry.
                 Some(Wake::RetryNow) => {}
                 Some(Wake::Reconnect) => return End::Reconnect,
                 None => return End::Removed,
             },
         }
+    }
+}
+
+/// Remembers the first refusal since the last usable frame; before any usable frame, the card
+/// says "protocol error" at once.
+fn note_refusal(refused: &mut Option<String>, reason: String, live: bool, emit: &impl Fn(Event)) {
+    let first = refused.get_or_insert(reason);
+    if !live {
+        emit(Event::State(ConnState::protocol_error_open(first)));
     }
 }

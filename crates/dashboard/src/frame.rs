@@ -5,6 +5,11 @@
 //! runs at most once per animation frame and pushes only what changed: the card's re-order
 //! (rendered rows are reused, so a re-order redraws what they show and moves no element), then
 //! a bounded number of row updates, and, in a frame of its own, a chart redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
+//!
+//! Frames are decoded apart from the flush, in ingest slices ([`schedule_ingest`]): short
+//! tasks posted through a `MessageChannel` (not throttled like timers in a background tab,
+//! and not tied to animation frames), each decoding for at most [`INGEST_SLICE_MS`] before
+//! yielding, so one agent's 10,000-container batch never holds the main thread for long.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -13,12 +18,14 @@ use std::ops::Not;
 use charming::Echarts;
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::app::{AgentView, RowHandle, Selection, StatusView, DETAIL_CHART_ID};
 use crate::browser::{self, now_ms};
 use crate::chart;
 use crate::conn::Wake;
-use crate::ingest::AgentModel;
+use crate::ingest::{AgentModel, Verdict};
 use crate::present::{self, RowView};
 use crate::store::Theme;
 use crate::viewport;
@@ -85,6 +92,10 @@ pub(crate) struct Runtime {
     pub(crate) agents: HashMap<u32, AgentRuntime>,
     pub(crate) next_key: u32,
     pub(crate) frame_scheduled: bool,
+    /// An ingest slice is posted and has not run yet.
+    pub(crate) ingest_scheduled: bool,
+    /// Key of the agent whose frames the last ingest slice started with (round-robin).
+    pub(crate) last_ingest_first: u32,
     /// Filter changed: every agent's order must be recomputed.
     pub(crate) resort_all: bool,
     /// Key of the agent flushed first in the last frame (round-robin).
@@ -105,6 +116,108 @@ pub(crate) struct Runtime {
 
 thread_local! {
     static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime::default());
+    static INGEST_PORT: RefCell<Option<IngestPort>> = const { RefCell::new(None) };
+}
+
+/// Longest one ingest slice decodes before yielding the main thread, in ms.
+pub const INGEST_SLICE_MS: f64 = 8.0;
+
+/// The `MessageChannel` ingest slices are posted through.
+struct IngestPort {
+    port: web_sys::MessagePort,
+    _channel: web_sys::MessageChannel,
+    _on_message: Closure<dyn FnMut(JsValue)>,
+}
+
+/// Asks for an ingest slice soon (frames are waiting in some model).
+pub(crate) fn schedule_ingest() {
+    let first = with_runtime(|rt| !std::mem::replace(&mut rt.ingest_scheduled, true));
+    if !first {
+        return;
+    }
+    let posted = INGEST_PORT.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = ingest_port();
+        }
+        slot.as_ref()
+            .map(|p| p.port.post_message(&JsValue::NULL).is_ok())
+    });
+    if posted != Some(true) {
+        // No MessageChannel (should not happen): a timer does the same, throttled when hidden.
+        leptos::prelude::set_timeout(run_ingest, std::time::Duration::ZERO);
+    }
+}
+
+fn ingest_port() -> Option<IngestPort> {
+    let channel = web_sys::MessageChannel::new().ok()?;
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(|_| run_ingest());
+    channel
+        .port1()
+        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    Some(IngestPort {
+        port: channel.port2(),
+        _channel: channel,
+        _on_message: on_message,
+    })
+}
+
+/// One ingest slice: decodes waiting frames, agent after agent (starting after the one that
+/// started last time), until [`INGEST_SLICE_MS`] are used; sends each finished frame's verdict
+/// to its connection; asks for a flush when a model changed and for another slice while work
+/// is left.
+fn run_ingest() {
+    let start = browser::perf_now();
+    let perf = with_runtime(|rt| rt.perf);
+    if perf {
+        browser::perf_mark("dockscope-ingest-start");
+    }
+    let mut verdicts: Vec<(UnboundedSender<Wake>, Verdict)> = Vec::new();
+    let (changed, more) = with_runtime(|rt| {
+        rt.ingest_scheduled = false;
+        let mut keys: Vec<u32> = rt
+            .agents
+            .iter()
+            .filter(|(_, a)| a.model.has_work())
+            .map(|(k, _)| *k)
+            .collect();
+        keys.sort_unstable();
+        let first = keys
+            .iter()
+            .position(|k| *k > rt.last_ingest_first)
+            .unwrap_or(0);
+        keys.rotate_left(first);
+        if let Some(first) = keys.first() {
+            rt.last_ingest_first = *first;
+        }
+        let mut time_left = || browser::perf_now() - start < INGEST_SLICE_MS;
+        let mut changed = false;
+        for key in keys {
+            let Some(agent) = rt.agents.get_mut(&key) else {
+                continue;
+            };
+            for verdict in agent.model.work(&mut time_left) {
+                verdicts.push((agent.wake.clone(), verdict));
+            }
+            changed |= agent.model.has_changes();
+            if !time_left() {
+                break;
+            }
+        }
+        let more = rt.agents.values().any(|a| a.model.has_work());
+        (changed, more)
+    });
+    for (wake, verdict) in verdicts {
+        let _ = wake.unbounded_send(Wake::Verdict(verdict));
+    }
+    if perf {
+        browser::perf_measure("dockscope-ingest", "dockscope-ingest-start");
+    }
+    if changed {
+        schedule_frame();
+    }
+    if more {
+        schedule_ingest();
+    }
 }
 
 pub(crate) fn with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
@@ -164,6 +277,7 @@ fn flush() {
             debug: rt.debug,
         };
         let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
+        let selected_container = rt.selection.as_ref().map(|s| s.container_id.clone());
         let mut budget = FRAME_BUDGET;
         let mut more = false;
         // Fairness: start after the agent that went first last time.
@@ -182,6 +296,12 @@ fn flush() {
                 agent.force_order();
             }
             let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
+            // Rows on screen and the selected container keep history on big hosts.
+            let selected = selected_container
+                .as_ref()
+                .filter(|_| selected_agent == Some(key));
+            let slots = agent.slots.iter().map(|s| &s.id);
+            agent.model.set_watched(slots.chain(selected));
             if agent.chart_drawn {
                 agent.chart_drawn = false;
                 rt.quiet_frame = true;
@@ -268,7 +388,12 @@ fn flush_agent(
             .retain(|id| model.containers.contains_key(id));
         agent.force_order();
     }
-    agent.pending_rows.extend(changes.rows.iter().cloned());
+    if changes.figures {
+        // Every container has new figures; only the rendered ones cost anything.
+        let ids: Vec<String> = agent.slots.iter().map(|s| s.id.clone()).collect();
+        agent.pending_rows.extend(ids);
+        agent.order_dirty = true;
+    }
     if changes.batch {
         agent.redraw = true;
         push_batch_facts(agent, deferred);
@@ -280,11 +405,6 @@ fn flush_agent(
         push_frames(agent, ctx.debug, deferred);
     }
 
-    // New figures may change the order.
-    if !changes.rows.is_empty() {
-        agent.order_dirty = true;
-    }
-
     // Order first: the model is current, and slots that come to show another container are
     // drawn from it, so their pending updates are done too.
     if agent.order_due(ctx.now) {
@@ -292,11 +412,8 @@ fn flush_agent(
         agent.order_forced = false;
         agent.last_order_ms = ctx.now;
         let sort = agent.view.sort.get_untracked();
-        let mut ids = agent.model.visible_ids(sort, &ctx.filter);
-        let matching = ids.len();
-        if !agent.view.show_all.get_untracked() {
-            ids.truncate(ROWS_SHOWN);
-        }
+        let limit = (!agent.view.show_all.get_untracked()).then_some(ROWS_SHOWN);
+        let (ids, matching) = agent.model.visible_ids(sort, &ctx.filter, limit);
         let counts = (ids.len(), matching);
         if agent.view.shown_counts.get_untracked() != counts {
             let signal = agent.view.shown_counts.clone();
@@ -435,13 +552,13 @@ fn push_rows(
     current
 }
 
-/// Container count, last-update time and the agent's own cost.
+/// Container count (kept and not), last-update time, the agent's clock and its own cost.
 fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
     let (model, view) = (&agent.model, &agent.view);
     let count = model.containers.len();
-    let local = model
-        .last_batch_sent_ms
-        .map(|sent| sent + model.clock.offset_ms().unwrap_or(0.0));
+    let not_kept = model.not_kept;
+    let local = model.last_batch_local_ms;
+    let clock_note = model.clock.note();
     let metrics = &model.agent_metrics;
     let cost = format!(
         "CPU {}, memory {}",
@@ -456,9 +573,16 @@ fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
         view.last_batch_local_ms.clone(),
         view.agent_cost.clone(),
     );
+    let (not_kept_sig, clock_sig) = (view.not_kept.clone(), view.clock_note.clone());
     deferred.push(Box::new(move || {
         if count_sig.get_untracked() != Some(count) {
             count_sig.set(Some(count));
+        }
+        if not_kept_sig.get_untracked() != not_kept {
+            not_kept_sig.set(not_kept);
+        }
+        if clock_sig.with_untracked(|c| c != &clock_note) {
+            clock_sig.set(clock_note);
         }
         local_sig.set(local);
         if cost_sig.with_untracked(|c| c != &cost) {
@@ -501,7 +625,10 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
                 None => format!("{}  {}", clock_time(f.received_ms), f.text),
             })
             .collect();
-        let counts = format!("malformed frames: {}", model.malformed_count);
+        let counts = format!(
+            "malformed frames: {}, skipped (a newer one arrived first): {}",
+            model.malformed_count, model.skipped_count
+        );
         let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
         deferred.push(Box::new(move || {
             frames_sig.set(frames);

@@ -16,8 +16,10 @@
 //! [`dockscope_protocol::ContainerStats`] [`CHECK_EVERY`] at a time while the budget lasts. The
 //! decoded batch is folded in one step, so the view never shows half a batch. Every payload is
 //! still decoded by the protocol crate's types; a frame is refused exactly when `decode` would
-//! refuse it (containers past the cap are not checked). While a frame is being decoded, only
-//! the newest frame that arrives meanwhile waits; older ones are skipped (counted).
+//! refuse it (containers past the cap are not checked). Frames wait in arrival order; of the
+//! big ones (over [`MAX_STATUS_CHARS`], so batches) only the newest waits — an older one would
+//! be stale by the time it is decoded — and at most [`MAX_WAITING`] wait in all; the rest are
+//! skipped (counted).
 //!
 //! # Bounds
 //! A hostile or broken agent cannot make the page grow without limit: frames over
@@ -28,7 +30,7 @@
 //! [`FULL_HISTORY_UP_TO`] containers; above that, only for the containers on screen or
 //! selected ([`AgentModel::set_watched`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use dockscope_protocol::{
     decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
@@ -71,6 +73,8 @@ pub const MAX_KEPT_CHARS: usize = 256;
 pub const MAX_ID_CHARS: usize = 128;
 /// `features` entries kept from an `agent_status`.
 pub const MAX_FEATURES: usize = 64;
+/// Frames waiting to be decoded, at most.
+pub const MAX_WAITING: usize = 16;
 /// Containers decoded between two looks at the time budget.
 pub const CHECK_EVERY: usize = 64;
 
@@ -218,8 +222,8 @@ pub struct AgentModel {
     /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
     /// those on screen and the selected one.
     watched: HashSet<String>,
-    /// The newest frame waiting to be decoded.
-    waiting: Option<Inbound>,
+    /// Frames waiting to be decoded, oldest first.
+    waiting: VecDeque<Inbound>,
     /// The batch being decoded, if any.
     staged: Option<Box<Staged>>,
     /// Batches folded so far; marks which containers the latest one reported.
@@ -244,7 +248,7 @@ impl Default for AgentModel {
             malformed_count: 0,
             skipped_count: 0,
             watched: HashSet::new(),
-            waiting: None,
+            waiting: VecDeque::new(),
             staged: None,
             generation: 0,
             changes: Changes::default(),
@@ -323,20 +327,26 @@ pub fn frame_too_big(chars: usize) -> Option<String> {
 
 impl AgentModel {
     /// Queues one text frame received at `local_ms` (browser clock). Nothing is decoded yet;
-    /// a frame already waiting (not started) is replaced and counted as skipped.
+    /// a big frame replaces the big ones waiting (not started), which are counted as skipped.
     pub fn receive(&mut self, text: String, local_ms: f64) {
-        let inbound = Inbound {
+        if text.len() > MAX_STATUS_CHARS {
+            let before = self.waiting.len();
+            self.waiting.retain(|w| w.text.len() <= MAX_STATUS_CHARS);
+            self.skipped_count += (before - self.waiting.len()) as u64;
+        }
+        self.waiting.push_back(Inbound {
             text,
             received_ms: local_ms,
-        };
-        if self.waiting.replace(inbound).is_some() {
+        });
+        if self.waiting.len() > MAX_WAITING {
+            self.waiting.pop_front();
             self.skipped_count += 1;
         }
     }
 
     /// Whether a frame is waiting or being decoded.
     pub fn has_work(&self) -> bool {
-        self.waiting.is_some() || self.staged.is_some()
+        !self.waiting.is_empty() || self.staged.is_some()
     }
 
     /// Decodes and folds queued frames while `time_left()` says so (asked after each
@@ -346,7 +356,7 @@ impl AgentModel {
         let mut verdicts = Vec::new();
         loop {
             if self.staged.is_none() {
-                let Some(inbound) = self.waiting.take() else {
+                let Some(inbound) = self.waiting.pop_front() else {
                     break;
                 };
                 match self.start(inbound) {
@@ -437,16 +447,27 @@ impl AgentModel {
                 rest.push_str(&text[b..]);
                 let batch = match decode(&rest) {
                     Ok(Message::ContainerStatsBatch(batch)) => batch,
-                    Ok(_) => return Started::Done(self.refuse(&text, received_ms, malformed("not a batch"))),
+                    Ok(_) => {
+                        return Started::Done(self.refuse(
+                            &text,
+                            received_ms,
+                            malformed("not a batch"),
+                        ))
+                    }
                     Err(e) => {
-                        let reason = format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
+                        let reason =
+                            format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
                         return Started::Done(self.refuse(&text, received_ms, reason));
                     }
                 };
                 let list = match serde_json::from_str::<CappedList>(list) {
                     Ok(list) => list,
                     Err(e) => {
-                        return Started::Done(self.refuse(&text, received_ms, malformed(format!("containers: {e}"))))
+                        return Started::Done(self.refuse(
+                            &text,
+                            received_ms,
+                            malformed(format!("containers: {e}")),
+                        ))
                     }
                 };
                 let spans = list
@@ -697,7 +718,10 @@ impl AgentModel {
             }
         }
         rows.sort_unstable_by(order);
-        (rows.into_iter().map(|c| c.stats.id.clone()).collect(), matching)
+        (
+            rows.into_iter().map(|c| c.stats.id.clone()).collect(),
+            matching,
+        )
     }
 
     /// Whether the agent says it produces synthetic (fake) containers.
@@ -743,7 +767,13 @@ mod tests {
     /// A batch of `n` containers named `c0`, `c1`, …
     fn big_batch(n: usize) -> String {
         let containers = (0..n)
-            .map(|i| container_json(&format!("{i:064x}"), &format!("c{i}"), Some(i as f64 / 100.0)))
+            .map(|i| {
+                container_json(
+                    &format!("{i:064x}"),
+                    &format!("c{i}"),
+                    Some(i as f64 / 100.0),
+                )
+            })
             .collect();
         batch_of(T0, containers)
     }
@@ -844,7 +874,11 @@ mod tests {
             let expected = decode(frame);
             let mut model = AgentModel::default();
             let got = model.ingest_frame(frame, T0_MS);
-            assert_eq!(got.is_ok(), expected.is_ok(), "{frame}: {got:?} vs {expected:?}");
+            assert_eq!(
+                got.is_ok(),
+                expected.is_ok(),
+                "{frame}: {got:?} vs {expected:?}"
+            );
             if let Ok(Message::ContainerStatsBatch(batch)) = expected {
                 let mut want: Vec<&ContainerStats> = batch.containers.iter().collect();
                 want.sort_by(|a, b| a.id.cmp(&b.id));
@@ -867,7 +901,12 @@ mod tests {
         assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
         let row = crate::present::row_view(&model.containers["abc123"]);
         assert_eq!(
-            (row.name.as_str(), row.cpu.as_str(), row.memory.as_str(), row.mem_limit.as_str()),
+            (
+                row.name.as_str(),
+                row.cpu.as_str(),
+                row.memory.as_str(),
+                row.mem_limit.as_str()
+            ),
             ("nginx", "24.5 %", "122 MiB", " / 512 MiB")
         );
     }
@@ -896,17 +935,36 @@ mod tests {
     }
 
     #[test]
-    fn only_the_newest_waiting_frame_is_kept() {
+    fn only_the_newest_big_frame_waits_and_small_ones_all_do() {
         let mut model = AgentModel::default();
-        model.receive(big_batch(300), 0.0);
+        let big = big_batch(1_000);
+        assert!(big.len() > MAX_STATUS_CHARS);
+        model.receive(big.clone(), 0.0);
         // Started: the first frame is being decoded.
         assert!(model.work(&mut || false).is_empty());
-        model.receive(batch_json(2, T0, &[("x", "second", None)]), 1.0);
-        model.receive(batch_json(3, T1, &[("y", "third", None)]), 2.0);
+        let status = serde_json::json!({
+            "type": "agent_status", "agent_id": "kept", "sent_at": T0, "uptime_secs": 3,
+            "version": "v1.0.0", "features": ["container_stats"]
+        })
+        .to_string();
+        model.receive(big.clone(), 1.0);
+        model.receive(status, 1.5);
+        model.receive(big_batch(2_000), 2.0);
         let verdicts = model.work(&mut || true);
-        assert_eq!(verdicts, [Verdict::Usable, Verdict::Usable]);
+        assert_eq!(verdicts, vec![Verdict::Usable; 3]);
         assert_eq!(model.skipped_count, 1);
-        assert_eq!(visible(&model, SortSpec::default(), ""), ["y"]);
+        assert_eq!(model.containers.len(), 2_000);
+        assert_eq!(
+            model.status.as_ref().map(|s| s.agent_id.as_str()),
+            Some("kept")
+        );
+
+        // Small frames all wait, up to MAX_WAITING.
+        for i in 0..MAX_WAITING + 3 {
+            model.receive(batch_json(i as u64, T0, &[("x", "small", None)]), 3.0);
+        }
+        assert_eq!(model.work(&mut || true).len(), MAX_WAITING);
+        assert_eq!(model.skipped_count, 1 + 3);
     }
 
     #[test]
@@ -935,7 +993,10 @@ mod tests {
         let refused = model.ingest_frame(&huge, 0.0);
         assert_eq!(
             refused,
-            Err("refused a frame of 8.00 MiB (this dashboard reads frames up to 8.00 MiB)".to_owned())
+            Err(
+                "refused a frame of 8.00 MiB (this dashboard reads frames up to 8.00 MiB)"
+                    .to_owned()
+            )
         );
         assert_eq!(frame_too_big(MAX_FRAME_CHARS), None);
         assert!(frame_too_big(75_000_000).is_some_and(|r| r.contains("71.5 MiB")));
@@ -948,7 +1009,10 @@ mod tests {
             .is_err_and(|e| e.contains("agent_status")));
         assert_eq!(model.malformed_count, 2);
         // What is kept for the debug panel and the card is bounded.
-        assert!(model.frames.iter().all(|f| f.text.chars().count() <= DEBUG_FRAME_CHARS));
+        assert!(model
+            .frames
+            .iter()
+            .all(|f| f.text.chars().count() <= DEBUG_FRAME_CHARS));
     }
 
     #[test]
@@ -963,7 +1027,9 @@ mod tests {
         let c = model.containers.values().next().map(|c| &c.stats);
         assert!(c.is_some_and(|c| c.id.chars().count() == MAX_ID_CHARS
             && c.name.chars().count() == MAX_KEPT_CHARS
-            && c.image.as_ref().is_some_and(|i| i.chars().count() == MAX_KEPT_CHARS)));
+            && c.image
+                .as_ref()
+                .is_some_and(|i| i.chars().count() == MAX_KEPT_CHARS)));
 
         // Within the 64 KiB a status may have.
         let mid = "<script>".repeat(100);
@@ -974,17 +1040,24 @@ mod tests {
         });
         assert_eq!(model.ingest_frame(&status.to_string(), T0_MS), Ok(()));
         let s = model.status.as_ref();
-        assert!(s.is_some_and(|s| s.agent_id.chars().count() == MAX_KEPT_CHARS
-            && s.version.chars().count() == MAX_KEPT_CHARS
-            && s.features.len() == MAX_FEATURES
-            && s.engine_error.as_ref().is_some_and(|e| e.chars().count() == MAX_REASON_CHARS)));
+        assert!(
+            s.is_some_and(|s| s.agent_id.chars().count() == MAX_KEPT_CHARS
+                && s.version.chars().count() == MAX_KEPT_CHARS
+                && s.features.len() == MAX_FEATURES
+                && s.engine_error
+                    .as_ref()
+                    .is_some_and(|e| e.chars().count() == MAX_REASON_CHARS))
+        );
 
         // A decode error quoting a huge value is cut too.
         let bad = format!(
             r#"{{"type":"container_stats_batch","agent_id":"a","sent_at":"{T0}","containers":[{{"id":"a","name":"b","cpu_pct":"{long}"}}]}}"#
         );
         let reason = model.ingest_frame(&bad, 0.0).err().unwrap_or_default();
-        assert!(reason.starts_with("malformed agent message: container 0:"), "{reason}");
+        assert!(
+            reason.starts_with("malformed agent message: container 0:"),
+            "{reason}"
+        );
         assert!(reason.chars().count() <= MAX_REASON_CHARS);
     }
 
@@ -996,13 +1069,25 @@ mod tests {
             serde_json::json!({"id": "b", "name": "b", "cpu_pct": -5.0, "mem_bytes": u64::MAX}),
             serde_json::json!({"id": "c", "name": "c", "cpu_pct": 2.5, "uptime_secs": u64::MAX}),
         ];
-        for (i, sent_at) in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"].iter().enumerate() {
+        for (i, sent_at) in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]
+            .iter()
+            .enumerate()
+        {
             let local = T0_MS + 1_000.0 * i as f64;
-            assert_eq!(model.ingest_frame(&batch_of(sent_at, containers.clone()), local), Ok(()));
+            assert_eq!(
+                model.ingest_frame(&batch_of(sent_at, containers.clone()), local),
+                Ok(())
+            );
             let t = model.last_batch_local_ms.unwrap_or(f64::NAN);
-            assert!((local - crate::clock::MAX_DELAY_MS..=local).contains(&t), "{sent_at}: {t}");
+            assert!(
+                (local - crate::clock::MAX_DELAY_MS..=local).contains(&t),
+                "{sent_at}: {t}"
+            );
             let total = model.totals.last().cloned();
-            assert_eq!(total.map(|t| (t.cpu_pct, t.mem_bytes)), Some((2.5, u64::MAX)));
+            assert_eq!(
+                total.map(|t| (t.cpu_pct, t.mem_bytes)),
+                Some((2.5, u64::MAX))
+            );
         }
         assert!(model.clock.note().is_some());
     }
@@ -1010,7 +1095,9 @@ mod tests {
     #[test]
     fn history_is_kept_for_every_container_only_on_small_hosts() {
         let mut small = AgentModel::default();
-        small.ingest_frame(&big_batch(FULL_HISTORY_UP_TO), T0_MS).ok();
+        small
+            .ingest_frame(&big_batch(FULL_HISTORY_UP_TO), T0_MS)
+            .ok();
         assert!(small.containers.values().all(|c| c.history.len() == 1));
 
         let mut big = AgentModel::default();
@@ -1028,7 +1115,9 @@ mod tests {
             .map(|(id, _)| id)
             .collect();
         assert_eq!(with_history.len(), 2);
-        assert!(watched.iter().all(|id| big.containers[id].history.len() == 2));
+        assert!(watched
+            .iter()
+            .all(|id| big.containers[id].history.len() == 2));
         // Unwatched again: the memory goes back.
         big.set_watched(&[]);
         big.ingest_frame(&frame, T0_MS + 3_000.0).ok();
@@ -1081,7 +1170,8 @@ mod tests {
             direction: Direction::Asc,
         };
         // (spec, filter, limit, ids, matching)
-        let cases: &[(SortSpec, &str, Option<usize>, &[&str], usize)] = &[
+        type Case<'a> = (SortSpec, &'a str, Option<usize>, &'a [&'a str], usize);
+        let cases: &[Case] = &[
             (SortSpec::default(), "web", None, &["2", "1", "4"], 3),
             (SortSpec::default(), "web", Some(2), &["2", "1"], 3),
             (SortSpec::default(), "", Some(1), &["3"], 4),

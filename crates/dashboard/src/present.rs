@@ -236,12 +236,24 @@ mod tests {
         // (cpu, mem, limit, uptime) → (cpu, memory, limit, percent, uptime)
         type Case = (
             (Option<f64>, Option<u64>, Option<u64>, Option<u64>),
-            (&'static str, &'static str, &'static str, Option<f64>, &'static str),
+            (
+                &'static str,
+                &'static str,
+                &'static str,
+                Option<f64>,
+                &'static str,
+            ),
         );
         let cases: [Case; 5] = [
             (
                 (Some(1e308), Some(u64::MAX), Some(u64::MAX), Some(u64::MAX)),
-                ("> 100000 %", "16.0 EiB", " / 16.0 EiB", Some(100.0), "> 100 years"),
+                (
+                    "> 100000 %",
+                    "16.0 EiB",
+                    " / 16.0 EiB",
+                    Some(100.0),
+                    "> 100 years",
+                ),
             ),
             (
                 (Some(-5.0), Some(u64::MAX), Some(1), Some(0)),
@@ -264,13 +276,23 @@ mod tests {
             c.stats.uptime_secs = uptime;
             let row = row_view(&c);
             assert_eq!(
-                (row.cpu.as_str(), row.memory.as_str(), row.mem_limit.as_str()),
+                (
+                    row.cpu.as_str(),
+                    row.memory.as_str(),
+                    row.mem_limit.as_str()
+                ),
                 (want_cpu, want_mem, want_limit),
                 "{cpu:?} {mem:?} {limit:?}"
             );
             assert_eq!(row.mem_percent, want_pct);
             assert_eq!(row.uptime, want_up);
-            for text in [&row.cpu, &row.memory, &row.uptime, &row.cpu_scale, &row.cpu_path] {
+            for text in [
+                &row.cpu,
+                &row.memory,
+                &row.uptime,
+                &row.cpu_scale,
+                &row.cpu_path,
+            ] {
                 assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
                 assert!(!text.contains('-'), "{text}");
             }
@@ -290,7 +312,11 @@ mod tests {
         assert_eq!(row_view(&c).title, long);
 
         let cases = [
-            (Some("host-a"), "ws://h:1/ws", ("host-a", "host-a at ws://h:1/ws")),
+            (
+                Some("host-a"),
+                "ws://h:1/ws",
+                ("host-a", "host-a at ws://h:1/ws"),
+            ),
             (None, "ws://h:1/ws", ("ws://h:1/ws", "ws://h:1/ws")),
             (Some(""), "ws://h:1/ws", ("ws://h:1/ws", "ws://h:1/ws")),
         ];
@@ -317,7 +343,10 @@ mod tests {
 
     #[test]
     fn absurd_cpu_is_charted_within_bounds() {
-        let c = container(&[(Some(1e308), None), (Some(-5.0), None), (Some(3.0), None)], None);
+        let c = container(
+            &[(Some(1e308), None), (Some(-5.0), None), (Some(3.0), None)],
+            None,
+        );
         let (cpu, _) = container_series(c.history.iter());
         let values: Vec<f64> = cpu.iter().map(|p| p[1]).collect();
         assert_eq!(values, [format::MAX_SHOWN_PERCENT, 0.0, 3.0]);

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::app::{AgentView, Dashboard, DETAIL_CHART_ID};
 use crate::format;
+use crate::present;
 use crate::view::header::TOKEN_STORAGE_NOTE;
 use crate::view::table::ContainerTable;
 
@@ -28,16 +29,17 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
     };
 
     let status = agent.status.clone();
-    let title = {
+    // The agent id, cut; the whole id (as kept) on hover.
+    let title_parts = {
         let (status, url) = (status.clone(), agent.url.clone());
-        move || {
+        Memo::new(move |_| {
             status.with(|s| {
-                s.as_ref()
-                    .map(|s| s.status.agent_id.clone())
-                    .unwrap_or_else(|| url.clone())
+                present::agent_title(s.as_ref().map(|s| s.status.agent_id.as_str()), &url)
             })
-        }
+        })
     };
+    let title = move || title_parts.with(|(shown, _)| shown.clone());
+    let title_tooltip = move || title_parts.with(|(_, whole)| whole.clone());
     let synthetic = {
         let status = status.clone();
         move || {
@@ -52,7 +54,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         move || {
             status.with(|s| {
                 s.as_ref()
-                    .map(|s| s.status.version.clone())
+                    .map(|s| format::truncate(&s.status.version, 40).into_owned())
                     .unwrap_or_else(|| "unknown".into())
             })
         }
@@ -62,10 +64,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         move || {
             let now = now.get();
             status.with(|s| match s {
-                Some(s) => {
-                    let since = ((now - s.received_ms) / 1_000.0).max(0.0) as u64;
-                    format::duration(s.status.uptime_secs + since)
-                }
+                Some(s) => present::agent_uptime(s.status.uptime_secs, s.received_ms, now),
                 None => "unknown".into(),
             })
         }
@@ -100,6 +99,16 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         }
     };
     let cost = agent.agent_cost.clone();
+    let clock_note = agent.clock_note.clone();
+    let has_clock_note = {
+        let clock_note = clock_note.clone();
+        move || clock_note.with(Option::is_some)
+    };
+    let not_kept = agent.not_kept.clone();
+    let has_not_kept = {
+        let not_kept = not_kept.clone();
+        move || not_kept.get() > 0
+    };
     let frame_error = agent.frame_error.clone();
     let has_frame_error = {
         let frame_error = frame_error.clone();
@@ -138,7 +147,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
     view! {
         <section class="card" data-testid="agent-card" data-agent-url=url_attr data-state=state_label>
             <header class="card-head">
-                <h2 data-testid="agent-name">{title}</h2>
+                <h2 data-testid="agent-name" title=title_tooltip>{title}</h2>
                 <span class="state" data-state=badge_state data-testid="agent-state">{label}</span>
                 <Show when=synthetic.clone()>
                     <span class="badge synthetic" data-testid="synthetic-badge">"SYNTHETIC DATA"</span>
@@ -178,7 +187,27 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <div><dt>"Engine"</dt><dd data-testid="engine-state">{engine}</dd></div>
                 <div><dt>"Last update"</dt><dd data-testid="last-update">{last_update}</dd></div>
                 <div><dt>"Agent cost"</dt><dd data-testid="agent-cost">{move || cost.get()}</dd></div>
+                <Show when=has_clock_note.clone()>
+                    <div><dt>"Clock"</dt><dd data-testid="clock-note">
+                        {
+                            let clock_note = clock_note.clone();
+                            move || clock_note.get().unwrap_or_default()
+                        }
+                    </dd></div>
+                </Show>
             </dl>
+            <Show when=has_not_kept.clone()>
+                <p class="frame-error" role="status" data-testid="not-kept">
+                    {
+                        let not_kept = not_kept.clone();
+                        move || format!(
+                            "{} more containers not shown: this dashboard keeps at most {} per agent.",
+                            not_kept.get(),
+                            crate::ingest::MAX_CONTAINERS
+                        )
+                    }
+                </p>
+            </Show>
             <Show when=has_frame_error>
                 <p class="frame-error" role="status" data-testid="frame-error">
                     <strong>"Malformed message: "</strong>

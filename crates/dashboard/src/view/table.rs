@@ -150,7 +150,7 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                 }
             }
         >
-            <div role="cell" data-testid="container-name" class="cell name" title=move || data.with(|d| d.image.clone())>
+            <div role="cell" data-testid="container-name" class="cell name" title=move || data.with(|d| d.title.clone())>
                 {move || data.with(|d| d.name.clone())}
             </div>
             <div role="cell" data-testid="container-cpu" class="cell num">{move || data.with(|d| d.cpu.clone())}</div>
