@@ -4,6 +4,7 @@
 #
 #   end2end/bench/run.sh            # after scripts/build.sh
 #   BENCH_SECONDS=60 end2end/bench/run.sh
+#   end2end/bench/run.sh big        # one card of 10,000 containers (big-card.mjs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 e2e=$(cd "$here/.." && pwd)
@@ -29,6 +30,20 @@ cleanup() {
 trap cleanup EXIT
 
 logs=$(mktemp -d)
+
+if [ "${1:-}" = big ]; then
+  port=$(free_port)
+  "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id synth-big \
+    --synthetic-containers "${BENCH_CONTAINERS:-10000}" --serve-ui >"$logs/synth-big.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  BENCH_PORT=$port node "$here/big-card.mjs"
+  exit
+fi
+
 ports=()
 for id in synth-a synth-b synth-c; do
   port=$(free_port)

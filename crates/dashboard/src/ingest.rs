@@ -35,7 +35,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use dockscope_protocol::{
     decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
 };
-use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -263,21 +263,23 @@ struct Peek<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
-    containers: Option<&'a RawValue>,
+    containers: Option<CappedList<'a>>,
 }
 
-/// The text of a JSON array's first [`MAX_CONTAINERS`] elements, and how many it has in all;
-/// elements past the cap are skipped without being decoded.
+/// The text of a JSON array's first [`MAX_CONTAINERS`] elements, how many it has in all, and
+/// its last element's text (to find where the array ends); elements past the cap are skipped
+/// without being decoded.
 struct CappedList<'a> {
     items: Vec<&'a str>,
     total: usize,
+    last: Option<&'a str>,
 }
 
-impl<'de> Deserialize<'de> for CappedList<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for CappedList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = CappedList<'de>;
+        struct ListVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ListVisitor<'a> {
+            type Value = CappedList<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a sequence")
             }
@@ -288,18 +290,21 @@ impl<'de> Deserialize<'de> for CappedList<'de> {
                         Some(raw) => items.push(raw.get()),
                         None => {
                             let total = items.len();
-                            return Ok(CappedList { items, total });
+                            let last = items.last().copied();
+                            return Ok(CappedList { items, total, last });
                         }
                     }
                 }
                 let mut total = items.len();
-                while seq.next_element::<IgnoredAny>()?.is_some() {
+                let mut last = items.last().copied();
+                while let Some(raw) = seq.next_element::<&'de RawValue>()? {
                     total += 1;
+                    last = Some(raw.get());
                 }
-                Ok(CappedList { items, total })
+                Ok(CappedList { items, total, last })
             }
         }
-        deserializer.deserialize_seq(ListVisitor)
+        deserializer.deserialize_seq(ListVisitor(std::marker::PhantomData))
     }
 }
 
@@ -437,10 +442,17 @@ impl AgentModel {
             Err(e) => return Started::Done(self.refuse(&text, received_ms, malformed(e))),
         };
         let kind = peek.kind.as_deref().unwrap_or_default();
-        let containers = peek.containers.map(RawValue::get);
-        match (kind, containers) {
-            ("container_stats_batch", Some(list)) => {
-                let (a, b) = (offset_in(&text, list), offset_in(&text, list) + list.len());
+        // Where the (non-empty) list sits: from the `[` before its first element to the `]`
+        // after its last (the peek read valid JSON, so only whitespace lies between).
+        let span = peek.containers.as_ref().and_then(|list| {
+            let (first, last) = (list.items.first()?, list.last?);
+            let a = text[..offset_in(&text, first)].rfind('[')?;
+            let after_last = offset_in(&text, last) + last.len();
+            let b = after_last + text[after_last..].find(']')? + 1;
+            Some((a, b))
+        });
+        match (kind, peek.containers, span) {
+            ("container_stats_batch", Some(list), Some((a, b))) => {
                 let mut rest = String::with_capacity(text.len() - (b - a) + 2);
                 rest.push_str(&text[..a]);
                 rest.push_str("[]");
@@ -448,26 +460,13 @@ impl AgentModel {
                 let batch = match decode(&rest) {
                     Ok(Message::ContainerStatsBatch(batch)) => batch,
                     Ok(_) => {
-                        return Started::Done(self.refuse(
-                            &text,
-                            received_ms,
-                            malformed("not a batch"),
-                        ))
+                        let reason = malformed("not a batch");
+                        return Started::Done(self.refuse(&text, received_ms, reason));
                     }
                     Err(e) => {
                         let reason =
                             format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
                         return Started::Done(self.refuse(&text, received_ms, reason));
-                    }
-                };
-                let list = match serde_json::from_str::<CappedList>(list) {
-                    Ok(list) => list,
-                    Err(e) => {
-                        return Started::Done(self.refuse(
-                            &text,
-                            received_ms,
-                            malformed(format!("containers: {e}")),
-                        ))
                     }
                 };
                 let spans = list
@@ -488,7 +487,7 @@ impl AgentModel {
                     total,
                 }))
             }
-            ("agent_status", _) if text.len() > MAX_STATUS_CHARS => {
+            ("agent_status", _, _) if text.len() > MAX_STATUS_CHARS => {
                 let reason = format!(
                     "refused an agent_status of {} (at most {} is read)",
                     format::bytes(text.len() as u64),
@@ -496,11 +495,12 @@ impl AgentModel {
                 );
                 Started::Done(self.refuse(&text, received_ms, reason))
             }
-            ("", _) if peek.kind.is_none() => {
+            ("", _, _) if peek.kind.is_none() => {
                 Started::Done(self.refuse(&text, received_ms, malformed("missing field `type`")))
             }
-            // A status, or a batch without containers (decode says what is wrong with it).
-            ("container_stats_batch" | "agent_status", _) => match decode(&text) {
+            // A status, or a batch with no (or an empty) list: small, decoded whole (decode says
+            // what is wrong with it).
+            ("container_stats_batch" | "agent_status", _, _) => match decode(&text) {
                 Ok(message) => {
                     self.ingest(message, received_ms);
                     Started::Done(self.accept(&text, received_ms))
@@ -1186,5 +1186,53 @@ mod tests {
             assert_eq!(got, *ids, "{filter:?} {limit:?}");
             assert_eq!(count, *matching, "{filter:?} {limit:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    #[test]
+    #[ignore = "prints timings; run with --release --ignored --nocapture"]
+    fn stages_of_a_10k_batch() {
+        let containers: Vec<serde_json::Value> = (0..10_000)
+            .map(|i| serde_json::json!({"id": format!("{i:064x}"), "name": format!("synthetic-{i:03}"),
+                "cpu_pct": 1.5, "mem_bytes": 123456789, "mem_limit_bytes": 536870912, "uptime_secs": 5, "image": "synthetic"}))
+            .collect();
+        let frame = serde_json::json!({"type":"container_stats_batch","agent_id":"a","sent_at":"2026-11-22T10:00:00Z","sequence":1,"containers":containers,"agent_metrics":{}}).to_string();
+        let t = std::time::Instant::now();
+        let peek: Peek = serde_json::from_str(&frame).expect("peek");
+        println!("peek with the capped list {:?}", t.elapsed());
+        let capped = peek.containers.expect("list");
+        let t = std::time::Instant::now();
+        for item in &capped.items {
+            let _: ContainerStats = serde_json::from_str(item).expect("container");
+        }
+        println!("containers {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let _ = decode(&frame);
+        println!("decode whole {:?}", t.elapsed());
+        let mut model = AgentModel::default();
+        model.ingest_frame(&frame, 0.0).ok();
+        let t = std::time::Instant::now();
+        model.ingest_frame(&frame, 1000.0).ok();
+        println!("ingest_frame (second) {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let mut staged = model.clone();
+        staged.receive(frame.clone(), 2000.0);
+        let mut slices = Vec::new();
+        while staged.has_work() {
+            let s = std::time::Instant::now();
+            staged.work(&mut || s.elapsed().as_secs_f64() * 1000.0 < 8.0);
+            slices.push(s.elapsed());
+        }
+        println!("staged total {:?}, slices {:?}", t.elapsed(), slices);
+        let t = std::time::Instant::now();
+        let _ = model.visible_ids(SortSpec::default(), "", Some(25));
+        println!("visible top 25 {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let _ = model.visible_ids(SortSpec::default(), "", None);
+        println!("visible all {:?}", t.elapsed());
     }
 }
