@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 pub mod flood;
+pub mod truth;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
