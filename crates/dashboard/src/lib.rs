@@ -8,9 +8,10 @@
 //! - `query.rs` — `?agents=` and `?debug=true`.
 //! - `backoff.rs` — reconnect delays (exponential, jittered, ≤ 60 s) and the 5 s stall limit.
 //! - `conn_state.rs` — connecting / live / disconnected / error, with the text shown for each.
-//! - `clock.rs` — agent clock-skew estimate behind "updated … ago".
+//! - `clock.rs` — agent clock-skew estimate behind "updated … ago", clamped and flagged.
 //! - `ring.rs` — the bounded buffer every history uses.
-//! - `ingest.rs` — folding decoded frames into one agent's model and tracking what changed.
+//! - `ingest.rs` — decoding frames in time-boxed slices and folding them into one agent's model
+//!   (with every bound a hostile agent meets), tracking what changed.
 //! - `sort.rs` — row order per clicked column.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
@@ -18,20 +19,25 @@
 //! Browser-only (`wasm32`), built by trunk:
 //! - `app.rs` — the shared state (`Dashboard` context), start-up (saved list, `?agents=`,
 //!   `/agent.json`), adding/removing agents, import/export, connection events → models.
-//! - `frame.rs` — the per-animation-frame flush from models into signals and charts, within a
-//!   frame budget (rows, re-order, chart redraws).
-//! - `conn.rs` — one task per agent: gloo-net WebSocket, stall detection, backoff, wake-ups.
+//! - `frame.rs` — the ingest slices (`MessageChannel` tasks of ≤ 8 ms) and the
+//!   per-animation-frame flush from models into signals and charts, within a frame budget
+//!   (rows, re-order, chart redraws).
+//! - `conn.rs` — one task per agent: a WebSocket owned by a worker (`ws-worker.js`, which
+//!   refuses oversized frames unread), live/protocol-error from frame verdicts, stall
+//!   detection, backoff, wake-ups.
 //! - `browser.rs` — localStorage, file export/import, clocks, small DOM helpers.
 //! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container.
 //! - `view/` — components: `header.rs` (add box, filter, theme, import/export, banners),
 //!   `card.rs` (one agent), `table.rs` (container rows), `debug.rs` (`?debug=true` panel).
 //!
 //! ```text
-//!  WebSocket task (conn.rs) ──frame──▶ AgentModel::ingest_frame (ingest.rs)
-//!        │ state                              │ marks Changes
-//!        ▼                                    ▼
-//!   card state signal          requestAnimationFrame ─▶ frame::flush ─▶ per-row signals,
-//!                                                      order, status, charts
+//!  ws-worker.js ──text──▶ WebSocket task (conn.rs) ──frame──▶ AgentModel::receive (ingest.rs)
+//!                               ▲ │ state                         │ ingest slices (frame.rs):
+//!                      verdict  │ ▼                               ▼ AgentModel::work, ≤ 8 ms each
+//!                               │ card state signal               │ marks Changes
+//!                               └─────────────────────────────────┤
+//!                                   requestAnimationFrame ─▶ frame::flush ─▶ per-row signals,
+//!                                                                order, status, charts
 //! ```
 
 pub mod backoff;
