@@ -163,3 +163,20 @@ test('an agent whose every frame is malformed is never live: "protocol error" an
   assert.equal(await dash.card(url).getByTestId('container-row').count(), 0);
   await dash.assertNoPageErrors(browser.errors);
 });
+
+test('one link opens at most 20 agents and says how many it left out', async () => {
+  const a = agentA();
+  const page = browser.page;
+  const dash = new DashboardPage(page);
+  // 27 distinct addresses (nothing listens on them) and a few that are not addresses at all.
+  const listed = Array.from({ length: 27 }, (_, i) => `127.0.0.1:${1 + i}`);
+  const garbage = Array.from({ length: 8 }, (_, i) => `bad%20host${i}`);
+  await dash.open(httpUrl(a.port, `?agents=${[...listed, ...garbage].join(',')}`));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="agent-card"]').length === 20);
+  assert.deepEqual(await dash.cardUrls(), listed.slice(0, 20).map((h) => `ws://${h}/ws`));
+  const banner = await page.getByTestId('link-rejected').textContent();
+  assert.match(banner, /7 more agent\(s\): a link opens at most 20/);
+  assert.match(banner, /3 more entries that are not addresses/);
+  assert.equal((banner.match(/has no valid host name|contains spaces/g) ?? []).length, 5, banner);
+  await dash.assertNoPageErrors(browser.errors);
+});
