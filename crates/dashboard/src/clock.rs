@@ -8,9 +8,10 @@
 //!
 //! The estimate is then bounded twice: it is clamped to ±[`MAX_SKEW_MS`] (a clock off by more
 //! than a day is broken, not in another time zone), and a message's time on the browser's clock
-//! is clamped to the [`MAX_DELAY_MS`] before its arrival (it cannot have arrived before it was
-//! sent, and a minute is more than any delivery delay). A skew over [`FLAG_SKEW_MS`] is
-//! flagged on the card ([`ClockSkew::note`]).
+//! is never after its arrival (it cannot have arrived before it was sent), and a corrected time
+//! more than [`MAX_DELAY_MS`] before the arrival is implausible (no delivery takes a minute), so
+//! the arrival time is used instead. A skew over [`FLAG_SKEW_MS`] is flagged on the card
+//! ([`ClockSkew::note`]).
 
 use crate::format;
 use crate::ring::Ring;
@@ -66,12 +67,13 @@ impl ClockSkew {
     }
 
     /// When, on the browser's clock, the agent sent a message stamped `sent_ms` that arrived at
-    /// `received_ms`: corrected for the skew, and never after its arrival nor more than
-    /// [`MAX_DELAY_MS`] before it. Without an estimate the clocks are assumed to agree.
+    /// `received_ms`: corrected for the skew and never after its arrival; the arrival itself
+    /// when the corrected time is more than [`MAX_DELAY_MS`] before it (a broken stamp). Without
+    /// an estimate the clocks are assumed to agree.
     pub fn to_local(&self, sent_ms: f64, received_ms: f64) -> f64 {
         let local = sent_ms + self.offset_ms().unwrap_or(0.0);
-        if local.is_finite() {
-            local.clamp(received_ms - MAX_DELAY_MS, received_ms)
+        if local.is_finite() && local >= received_ms - MAX_DELAY_MS {
+            local.min(received_ms)
         } else {
             received_ms
         }
@@ -146,8 +148,10 @@ mod tests {
         let cases = [
             (5_000.0, 2_000.0, 2_000.0, 0.0),
             (1_000.0, 1_000.0, 4_000.0, 3_000.0),
-            // Stamped long before it arrived: at most MAX_DELAY_MS old on arrival.
-            (0.0, 100_000.0, 100_000.0, MAX_DELAY_MS),
+            // Stamped a minute or less before it arrived: that old on arrival.
+            (40_000.0, 100_000.0, 100_000.0, MAX_DELAY_MS),
+            // Stamped long before: the stamp is broken, the arrival counts.
+            (0.0, 100_000.0, 100_000.0, 0.0),
             (f64::NAN, 5_000.0, 6_000.0, 1_000.0),
         ];
         for (sent, received, now, expected) in cases {
@@ -214,8 +218,7 @@ mod tests {
             let sent = if i % 2 == 0 { YEAR_1_MS } else { YEAR_9999_MS };
             let received = NOW_MS + 1_000.0 * f64::from(i);
             skew.observe(received, sent);
-            let local = skew.to_local(sent, received);
-            assert!((received - MAX_DELAY_MS..=received).contains(&local));
+            assert_eq!(skew.to_local(sent, received), received);
         }
         assert!(skew.note().is_some_and(|n| n.contains("more than a day")));
     }

@@ -8,6 +8,9 @@ use crate::present;
 use crate::view::header::TOKEN_STORAGE_NOTE;
 use crate::view::table::ContainerTable;
 
+/// Characters of the engine's error shown on the card; the whole kept text is on hover.
+const ENGINE_ERROR_SHOWN_CHARS: usize = 120;
+
 #[component]
 pub fn AgentCard(agent: AgentView) -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
@@ -82,9 +85,23 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     }
                 }
                 Some(s) => match &s.status.engine_error {
-                    Some(e) => format!("unreachable: {e}"),
+                    // The whole (kept) reason is in the tooltip.
+                    Some(e) => format!(
+                        "unreachable: {}",
+                        format::truncate(e, ENGINE_ERROR_SHOWN_CHARS)
+                    ),
                     None => "unreachable".to_owned(),
                 },
+            })
+        }
+    };
+    let engine_tooltip = {
+        let status = status.clone();
+        move || {
+            status.with(|s| {
+                s.as_ref()
+                    .and_then(|s| s.status.engine_error.clone())
+                    .unwrap_or_default()
             })
         }
     };
@@ -184,7 +201,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <div><dt>"Access"</dt><dd data-testid="agent-token-state">{token_state}</dd></div>
                 <div><dt>"Version"</dt><dd data-testid="agent-version">{version}</dd></div>
                 <div><dt>"Agent uptime"</dt><dd data-testid="agent-uptime">{uptime}</dd></div>
-                <div><dt>"Engine"</dt><dd data-testid="engine-state">{engine}</dd></div>
+                <div><dt>"Engine"</dt><dd data-testid="engine-state" title=engine_tooltip>{engine}</dd></div>
                 <div><dt>"Last update"</dt><dd data-testid="last-update">{last_update}</dd></div>
                 <div><dt>"Agent cost"</dt><dd data-testid="agent-cost">{move || cost.get()}</dd></div>
                 <Show when=has_clock_note.clone()>
