@@ -10,7 +10,7 @@
 //!   ingest ──────────┘ (Verdict: usable or refused) ◀──────────────────┘
 //! ```
 //!
-//! The socket lives in a dedicated worker (`ws-worker.js`, see [`Socket`]): the browser builds
+//! The socket lives in a dedicated worker (`src/bin/socket-worker.rs`, see [`Socket`]): the browser builds
 //! a text frame's string on the thread that owns the socket (a 67 MB frame costs ~0.5 s
 //! there), and the worker refuses a frame over [`MAX_FRAME_CHARS`] by its length, so such a
 //! frame never reaches the page's main thread, nor WASM; the connection is closed (then
@@ -157,23 +157,19 @@ enum SocketEvent {
     Refused(String),
 }
 
-/// The worker script (`ws-worker.js`, copied into the bundle by trunk), with its source's hash
-/// in the query so a rebuilt bundle never runs an old worker.
-fn worker_url() -> String {
-    const SOURCE: &str = include_str!("ws-worker.js");
-    // FNV-1a: stable across builds, no dependency.
-    let hash = SOURCE.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("ws-worker.js?v={hash:016x}")
-}
+/// The worker's loader, written by trunk for `src/bin/socket-worker.rs`. Worker files carry no
+/// content hash (their names are fixed at build time), so the agent serves them `no-cache`.
+const WORKER_URL: &str = "socket-worker_loader.js";
 
-/// One agent's WebSocket, owned by a dedicated worker (`ws-worker.js`): the browser builds each
+/// One agent's WebSocket, owned by a dedicated worker (`src/bin/socket-worker.rs`): the browser builds each
 /// text frame's string on the worker's thread, which refuses frames over [`MAX_FRAME_CHARS`]
 /// by length, so a huge frame is never copied to the page, let alone into WASM. Dropping it
 /// asks the worker to close the socket and end.
 struct Socket {
     worker: web_sys::Worker,
+    /// Whether the worker said it is listening (its WASM loads after the script starts, and an
+    /// order posted before then would be lost).
+    ready: std::rc::Rc<std::cell::Cell<bool>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
 }
@@ -183,25 +179,8 @@ impl Socket {
         url: &str,
         protocols: &[String],
     ) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
-        let worker = web_sys::Worker::new(&worker_url())
+        let worker = web_sys::Worker::new(WORKER_URL)
             .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
-        let (tx, rx) = unbounded();
-        let on_message = {
-            let tx = tx.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                if let Some(item) = socket_event(&event.data()) {
-                    let _ = tx.unbounded_send(item);
-                }
-            })
-        };
-        // The worker script failed to load or threw: report it as a refused connect.
-        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            let _ = tx.unbounded_send(SocketEvent::Refused(
-                "the connection worker (ws-worker.js) failed to load".to_owned(),
-            ));
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         let order = js_sys::Object::new();
         let list = js_sys::Array::new();
         for protocol in protocols {
@@ -211,11 +190,38 @@ impl Socket {
         set("url", &JsValue::from_str(url))
             .and_then(|_| set("protocols", &list))
             .and_then(|_| set("max", &JsValue::from_f64(MAX_FRAME_CHARS as f64)))
-            .and_then(|_| worker.post_message(&order))
             .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
+        let (tx, rx) = unbounded();
+        let ready = std::rc::Rc::new(std::cell::Cell::new(false));
+        let on_message = {
+            let (tx, worker, ready) = (tx.clone(), worker.clone(), ready.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                if is_ready(&data) {
+                    ready.set(true);
+                    if let Err(e) = worker.post_message(&order) {
+                        let _ = tx.unbounded_send(SocketEvent::Refused(format!(
+                            "could not start the connection worker: {}",
+                            js_text(&e)
+                        )));
+                    }
+                } else if let Some(item) = socket_event(&data) {
+                    let _ = tx.unbounded_send(item);
+                }
+            })
+        };
+        // The worker script failed to load or threw: report it as a refused connect.
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let _ = tx.unbounded_send(SocketEvent::Refused(
+                "the connection worker (socket-worker_loader.js) failed to load".to_owned(),
+            ));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok((
             Socket {
                 worker,
+                ready,
                 _on_message: on_message,
                 _on_error: on_error,
             },
@@ -224,7 +230,15 @@ impl Socket {
     }
 }
 
-/// Reads one message of the worker (see `ws-worker.js`).
+/// Whether a message of the worker is its `{t: "ready"}`.
+fn is_ready(data: &JsValue) -> bool {
+    js_sys::Reflect::get(data, &"t".into())
+        .ok()
+        .and_then(|t| t.as_string())
+        .is_some_and(|t| t == "ready")
+}
+
+/// Reads one message of the worker (see `src/bin/socket-worker.rs`).
 fn socket_event(data: &JsValue) -> Option<SocketEvent> {
     let field = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();
     let number = |key: &str| field(key).and_then(|v| v.as_f64()).unwrap_or(0.0);
@@ -247,6 +261,11 @@ impl Drop for Socket {
     fn drop(&mut self) {
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
+        if !self.ready.get() {
+            // No socket yet, and an order now would arrive before anything listens.
+            self.worker.terminate();
+            return;
+        }
         let close = js_sys::Object::new();
         let asked = js_sys::Reflect::set(&close, &"close".into(), &JsValue::TRUE)
             .and_then(|_| self.worker.post_message(&close));

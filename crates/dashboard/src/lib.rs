@@ -22,7 +22,7 @@
 //! - `frame.rs` — the ingest slices (`MessageChannel` tasks of ≤ 8 ms) and the
 //!   per-animation-frame flush from models into signals and charts, within a frame budget
 //!   (rows, re-order, chart redraws).
-//! - `conn.rs` — one task per agent: a WebSocket owned by a worker (`ws-worker.js`, which
+//! - `conn.rs` — one task per agent: a WebSocket owned by a worker (`src/bin/socket-worker.rs`, which
 //!   refuses oversized frames unread), live/protocol-error from frame verdicts, stall
 //!   detection, backoff, wake-ups.
 //! - `browser.rs` — localStorage, file export/import, clocks, small DOM helpers.
@@ -31,7 +31,7 @@
 //!   `card.rs` (one agent), `table.rs` (container rows), `debug.rs` (`?debug=true` panel).
 //!
 //! ```text
-//!  ws-worker.js ──text──▶ WebSocket task (conn.rs) ──frame──▶ AgentModel::receive (ingest.rs)
+//!  socket-worker ──text──▶ WebSocket task (conn.rs) ──frame──▶ AgentModel::receive (ingest.rs)
 //!                               ▲ │ state                         │ ingest slices (frame.rs):
 //!                      verdict  │ ▼                               ▼ AgentModel::work, ≤ 8 ms each
 //!                               │ card state signal               │ marks Changes
