@@ -11,12 +11,11 @@
 //
 // Env: BENCH_URL (page origin, default agent A), BENCH_PORTS="pA,pB,pC" (agent A serves the UI), BENCH_SECONDS (default 20),
 //      BENCH_RUNS (cold loads for the first-row timing, default 5), BENCH_DOC (output file).
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_ARGS } from '../tests/fixtures/browser.mjs';
+import { launch } from './launch.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -47,18 +46,6 @@ function probe() {
   document.addEventListener('DOMContentLoaded', () => observer.observe(document.body, { childList: true, subtree: true }));
 }
 
-async function launch() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockscope-bench-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1600, height: 1000 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.addInitScript(probe);
-  return { page, close: async () => { await context.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-}
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN; };
@@ -67,7 +54,7 @@ const fmt = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
 // 1. Cold loads: navigation → first row, first chart, all 300 rows.
 const loads = [];
 for (let i = 0; i < runs; i++) {
-  const b = await launch();
+  const b = await launch(probe);
   await b.page.goto(url);
   await b.page.waitForFunction(() => window.__bench.allRows !== null && window.__bench.firstChart !== null, null, { timeout: 30_000 });
   loads.push(await b.page.evaluate(() => ({ ...window.__bench, longTasks: undefined })));
@@ -79,7 +66,7 @@ for (let i = 0; i < runs; i++) {
 //    listed, those near the viewport rendered) while the page scrolls half a viewport every
 //    2 s, down and back up.
 async function steadyState(showAll) {
-  const b = await launch();
+  const b = await launch(probe);
   await b.page.goto(url);
   await b.page.waitForFunction(() => window.__bench.allRows !== null, null, { timeout: 30_000 });
   if (showAll) {

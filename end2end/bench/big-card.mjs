@@ -11,12 +11,11 @@
 //
 // Env: BENCH_PORT (agent serving the UI), BENCH_CONTAINERS (default 10000), BENCH_SECONDS
 // (default 20), BENCH_RUNS (cold loads, default 5), BENCH_DOC (output file).
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHROMIUM_ARGS } from '../tests/fixtures/browser.mjs';
+import { launch } from './launch.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -45,18 +44,6 @@ function probe(total) {
   document.addEventListener('DOMContentLoaded', () => observer.observe(document.body, { childList: true, subtree: true, characterData: true }));
 }
 
-async function launch() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockscope-bench-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1600, height: 1000 },
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.addInitScript(probe, containers);
-  return { page, close: async () => { await context.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-}
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
@@ -67,7 +54,7 @@ const spread = (xs) => `${fmt(pct(xs, 0.5))} / ${fmt(pct(xs, 0.99))} / ${fmt(xs.
 // 1. Cold loads.
 const loads = [];
 for (let i = 0; i < runs; i++) {
-  const b = await launch();
+  const b = await launch(probe, containers);
   await b.page.goto(url);
   await b.page.waitForFunction(() => window.__bench.listed !== null, null, { timeout: 30_000 });
   loads.push(await b.page.evaluate(() => ({ firstRow: window.__bench.firstRow, listed: window.__bench.listed })));
@@ -75,7 +62,7 @@ for (let i = 0; i < runs; i++) {
 }
 
 // 2. Steady state, then filters, in one page.
-const b = await launch();
+const b = await launch(probe, containers);
 const page = b.page;
 await page.goto(url);
 await page.waitForFunction(() => window.__bench.listed !== null, null, { timeout: 30_000 });

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{blocking, Agent, Feed, IMAGE};
+use common::{blocking, docker_on, Agent, Feed, IMAGE};
 use dockscope_protocol::Message;
 
 const SCRIPT: &str = concat!(
@@ -59,18 +59,7 @@ impl PrivateEngine {
 
     /// The docker CLI against this engine.
     fn docker(&self, args: &[&str]) -> String {
-        let out = Command::new("docker")
-            .arg("-H")
-            .arg(self.endpoint())
-            .args(args)
-            .output()
-            .expect("docker CLI runs");
-        assert!(
-            out.status.success(),
-            "docker {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        docker_on(Some(&self.endpoint()), args)
     }
 
     /// `docker run -d` of a sleeping test container; returns its id.

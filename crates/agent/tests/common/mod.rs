@@ -267,12 +267,19 @@ pub fn host_cgroup_collector() -> &'static str {
     }
 }
 
-/// Runs the docker CLI, panicking with its stderr on failure.
+/// Runs the docker CLI against the shared engine, panicking with its stderr on failure.
 pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI runs");
+    docker_on(None, args)
+}
+
+/// Runs the docker CLI against `host` (`-H`, e.g. a private engine's `unix://` socket), or the
+/// shared engine when `None`, panicking with its stderr on failure.
+pub fn docker_on(host: Option<&str>, args: &[&str]) -> String {
+    let mut command = Command::new("docker");
+    if let Some(host) = host {
+        command.args(["-H", host]);
+    }
+    let out = command.args(args).output().expect("docker CLI runs");
     assert!(
         out.status.success(),
         "docker {args:?} failed: {}",
