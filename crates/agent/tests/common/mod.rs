@@ -26,13 +26,23 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const IMAGE: &str = "dockscope-test-busybox";
 
-/// A free loopback port (bound, then released for the agent to take).
+/// A free loopback port (bound, then released for the agent to take). Never the same port twice
+/// in one test binary: the kernel may hand a just-released port to the next `bind(0)`, and two
+/// tests running in parallel would then start their agents on one port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 /// The agent binary, killed when dropped.
@@ -67,9 +77,13 @@ impl Agent {
             .stderr(stderr)
             .spawn()
             .expect("agent starts");
-        let agent = Agent { child, port };
+        let mut agent = Agent { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            // Exited, e.g. because something else took the port: say so rather than wait.
+            if let Some(status) = agent.child.try_wait().unwrap() {
+                panic!("agent exited ({status}) before listening on {port}; see its log above");
+            }
             assert!(Instant::now() < deadline, "agent did not listen on {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
