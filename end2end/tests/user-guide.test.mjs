@@ -163,6 +163,11 @@ test('the user guide, step by step', async () => {
   await page.getByTestId('close-detail').click();
   assert.equal(await page.getByTestId('detail-chart').count(), 0);
 
+  // ## Adding agents: something that is not an address is refused under the box, nothing added.
+  await dash.addAgent('ftp://db-host-3:21');
+  assert.match(await dash.addError().textContent(), /“ftp:\/\/db-host-3:21” has an unsupported scheme/);
+  assert.deepEqual(await dash.cardUrls(), [urlA]);
+
   // ## Adding a second agent, with a token: address and token in the top bar, "Add agent".
   await page.getByTestId('add-agent-input').fill(`127.0.0.1:${lockedPort}`);
   await page.getByTestId('add-agent-token').fill(TOKEN);
@@ -243,6 +248,7 @@ test('the user guide, step by step', async () => {
   const panel = page.getByTestId('debug-panel');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="debug-frame"]').length >= 3);
   assert.equal(await panel.getByTestId('debug-state').textContent(), 'WebSocket: live');
+  assert.match(await panel.textContent(), /malformed frames: 0/);
   assert.match(await panel.getByTestId('debug-frame').first().textContent(), /^\d\d:\d\d:\d\d\s+\{"type":"container_stats_batch"/);
   await shot(panel, 'debug-panel');
 
