@@ -12,6 +12,8 @@
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
 //!   memory.
 //! - [`access`]: token and origin checks on WebSocket upgrades.
+//! - [`healthcheck`]: the `dockscope-agent healthcheck` probe of a running agent's `/healthz`
+//!   (for container `HEALTHCHECK`s: the image has no shell).
 //! - [`listen`]: the accept loop, TLS handshakes and HTTP/1.1 (hyper) with the limits that hold
 //!   before a WebSocket upgrade: header read timeout, caps on pending connections.
 //! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
@@ -26,6 +28,7 @@
 
 pub mod access;
 pub mod config;
+pub mod healthcheck;
 pub mod listen;
 pub mod publish;
 pub mod sample;

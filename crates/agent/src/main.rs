@@ -1,12 +1,21 @@
 //! Parses flags, sets up logging, binds the listener and hands over to [`dockscope_agent::run`].
+//! `dockscope-agent healthcheck` is a probe of a running agent instead
+//! ([`dockscope_agent::healthcheck`]).
 
 use anyhow::Context;
 use clap::Parser;
 use dockscope_agent::config::Config;
 use tracing_subscriber::EnvFilter;
 
+fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        std::process::exit(dockscope_agent::healthcheck::main(std::env::args().skip(1)));
+    }
+    agent()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn agent() -> anyhow::Result<()> {
     let config = Config::parse();
     let filter = EnvFilter::try_new(dockscope_agent::config::log_filter(&config.log_level))
         .with_context(|| {
