@@ -33,6 +33,7 @@ let lockedPort;
 let synthetic;
 let syntheticPort;
 const tokenFile = path.join(ARTIFACTS, `guide-token-${process.pid}`);
+const exportFile = path.join(ARTIFACTS, `guide-dockscope-agents-${process.pid}.json`);
 
 /** A labelled test container (run.sh removes leftovers by the label). */
 function run(name, args, command) {
@@ -40,8 +41,12 @@ function run(name, args, command) {
   docker('run', '-d', '--name', name, '--label', 'dockscope-e2e=1', ...args, TEST_IMAGE, ...command);
 }
 
+/** Names of the screenshots this run wrote. */
+const written = new Set();
+
 /** Writes docs/img/<name>.png of the viewport (a page) or of one element (a locator). */
 async function shot(target, name) {
+  written.add(name);
   fs.mkdirSync(IMG, { recursive: true });
   await target.screenshot({ path: path.join(IMG, `${name}.png`), animations: 'disabled' });
 }
@@ -68,6 +73,7 @@ after(async () => {
   await synthetic?.kill('SIGTERM');
   [WEB, CACHE, IDLE].forEach(removeContainer);
   fs.rmSync(tokenFile, { force: true });
+  fs.rmSync(exportFile, { force: true });
 });
 
 /** Text of one element of a card. */
@@ -208,7 +214,6 @@ test('the user guide, step by step', async () => {
   const exportedText = fs.readFileSync(await download.path(), 'utf8');
   assert.deepEqual(JSON.parse(exportedText), { version: 1, agents: [urlA, urlLocked] });
   assert.ok(!exportedText.includes(TOKEN), 'no token in the export');
-  const exportFile = path.join(ARTIFACTS, 'guide-dockscope-agents.json');
   fs.writeFileSync(exportFile, exportedText);
   // Imported elsewhere (here: after removing the card), the token agent comes back without
   // its token, and says what may be missing; the card's Token button fixes it.
@@ -283,4 +288,14 @@ test('the user guide, step by step', async () => {
   assert.equal(await page.locator('html').getAttribute('data-theme'), 'light', 'kept over a reload');
 
   await dash.assertNoPageErrors(browser.errors);
+});
+
+test('the guide embeds exactly the screenshots the walk-through writes', () => {
+  const guide = fs.readFileSync(path.join(root, 'docs/user-guide.md'), 'utf8');
+  const embedded = new Set([...guide.matchAll(/!\[[^\]]*\]\(img\/([^)]+)\.png\)/g)].map((m) => m[1]));
+  assert.ok(written.size > 0, 'the walk-through ran first and wrote its screenshots');
+  assert.deepEqual([...embedded].sort(), [...written].sort(), 'docs/user-guide.md image links vs screenshots taken');
+  for (const name of embedded) {
+    assert.ok(fs.statSync(path.join(IMG, `${name}.png`)).size > 1_000, `docs/img/${name}.png is written`);
+  }
 });
