@@ -2,8 +2,10 @@
 // with deploy/nginx/static.conf, no agent behind it. The bundle's headers are checked (the
 // WebAssembly as application/wasm, gzip copies, caching, nosniff), and the page, which finds no
 // agent of its own there, connects straight to the two agents end2end/run.sh started on other
-// ports, pasted by address as docs/operations.md says, and shows their live rows. The shipped
-// file is used with only its port and root swapped (each swap must find its text).
+// ports, pasted by address as docs/operations.md says, and shows their live rows. Then the
+// file's minimal Content-Security-Policy is swapped for the agent's full one, copied from an
+// agent as the docs say: the page still runs, and an injected script does not. The shipped
+// file is used with only those values swapped (each swap must find its text).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ARTIFACTS, launch, screenshot } from './fixtures/browser.mjs';
-import { agentA, agentB, freePort, removeContainer, runContainer, wsUrl } from './fixtures/agents.mjs';
+import { agentA, agentB, freePort, httpUrl, removeContainer, runContainer, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,12 +25,19 @@ let port;
 let browser;
 let container;
 
-/** The shipped server block with its port and root swapped, in a main config kept in `dir`. */
-function nginxConfig(listenPort) {
+/** The file's Content-Security-Policy line (the one docs/operations.md says to replace). */
+const CSP_LINE = `add_header Content-Security-Policy "frame-ancestors 'none'; base-uri 'none'; object-src 'none'" always;`;
+
+/**
+ * The shipped server block with its port and root swapped (and any `extra` swaps), in a main
+ * config kept in `dir`.
+ */
+function nginxConfig(listenPort, dir, extra = []) {
   let site = fs.readFileSync(path.join(root, 'deploy/nginx/static.conf'), 'utf8');
   for (const [from, to] of [
     ['listen 8081;', `listen 127.0.0.1:${listenPort};`],
     ['root /srv/dockscope;', `root ${dist};`],
+    ...extra,
   ]) {
     assert.ok(site.includes(from), `deploy/nginx/static.conf no longer has ${from}`);
     site = site.replaceAll(from, to);
@@ -42,23 +51,30 @@ function nginxConfig(listenPort) {
     `access_log ${dir}/access.log;\n${temp}\n${site}\n}\n`;
 }
 
-before(async () => {
-  assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no bundle in ${dist} (run scripts/build.sh)`);
+/** Runs nginx with `conf` in `dir` (prefix, pid, logs, temp files); resolves once it listens. */
+async function startNginx(dir, conf) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  port = await freePort();
-  const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, nginxConfig(port));
-  nginx = spawn('nginx', ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const file = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(file, conf);
+  const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  nginx.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
   const deadline = Date.now() + 10_000;
   while (!fs.existsSync(path.join(dir, 'nginx.pid'))) {
-    if (nginx.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`nginx did not start: ${stderr} ${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const log = path.join(dir, 'error.log');
+      throw new Error(`nginx did not start: ${stderr} ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return child;
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no bundle in ${dist} (run scripts/build.sh)`);
+  port = await freePort();
+  nginx = await startNginx(dir, nginxConfig(port, dir));
   container = runContainer('static-sleeper', { command: ['sleep', '100000'] });
   browser = await launch();
 });
@@ -170,4 +186,52 @@ test('the page from nginx adds no agent by itself, then goes live with agents pa
   const log = fs.readFileSync(path.join(dir, 'access.log'), 'utf8');
   assert.match(log, /"GET \/agent\.json HTTP\/[0-9.]+" 404 /, log);
   assert.match(log, /"GET \/socket-worker_loader\.js HTTP\/[0-9.]+" 200 /, log);
+});
+
+test("with the agent's full Content-Security-Policy copied in, as the docs say, the page runs and connects", async () => {
+  const a = agentA();
+  // `curl -sI http://127.0.0.1:8080/ | grep -i content-security-policy` on an agent built
+  // from this bundle (run.sh's e2e-a serves it).
+  const policy = (await fetch(httpUrl(a.port))).headers.get('content-security-policy');
+  assert.match(policy ?? '', /script-src 'self' 'wasm-unsafe-eval' 'sha256-/, policy);
+  const strictDir = `${dir}-csp`;
+  const strictPort = await freePort();
+  const fileText = fs.readFileSync(path.join(root, 'deploy/nginx/static.conf'), 'utf8');
+  assert.ok(fileText.includes(CSP_LINE), `deploy/nginx/static.conf no longer has ${CSP_LINE}`);
+  const strict = await startNginx(strictDir, nginxConfig(strictPort, strictDir, [
+    [CSP_LINE, `add_header Content-Security-Policy "${policy}" always;`],
+  ]));
+  // A new tab of the same profile; a new origin (port), so an empty saved list.
+  const page = await browser.context.newPage();
+  try {
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.addInitScript(() => {
+      window.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+      });
+    });
+    const documentResponse = page.waitForResponse((r) => r.url() === `http://127.0.0.1:${strictPort}/`);
+    const dash = new DashboardPage(page);
+    await dash.open(`http://127.0.0.1:${strictPort}/`);
+    assert.equal((await documentResponse).headers()['content-security-policy'], policy);
+    await dash.addAgent(`127.0.0.1:${a.port}`);
+    await dash.waitForState(wsUrl(a.port), 'live');
+    await dash.waitForAgentName(wsUrl(a.port), a.id);
+    assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
+    assert.deepEqual(errors, [], 'page errors');
+    // In force: an injected inline script does not run.
+    const ran = await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__injected = true';
+      document.head.append(s);
+      return window.__injected === true;
+    });
+    assert.equal(ran, false, 'an injected inline script ran under the copied policy');
+  } finally {
+    await page.close();
+    strict.kill();
+    fs.rmSync(strictDir, { recursive: true, force: true });
+  }
 });
