@@ -1,7 +1,7 @@
 //! The agent as deployed by `deploy/compose`: the static (musl) binary alone in a
 //! `FROM scratch` image, run read-only as `nobody` with the Docker socket and the host's cgroup
 //! tree mounted read-only and a token file as its secret — the compose file's settings, given
-//! to `docker run` (no compose here). It must stream the real engine's containers from cgroup
+//! to `docker run` (`compose.rs` runs the compose files themselves). It must stream the real engine's containers from cgroup
 //! files, refuse a client without the token (401), and serve the embedded dashboard. And the
 //! same image lives through a flood of 20,000 half-open sockets inside its 64 MiB (CI holds the
 //! flood for 15 s, `DOCKSCOPE_FULL_FAULTS=1` for 60 s): not OOM-killed, its connected client
