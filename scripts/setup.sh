@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14   # 0.22 needs a newer rustc than this machine's 1.95
+ZIGLANG_VERSION=0.17.1   # zig from PyPI: the aarch64 agent's C compiler and linker
+ZIGBUILD_VERSION=0.24.1
 log() { printf '[setup] %s\n' "$*" >&2; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -41,6 +43,29 @@ fi
 if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
   log "rustup target add x86_64-unknown-linux-musl (the static agent, scripts/build-static.sh)"
   rustup target add x86_64-unknown-linux-musl
+fi
+
+# The aarch64 agent (scripts/build-static.sh aarch64): Rust's musl target, zig as C compiler and
+# linker (the PyPI wheel, into a folder of its own: no system Python packages are touched), and
+# cargo-zigbuild to drive it.
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-musl; then
+  log "rustup target add aarch64-unknown-linux-musl (the aarch64 agent)"
+  rustup target add aarch64-unknown-linux-musl
+fi
+ZIG_DIR="$HOME/.local/lib/dockscope-ziglang"   # scripts/build-static.sh puts it on PATH
+if ! "$ZIG_DIR/ziglang/zig" version 2>/dev/null | grep -qx "$ZIGLANG_VERSION"; then
+  python3 -m pip --version >/dev/null 2>&1 || {
+    log "apt-get install python3-pip (for the ziglang wheel)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+  }
+  log "pip install ziglang $ZIGLANG_VERSION into $ZIG_DIR"
+  rm -rf "$ZIG_DIR"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$ZIG_DIR" "ziglang==$ZIGLANG_VERSION"
+fi
+if ! cargo-zigbuild --version 2>/dev/null | grep -q " $ZIGBUILD_VERSION\$"; then
+  log "cargo install cargo-zigbuild $ZIGBUILD_VERSION (about 3 minutes)"
+  cargo install cargo-zigbuild --version "$ZIGBUILD_VERSION" --locked
 fi
 
 if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
