@@ -18,9 +18,12 @@ step "cargo clippy (host and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p dockscope-dashboard --target wasm32-unknown-unknown -- -D warnings
 
-step "build (dashboard bundle + release agent, and the static agent)"
+step "build (dashboard bundle + release agent, and the static x86_64 and aarch64 agents)"
 scripts/build.sh
-scripts/build-static.sh
+scripts/build-static.sh all
+
+step "release artifacts (archives, images, SHA256SUMS; checked by crates/agent/tests/release.rs)"
+scripts/release.sh
 
 step "cargo test (unit + real-engine integration)"
 # One test binary at a time (cargo's default): engine_restart takes dockerd away.
