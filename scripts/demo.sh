@@ -38,8 +38,8 @@ case "${1:-up}" in
   *) log "usage: scripts/demo.sh [up|down]"; exit 1 ;;
 esac
 
-# Whether any file under the given paths is newer than $1 (or $1 is missing). Tests, benches
-# and examples do not go into the binary.
+# Whether any file under the given paths is newer than $1 (or $1 is missing). Tests, benches,
+# examples and trunk's output (dist/) are not sources.
 stale() { # output path…
   local out=$1
   shift
@@ -53,11 +53,11 @@ if ! command -v trunk >/dev/null || ! command -v wasm-bindgen >/dev/null \
   scripts/setup.sh --build
 fi
 scripts/docker-up.sh
-if stale "$BUNDLE" crates/dashboard crates/protocol Cargo.lock; then
+if stale "$BUNDLE" crates/dashboard crates/protocol Cargo.lock Cargo.toml; then
   log "dashboard bundle missing or older than its sources: scripts/build.sh"
   scripts/build.sh
 fi
-if stale "$STATIC" crates/agent crates/protocol crates/dashboard/dist Cargo.lock Cargo.toml; then
+if [ "$BUNDLE" -nt "$STATIC" ] || stale "$STATIC" crates/agent crates/protocol Cargo.lock Cargo.toml; then
   log "static agent missing or older than its sources: scripts/build-static.sh"
   scripts/build-static.sh
 fi
