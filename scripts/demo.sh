@@ -70,7 +70,10 @@ log "docker-compose up (project $PROJECT, $FILE)"
 # One build per image (the workload services share theirs); Docker's cache makes a warm one
 # instant. The legacy builder's deprecation notice is noise here.
 compose build -q dockscope-agent web 2>&1 | { grep -v -e DEPRECATED -e buildx -e '^$' || true; } >&2
-compose up -d --remove-orphans
+if ! compose up -d --remove-orphans; then
+  log "docker-compose up failed; if port $PORT is taken: DOCKSCOPE_DEMO_PORT=9090 scripts/demo.sh"
+  exit 1
+fi
 
 # Up once the agent serves its page through the published port.
 answers() { # the status line of GET / on the published port

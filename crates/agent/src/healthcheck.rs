@@ -7,7 +7,8 @@
 //! It parses its own arguments, apart from the agent's flags: the default URL comes from
 //! `$DOCKSCOPE_LISTEN`, the variable the agent listens by, with an unspecified address
 //! (`0.0.0.0`, `[::]`) asked on `127.0.0.1` — `/healthz` answers loopback peers only.
-//! Plain `http://` only: for an agent serving TLS, probe a plain-HTTP agent or use curl.
+//! Plain `http://` only: with `$DOCKSCOPE_TLS_CERT` set (an agent serving TLS) and no `--url`
+//! it says so and exits 1 rather than misjudge a TLS port.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -88,8 +89,17 @@ pub fn main(args: impl IntoIterator<Item = String>) -> i32 {
         }
     };
     let listen = std::env::var("DOCKSCOPE_LISTEN").ok();
+    let tls = std::env::var_os("DOCKSCOPE_TLS_CERT").is_some_and(|v| !v.is_empty());
     let url = match args.url {
         Some(url) => url,
+        None if tls => {
+            eprintln!(
+                "unhealthy: the agent serves TLS (DOCKSCOPE_TLS_CERT is set) and healthcheck \
+                 speaks plain http only; disable the image's HEALTHCHECK (compose: \
+                 `healthcheck: {{disable: true}}`) or terminate TLS in a proxy in front"
+            );
+            return 1;
+        }
         None => match default_url(listen.as_deref()) {
             Ok(url) => url,
             Err(e) => {

@@ -158,6 +158,17 @@ fn bad_arguments_exit_1_not_dockers_reserved_2() {
         assert_eq!(code, 1, "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+    let tls = Command::new(env!("CARGO_BIN_EXE_dockscope-agent"))
+        .arg("healthcheck")
+        .env("DOCKSCOPE_TLS_CERT", "/run/secrets/cert.pem")
+        .output()
+        .unwrap();
+    let (code, _, stderr) = verdict(&tls);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the agent serves TLS (DOCKSCOPE_TLS_CERT is set)"),
+        "{stderr}"
+    );
     let (code, stdout, _) = verdict(&healthcheck(None, &["--help"]));
     assert_eq!(code, 0);
     assert!(
