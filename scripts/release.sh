@@ -44,7 +44,7 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   name="dockscope-agent-$version-$target"
   archive="$out/$name.tar.gz"
   bin="target/$target/release/dockscope-agent"
-  if ! stale "$archive" "$bin" "${docs[@]}" "$0"; then
+  if ! stale "$archive" "$bin" "${docs[@]}" scripts/release.sh; then
     log "$archive is up to date"
     continue
   fi
@@ -67,7 +67,7 @@ for arch in amd64 arm64; do
     amd64) dockerfile=deploy/compose/Dockerfile bin=target/x86_64-unknown-linux-musl/release/dockscope-agent ;;
     arm64) dockerfile=deploy/image/Dockerfile.arm64 bin=target/aarch64-unknown-linux-musl/release/dockscope-agent ;;
   esac
-  if ! stale "$archive" "$bin" "$dockerfile" "$0"; then
+  if ! stale "$archive" "$bin" "$dockerfile" scripts/release.sh; then
     log "$archive is up to date"
     continue
   fi
