@@ -24,7 +24,8 @@ IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 def strip_comments_and_strings(text: str) -> str:
     text = re.sub(r"//[^\n]*", "", text)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
+    # Raw strings (`r"…"`, `r#"…"#`), then ordinary ones; `r` must start a token.
+    text = re.sub(r'(?<![A-Za-z0-9_])r(#*)"(?:.|\n)*?"\1', '""', text)
     text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
     return text
 
