@@ -4,6 +4,8 @@ use std::time::Instant;
 
 use dockscope_protocol::AgentMetrics;
 
+use super::figures::round2;
+
 /// Linux reports `utime`/`stime` in USER_HZ ticks, which is 100 on every architecture Docker runs on.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -62,11 +64,6 @@ pub fn cpu_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     utime.checked_add(stime)
-}
-
-/// Two decimals are all a percentage on a dashboard needs, and they halve the JSON.
-pub fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]

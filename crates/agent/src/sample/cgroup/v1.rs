@@ -8,13 +8,40 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Files;
+use super::read::{number, stat_value, wall_clocked, Files, Fill, Probe};
 
 /// Names the CPU accounting controller is mounted under, in the order tried.
 const CPU_CONTROLLERS: [&str; 3] = ["cpuacct", "cpu,cpuacct", "cpuacct,cpu"];
 
 /// The `memory.stat` key Docker subtracts from usage on cgroup v1.
 pub const INACTIVE_FILE: &str = "total_inactive_file";
+
+/// Which controller directory a file lives under.
+#[derive(Debug, Clone, Copy)]
+pub enum Controller {
+    /// `cpuacct` (or `cpu,cpuacct`).
+    Cpu,
+    /// `memory`.
+    Memory,
+}
+
+/// The files read for every container and the field each fills, CPU first. The limit is
+/// "unlimited" as a huge page-aligned number (9223372036854771712), which the figures clamp
+/// to host memory like Docker does.
+pub const FILES: [(Controller, &str, Fill); 4] = [
+    (Controller::Cpu, "cpuacct.usage", |text, r| {
+        wall_clocked(r, number(text));
+    }),
+    (Controller::Memory, "memory.usage_in_bytes", |text, r| {
+        r.usage = number(text);
+    }),
+    (Controller::Memory, "memory.stat", |text, r| {
+        r.inactive_file = stat_value(text, INACTIVE_FILE);
+    }),
+    (Controller::Memory, "memory.limit_in_bytes", |text, r| {
+        r.limit = number(text);
+    }),
+];
 
 /// The CPU accounting and memory controller directories under `root`, if both are mounted.
 pub fn controllers(root: &Path) -> Option<(PathBuf, PathBuf)> {
@@ -34,20 +61,16 @@ pub fn files(cpu: &Path, memory: &Path, relative: &str) -> Option<Files> {
     let cpu = cpu.join(relative);
     let memory = memory.join(relative);
     (cpu.is_dir() && memory.is_dir()).then(|| Files {
-        cpu: cpu.join("cpuacct.usage").into(),
-        usage: memory.join("memory.usage_in_bytes").into(),
-        stat: memory.join("memory.stat").into(),
-        limit: memory.join("memory.limit_in_bytes").into(),
+        probes: FILES
+            .iter()
+            .map(|&(controller, name, fill)| Probe {
+                file: match controller {
+                    Controller::Cpu => cpu.join(name),
+                    Controller::Memory => memory.join(name),
+                }
+                .into(),
+                fill,
+            })
+            .collect(),
     })
-}
-
-/// CPU time in nanoseconds from `cpuacct.usage`.
-pub fn cpu_ns(text: &str) -> Option<u64> {
-    text.trim().parse().ok()
-}
-
-/// The limit from `memory.limit_in_bytes`. "Unlimited" is a huge page-aligned number
-/// (9223372036854771712), which the caller clamps to host memory like Docker does.
-pub fn limit(text: &str) -> Option<u64> {
-    text.trim().parse().ok()
 }
