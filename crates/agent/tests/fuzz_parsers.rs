@@ -602,7 +602,7 @@ proptest! {
     }
 
     /// This process's `/proc/self/limits` with another soft limit on open files: half of what
-    /// remains after 256 reserved descriptors, four files per container.
+    /// remains after 256 reserved descriptors, shared by each container's files (four today).
     #[test]
     fn open_file_budget_follows_the_soft_limit(
         soft in proptest::option::weighted(0.9, prop_oneof![0..100_000usize, any::<usize>()]),
@@ -618,7 +618,8 @@ proptest! {
             })
             .collect();
         let soft = soft.unwrap_or(usize::MAX);
-        prop_assert_eq!(cgroup::open_file_budget(&limits), soft.saturating_sub(256) / 2 / 4);
+        let files = cgroup::budget::FILES_PER_CONTAINER;
+        prop_assert_eq!(cgroup::open_file_budget(&limits), soft.saturating_sub(256) / 2 / files);
     }
 
     /// Edited endpoint texts: accepted ones print back to themselves; refused ones quote the

@@ -67,7 +67,7 @@ impl StatsSource for SyntheticSource {
                     usage: Some((mem_mib * 1_048_576.0) as u64),
                     inactive_file: None,
                     limit: Some(512 * 1_048_576),
-                    host_memory: None,
+                    ..Reading::default()
                 };
                 let figures = Figures::between(Some(*previous), &reading);
                 *previous = reading.cpu().unwrap_or(*previous);

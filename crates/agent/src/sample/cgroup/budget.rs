@@ -79,11 +79,14 @@ mod tests {
                  Max open files            {soft}                524288               files\n"
             )
         };
+        // Half of what 256 reserved descriptors leave, one share per container's files (four
+        // today: 1024 → 96 containers).
+        let per = 2 * FILES_PER_CONTAINER;
         let cases = [
-            ("1024", 96),
-            ("20000", 2468),
+            ("1024", 768 / per),
+            ("20000", 19_744 / per),
             ("256", 0),
-            ("unlimited", (usize::MAX - 256) / 8),
+            ("unlimited", (usize::MAX - 256) / per),
         ];
         for (soft, want) in cases {
             assert_eq!(open_file_budget(&limits(soft)), want, "{soft}");
