@@ -118,7 +118,7 @@ impl DockerApiSource {
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let figures = latest.map_or_else(Figures::default, |latest| latest.figures());
-                container_stats(id, &tracked.info, figures, now)
+                container_stats(id.clone(), &tracked.info, figures, now)
             })
             .collect()
     }

@@ -99,13 +99,13 @@ impl Figures {
 /// The batch entry for container `id`: its figures (CPU rounded to two decimals) and what the
 /// container set knows about it.
 pub fn container_stats(
-    id: &str,
+    id: String,
     info: &ContainerInfo,
     figures: Figures,
     now: DateTime<Utc>,
 ) -> ContainerStats {
     ContainerStats {
-        id: id.to_owned(),
+        id,
         name: info.name.clone(),
         cpu_pct: figures.cpu_pct.map(round2),
         mem_bytes: figures.mem_bytes,
@@ -294,7 +294,7 @@ mod tests {
             cpu_pct: Some(12.3456),
             ..figures
         };
-        let entry = container_stats("abc", &info, figures, now);
+        let entry = container_stats("abc".to_owned(), &info, figures, now);
         assert_eq!(
             (
                 entry.id.as_str(),

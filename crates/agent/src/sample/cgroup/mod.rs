@@ -153,7 +153,7 @@ impl StatsSource for CgroupSource {
                 Figures::between(tracked.previous, &current)
             });
             tracked.previous = reading.and_then(|r| r.cpu()).or(tracked.previous);
-            batch.push(container_stats(id, &tracked.info, figures, now));
+            batch.push(container_stats(id.clone(), &tracked.info, figures, now));
         }
         batch
     }
