@@ -12,12 +12,7 @@ use crate::sample::settings::CGROUP_ROOT_ENV;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
     /// One directory per controller.
-    V1 {
-        /// The CPU accounting controller (`cpuacct` or `cpu,cpuacct`).
-        cpu: PathBuf,
-        /// The memory controller.
-        memory: PathBuf,
-    },
+    V1(v1::Mounts),
     /// The unified hierarchy.
     V2 {
         /// Its root.
@@ -59,8 +54,8 @@ impl Layout {
                 root: root.to_owned(),
             });
         }
-        if let Some((cpu, memory)) = v1::controllers(root) {
-            return Ok(Layout::V1 { cpu, memory });
+        if let Some(mounts) = v1::Mounts::find(root) {
+            return Ok(Layout::V1(mounts));
         }
         Err(HierarchyError::Missing {
             root: root.to_owned(),
@@ -72,7 +67,7 @@ impl Layout {
     /// where a hierarchy exists but holds no other container.
     pub fn holds_containers(&self) -> bool {
         let top = match self {
-            Layout::V1 { memory, .. } => memory,
+            Layout::V1(mounts) => mounts.top(),
             Layout::V2 { root } => root,
         };
         ["docker", "system.slice"]
@@ -83,7 +78,7 @@ impl Layout {
     /// The collector name for `agent_status.features`.
     pub fn name(&self) -> &'static str {
         match self {
-            Layout::V1 { .. } => "cgroup-v1",
+            Layout::V1(_) => "cgroup-v1",
             Layout::V2 { .. } => "cgroup-v2",
         }
     }
@@ -94,7 +89,7 @@ impl Layout {
         candidates(id, parent)
             .iter()
             .find_map(|relative| match self {
-                Layout::V1 { cpu, memory } => v1::files(cpu, memory, relative),
+                Layout::V1(mounts) => v1::files(mounts, relative),
                 Layout::V2 { root } => v2::files(root, relative),
             })
     }

@@ -25,6 +25,43 @@ pub enum Controller {
     Memory,
 }
 
+/// Where the controllers this module reads are mounted. A new controller (`pids`, `blkio`)
+/// is a field here, found in [`Mounts::find`], and a [`Controller`] variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mounts {
+    /// The CPU accounting controller (`cpuacct` or `cpu,cpuacct`).
+    pub cpu: PathBuf,
+    /// The memory controller; Docker's groups under it tell the host's hierarchy apart.
+    pub memory: PathBuf,
+}
+
+impl Mounts {
+    /// The CPU accounting and memory controllers under `root`, if both are mounted.
+    pub fn find(root: &Path) -> Option<Self> {
+        let cpu = CPU_CONTROLLERS
+            .iter()
+            .map(|name| root.join(name))
+            .find(|dir| dir.join("cpuacct.usage").is_file())?;
+        let memory = root.join("memory");
+        memory
+            .join("memory.usage_in_bytes")
+            .is_file()
+            .then_some(Self { cpu, memory })
+    }
+
+    /// The directory whose top-level groups (`docker`, `system.slice`) show containers.
+    pub fn top(&self) -> &Path {
+        &self.memory
+    }
+
+    fn dir(&self, controller: Controller) -> &Path {
+        match controller {
+            Controller::Cpu => &self.cpu,
+            Controller::Memory => &self.memory,
+        }
+    }
+}
+
 /// The files read for every container and the field each fills, CPU first. The limit is
 /// "unlimited" as a huge page-aligned number (9223372036854771712), which the figures clamp
 /// to host memory like Docker does.
@@ -43,32 +80,14 @@ pub const FILES: [(Controller, &str, Fill); 4] = [
     }),
 ];
 
-/// The CPU accounting and memory controller directories under `root`, if both are mounted.
-pub fn controllers(root: &Path) -> Option<(PathBuf, PathBuf)> {
-    let cpu = CPU_CONTROLLERS
-        .iter()
-        .map(|name| root.join(name))
-        .find(|dir| dir.join("cpuacct.usage").is_file())?;
-    let memory = root.join("memory");
-    memory
-        .join("memory.usage_in_bytes")
-        .is_file()
-        .then_some((cpu, memory))
-}
-
-/// The files of the container whose cgroup is `relative` under each controller.
-pub fn files(cpu: &Path, memory: &Path, relative: &str) -> Option<Files> {
-    let cpu = cpu.join(relative);
-    let memory = memory.join(relative);
-    (cpu.is_dir() && memory.is_dir()).then(|| Files {
+/// The files of the container whose cgroup is `relative` under each controller; `None` until
+/// its CPU and memory directories exist.
+pub fn files(mounts: &Mounts, relative: &str) -> Option<Files> {
+    (mounts.cpu.join(relative).is_dir() && mounts.memory.join(relative).is_dir()).then(|| Files {
         probes: FILES
             .iter()
             .map(|&(controller, name, fill)| Probe {
-                file: match controller {
-                    Controller::Cpu => cpu.join(name),
-                    Controller::Memory => memory.join(name),
-                }
-                .into(),
+                file: mounts.dir(controller).join(relative).join(name).into(),
                 fill,
             })
             .collect(),
