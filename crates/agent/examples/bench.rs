@@ -35,71 +35,59 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use dockscope_agent::sample::cgroup::host_memory;
+use dockscope_agent::sample::process::{self, TICKS_PER_SECOND};
 use dockscope_protocol::{decode, Message};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+/// The docker CLI helper the integration tests use.
+#[path = "../tests/common/cli.rs"]
+mod cli;
+use cli::docker;
+
 const IMAGE: &str = "dockscope-test-busybox";
 const LABEL: &str = "dockscope.bench=1";
 const BUSY: usize = 5;
-/// USER_HZ: /proc reports CPU time in 1/100 s on every Linux Docker runs on.
-const TICKS_PER_SECOND: f64 = 100.0;
 /// Time for a freshly started monitor to list and inspect everything before measuring.
 const WARM_UP: Duration = Duration::from_secs(8);
 
+/// Agent benchmark: what monitoring N containers costs, next to `docker stats`.
+#[derive(Debug, clap::Parser)]
+#[command(name = "bench")]
 struct Args {
+    /// Idle containers to start (plus 5 busy loops).
+    #[arg(long, default_value_t = 100, value_name = "N")]
     containers: usize,
+    /// Length of each measuring window.
+    #[arg(long, default_value_t = 60, value_name = "S")]
     secs: u64,
+    /// The release agent binary.
+    #[arg(
+        long,
+        default_value = "target/release/dockscope-agent",
+        value_name = "PATH"
+    )]
     agent: PathBuf,
+    /// Replace this file's section (docs/benchmarks.md) with the result.
+    #[arg(long, value_name = "FILE")]
     write: Option<PathBuf>,
+    /// Keep the bench containers afterwards.
+    #[arg(long)]
     keep: bool,
+    /// The command line quoted in the written section.
+    #[arg(long, default_value = "scripts/bench.sh", value_name = "TEXT")]
     command: String,
     /// Soak instead of benchmark: minutes to run one agent with 10 clients.
+    #[arg(long = "soak", value_name = "MINUTES")]
     soak_mins: Option<u64>,
     /// Synthetic host sizes instead of real containers.
+    #[arg(long, value_delimiter = ',', value_name = "N[,N…]")]
     synthetic: Vec<usize>,
 }
 
-fn args() -> Args {
-    let mut args = Args {
-        containers: 100,
-        secs: 60,
-        agent: PathBuf::from("target/release/dockscope-agent"),
-        write: None,
-        keep: false,
-        command: "scripts/bench.sh".to_owned(),
-        soak_mins: None,
-        synthetic: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--containers" => args.containers = value().parse().expect("--containers N"),
-            "--secs" => args.secs = value().parse().expect("--secs S"),
-            "--agent" => args.agent = value().into(),
-            "--write" => args.write = Some(value().into()),
-            "--command" => args.command = value(),
-            "--keep" => args.keep = true,
-            "--soak" => args.soak_mins = Some(value().parse().expect("--soak MINUTES")),
-            "--synthetic" => {
-                args.synthetic = value()
-                    .split(',')
-                    .map(|n| n.trim().parse().expect("--synthetic N[,N…]"))
-                    .collect();
-            }
-            other => panic!(
-                "unknown flag {other:?}; use --containers N --secs S --agent PATH \
-                 [--write docs/benchmarks.md] [--command TEXT] [--keep] [--soak MINUTES] \
-                 [--synthetic N[,N…]]"
-            ),
-        }
-    }
-    args
-}
-
 fn main() {
-    let args = args();
+    let args = <Args as clap::Parser>::parse();
     assert!(
         args.agent.is_file(),
         "no agent binary at {}; build it with cargo build --release -p dockscope-agent",
@@ -550,36 +538,19 @@ fn engine_delta(before: &HashMap<u32, u64>, after: &HashMap<u32, u64>) -> u64 {
         .sum()
 }
 
-/// utime + stime of `pid` (all threads).
+/// utime + stime of `pid` (all threads); 0 once it is gone.
 fn ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let Some(close) = stat.rfind(')') else {
-        return 0;
-    };
-    let mut fields = stat[close + 1..].split_whitespace().skip(11);
-    let utime: u64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.next().and_then(|f| f.parse().ok()).unwrap_or(0);
-    utime + stime
+    process::ticks_of(pid).unwrap_or(0)
 }
 
 /// VmHWM (peak resident set) of `pid`, bytes.
 fn peak_rss(pid: u32) -> u64 {
-    status_kib(pid, "VmHWM:") * 1024
+    process::status_bytes_of(pid, "VmHWM:").unwrap_or(0)
 }
 
 /// VmRSS (resident set now) of `pid`, bytes.
 fn rss(pid: u32) -> u64 {
-    status_kib(pid, "VmRSS:") * 1024
-}
-
-/// A `kB` field of `/proc/<pid>/status`.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .unwrap_or(0)
+    process::status_bytes_of(pid, "VmRSS:").unwrap_or(0)
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -590,19 +561,6 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// N idle containers and 5 bounded busy loops, four `docker run`s at a time.
@@ -667,14 +625,9 @@ fn host() -> String {
         .trim()
         .to_owned();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+    let mem = host_memory(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default())
         .unwrap_or(0)
-        / 1024
-        / 1024;
+        >> 30;
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
         "{cores} cores ({model}), {mem} GiB RAM, Linux {}",

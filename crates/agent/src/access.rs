@@ -14,6 +14,7 @@
 use std::net::IpAddr;
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use subtle::ConstantTimeEq;
 
 pub use dockscope_protocol::{SUBPROTOCOL as PROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 
@@ -24,6 +25,24 @@ pub struct Access {
     token: Option<String>,
     /// Allowed `Origin` values for browser clients; empty allows any.
     allowed_origins: Vec<String>,
+}
+
+/// Why the access rules cannot work; the agent does not start. Permanent: only another flag
+/// or file fixes it.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// `--token-file` cannot be read.
+    #[error("cannot read --token-file {}: {source}", .path.display())]
+    TokenFile {
+        /// The file given.
+        path: std::path::PathBuf,
+        /// Why it cannot be read.
+        source: std::io::Error,
+    },
+    /// The token cannot travel as a WebSocket subprotocol; the text says which character and
+    /// how to make a good one.
+    #[error("{0}")]
+    Token(String),
 }
 
 /// Why an upgrade was refused.
@@ -40,10 +59,10 @@ impl Access {
     ///
     /// # Errors
     /// When the token is empty or has characters a WebSocket subprotocol cannot carry.
-    pub fn new(token: Option<String>, allowed_origins: Vec<String>) -> Result<Self, String> {
+    pub fn new(token: Option<String>, allowed_origins: Vec<String>) -> Result<Self, AccessError> {
         let token = token.map(|t| t.trim().to_owned());
         if let Some(t) = &token {
-            dockscope_protocol::check_token(t)?;
+            dockscope_protocol::check_token(t).map_err(AccessError::Token)?;
         }
         let allowed_origins = allowed_origins
             .into_iter()
@@ -167,12 +186,9 @@ fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .map(str::trim)
 }
 
-/// Compares without stopping at the first difference (the length is not secret).
+/// Compares without stopping at the first difference (`subtle`; the length is not secret).
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
@@ -376,6 +392,7 @@ mod tests {
     fn bad_tokens_are_refused_at_start_with_a_hint() {
         for bad in ["", "  ", "has space", "semi;colon", "ümlaut"] {
             let err = Access::new(Some(bad.into()), vec![]).expect_err(bad);
+            let err = err.to_string();
             assert!(err.contains("openssl rand -hex 32"), "{err}");
         }
         assert!(Access::new(Some("a-Z_0.9~".into()), vec![]).is_ok());

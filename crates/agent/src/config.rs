@@ -1,10 +1,18 @@
-//! Command-line flags, each with an environment-variable fallback.
+//! Every setting: command-line flags, each with an environment-variable fallback, and the two
+//! settings that come from the environment only (`$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT`).
+//! Nothing else in the agent reads the environment; the parsed values are handed down
+//! ([`Config::sample_settings`], [`Config::access`]). Imports only leaves (`engine`,
+//! `sample::settings`, `access`), so nothing it uses reaches back up here.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::sample::docker_api::Endpoint;
+use crate::access::{Access, AccessError};
+use crate::engine::{Endpoint, EndpointError, DEFAULT_ENDPOINT};
+pub use crate::sample::settings::CollectorChoice;
+use crate::sample::settings::{SampleSettings, CGROUP_ROOT_ENV, DEFAULT_CGROUP_ROOT};
 
 /// Dockscope agent: samples every running container once a second and streams the figures to
 /// WebSocket clients. Read-only: it never changes a container.
@@ -110,29 +118,50 @@ pub struct Config {
     /// data is labelled synthetic on the wire).
     #[arg(long, env = "DOCKSCOPE_SYNTHETIC_CONTAINERS", value_name = "N")]
     pub synthetic_containers: Option<usize>,
+
+    /// `$DOCKER_HOST`, the engine when `--docker-endpoint` is not given (no flag: the Docker
+    /// CLI's variable, read as the CLI reads it).
+    #[arg(skip = std::env::var("DOCKER_HOST").ok())]
+    pub docker_host: Option<String>,
+
+    /// The host's cgroup hierarchy: `$DOCKSCOPE_CGROUP_ROOT` (for an agent in a container with
+    /// the host's tree mounted elsewhere), else `/sys/fs/cgroup`.
+    #[arg(skip = cgroup_root_from_env())]
+    pub cgroup_root: PathBuf,
 }
 
-/// `--collector`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CollectorChoice {
-    /// cgroup files when readable, else the Docker API.
-    Auto,
-    /// Read CPU and memory straight from the containers' cgroup files.
-    Cgroup,
-    /// Ask the Docker engine for each container's stats.
-    DockerApi,
+/// Why a count flag was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    /// `0` for a cap that must let at least one in.
+    #[error("must be at least 1")]
+    Zero,
+    /// Not a number at all; quotes the text.
+    #[error("{0:?} is not a whole number")]
+    NotANumber(String),
 }
 
-fn at_least_one(s: &str) -> Result<usize, String> {
+/// `$DOCKER_HOST` (used without `--docker-endpoint`) is not an endpoint we can speak to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("DOCKER_HOST: {0}")]
+pub struct DockerHostError(#[source] pub EndpointError);
+
+fn at_least_one(s: &str) -> Result<usize, CountError> {
     match s.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(0) => Err(CountError::Zero),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("{s:?} is not a whole number")),
+        Err(_) => Err(CountError::NotANumber(s.to_owned())),
     }
 }
 
-fn parse_endpoint(s: &str) -> Result<Endpoint, String> {
+fn parse_endpoint(s: &str) -> Result<Endpoint, EndpointError> {
     s.parse()
+}
+
+fn cgroup_root_from_env() -> PathBuf {
+    std::env::var_os(CGROUP_ROOT_ENV)
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT), PathBuf::from)
 }
 
 impl Config {
@@ -149,30 +178,50 @@ impl Config {
     ///
     /// # Errors
     /// When the token file cannot be read or the token cannot travel as a subprotocol.
-    pub fn access(&self) -> Result<crate::access::Access, String> {
+    pub fn access(&self) -> Result<Access, AccessError> {
         let token = match (&self.token, &self.token_file) {
             (Some(token), _) => Some(token.clone()),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| AccessError::TokenFile {
+                        path: path.clone(),
+                        source,
+                    })?;
                 Some(text.lines().next().unwrap_or_default().to_owned())
             }
             (None, None) => None,
         };
-        crate::access::Access::new(token, self.allowed_origins.clone())
+        Access::new(token, self.allowed_origins.clone())
     }
 
-    /// The Docker endpoint to use.
+    /// The Docker endpoint to use: the flag, else `$DOCKER_HOST`, else the local socket.
     ///
     /// # Errors
     /// When `$DOCKER_HOST` (used without a flag) is not an endpoint we can speak to.
-    pub fn endpoint(&self) -> Result<Endpoint, String> {
+    pub fn endpoint(&self) -> Result<Endpoint, DockerHostError> {
         match &self.docker_endpoint {
             Some(endpoint) => Ok(endpoint.clone()),
-            None => Endpoint::local_default()
+            None => self
+                .docker_host
+                .as_deref()
+                .unwrap_or(DEFAULT_ENDPOINT)
                 .parse()
-                .map_err(|e| format!("DOCKER_HOST: {e}")),
+                .map_err(DockerHostError),
         }
+    }
+
+    /// What the collectors need: `--collector`, the endpoint, the cgroup root,
+    /// `--synthetic-containers`.
+    ///
+    /// # Errors
+    /// See [`Config::endpoint`].
+    pub fn sample_settings(&self) -> Result<SampleSettings, DockerHostError> {
+        Ok(SampleSettings {
+            collector: self.collector,
+            endpoint: self.endpoint()?,
+            cgroup_root: self.cgroup_root.clone(),
+            synthetic_containers: self.synthetic_containers,
+        })
     }
 }
 
@@ -230,6 +279,51 @@ mod tests {
             .expect_err("no host")
             .to_string();
         assert!(err.contains("8080"), "{err}");
+    }
+
+    #[test]
+    fn environment_only_settings_are_parsed_here_and_handed_down() {
+        let mut config = Config::try_parse_from(["dockscope-agent", "--collector", "cgroup"])
+            .expect("valid flags");
+        config.docker_host = None;
+        config.cgroup_root = "/host/sys/fs/cgroup".into();
+        let settings = config.sample_settings().expect("default endpoint");
+        assert_eq!(
+            settings,
+            SampleSettings {
+                collector: CollectorChoice::Cgroup,
+                endpoint: Endpoint::Unix("/var/run/docker.sock".into()),
+                cgroup_root: "/host/sys/fs/cgroup".into(),
+                synthetic_containers: None,
+            }
+        );
+        let cases = [
+            (
+                Some("tcp://10.0.0.9:2375"),
+                Ok(Endpoint::Tcp("tcp://10.0.0.9:2375".into())),
+            ),
+            (
+                Some("/run/docker.sock"),
+                Ok(Endpoint::Unix("/run/docker.sock".into())),
+            ),
+            (
+                Some("ssh://host"),
+                Err("DOCKER_HOST: \"ssh://host\" is not a Docker endpoint"),
+            ),
+        ];
+        for (docker_host, want) in cases {
+            config.docker_host = docker_host.map(str::to_owned);
+            match (config.endpoint(), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want),
+                (Err(got), Err(want)) => {
+                    assert!(got.to_string().starts_with(want), "{got}")
+                }
+                (got, want) => panic!("{docker_host:?}: {got:?} != {want:?}"),
+            }
+        }
+        // The flag wins over $DOCKER_HOST.
+        config.docker_endpoint = Some(Endpoint::Tcp("tcp://h:1".into()));
+        assert_eq!(config.endpoint(), Ok(Endpoint::Tcp("tcp://h:1".into())));
     }
 
     #[test]

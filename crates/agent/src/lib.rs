@@ -2,11 +2,15 @@
 //! second and streams the figures to WebSocket clients. Read-only: it never changes a container.
 //!
 //! # Layout
-//! - [`config`]: command-line flags and their environment fallbacks.
+//! - [`config`]: every setting — command-line flags, their environment fallbacks, and the
+//!   environment-only `$DOCKER_HOST` and `$DOCKSCOPE_CGROUP_ROOT` — parsed once and handed down.
+//! - [`engine`]: where the Docker engine is ([`engine::Endpoint`]), its client, and
+//!   [`engine::EngineError`] (which says whether a retry can help).
 //! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors
 //!   (`sample::cgroup` reads cgroup v1/v2 files, `sample::docker_api` asks the engine, synthetic
 //!   for UI benchmarks), `sample::containers` (the container set kept from Docker events and a
-//!   30 s reconcile), `docker stats` arithmetic, the agent's own cost.
+//!   30 s reconcile), `sample::figures` (the one raw reading every collector fills, the
+//!   `docker stats` arithmetic, the one builder of a batch entry), the agent's own cost.
 //! - [`sampler`]: the single once-a-second task turning samples into messages, and the
 //!   [`sampler::StatusBoard`] (identity, engine health) behind `agent_status` and `/healthz`.
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
@@ -28,6 +32,7 @@
 
 pub mod access;
 pub mod config;
+pub mod engine;
 pub mod healthcheck;
 pub mod listen;
 pub mod publish;
@@ -62,15 +67,15 @@ pub enum StartError {
     /// `--serve-ui` on a binary built without the dashboard.
     #[error("{}", ui::NOT_EMBEDDED)]
     UiNotEmbedded,
-    /// The Docker endpoint (flag or `$DOCKER_HOST`) is not one we can speak to.
+    /// The Docker endpoint (`$DOCKER_HOST`) is not one we can speak to.
     #[error("{0}")]
-    Endpoint(String),
+    Endpoint(#[from] config::DockerHostError),
     /// `--token`/`--token-file`/`--allowed-origins` cannot work.
     #[error("access control: {0}")]
-    Access(String),
+    Access(#[from] access::AccessError),
     /// `--tls-cert`/`--tls-key` cannot be used.
     #[error("{0}")]
-    Tls(String),
+    Tls(#[from] tls::TlsError),
     /// The HTTP server failed.
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
@@ -88,8 +93,7 @@ pub async fn run(
     if config.serve_ui && !ui::embedded() {
         return Err(StartError::UiNotEmbedded);
     }
-    let endpoint = config.endpoint().map_err(StartError::Endpoint)?;
-    let collector = Collector::select(config.collector, endpoint, config.synthetic_containers);
+    let collector = Collector::select(config.sample_settings()?);
     serve(config, listener, collector, shutdown).await
 }
 
@@ -106,9 +110,9 @@ async fn serve<S: StatsSource>(
     if config.serve_ui {
         features.push("ui".to_owned());
     }
-    let access = config.access().map_err(StartError::Access)?;
+    let access = config.access()?;
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::load(cert, key).map_err(StartError::Tls)?),
+        (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
         _ => None,
     };
     let local = listener.local_addr()?;

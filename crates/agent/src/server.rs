@@ -375,9 +375,12 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     }
 }
 
+/// Whether the client's message broke a size limit (tungstenite's `Capacity` error, which axum
+/// wraps), told by type rather than by the words of the message.
 fn is_capacity_error(error: &axum::Error) -> bool {
-    let text = error.to_string();
-    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Capacity")
+    std::error::Error::source(error)
+        .and_then(|inner| inner.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }
 
 /// A token bucket over inbound messages.
@@ -432,6 +435,40 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_size_limit_errors_count_as_oversized() {
+        use tungstenite::error::{CapacityError, ProtocolError};
+        let too_long = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+            size: 70_000,
+            max_size: 65_536,
+        });
+        let cases = [
+            (axum::Error::new(too_long), true),
+            (
+                axum::Error::new(tungstenite::Error::Capacity(CapacityError::TooManyHeaders)),
+                true,
+            ),
+            (
+                axum::Error::new(tungstenite::Error::ConnectionClosed),
+                false,
+            ),
+            (
+                axum::Error::new(tungstenite::Error::Protocol(
+                    ProtocolError::ResetWithoutClosingHandshake,
+                )),
+                false,
+            ),
+            // Words alone do not make a size error.
+            (
+                axum::Error::new(std::io::Error::other("Message too long: Capacity")),
+                false,
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(is_capacity_error(&error), want, "{error}");
+        }
+    }
 
     #[test]
     fn inbound_budget_allows_bursts_and_steady_chatter_but_not_floods() {

@@ -14,9 +14,10 @@ use std::path::Path;
 use bollard::models::{
     ContainerCpuStats, ContainerCpuUsage, ContainerMemoryStats, ContainerStatsResponse,
 };
+use dockscope_agent::engine::Endpoint;
 use dockscope_agent::sample::cgroup::{Layout, ReadBuf};
-use dockscope_agent::sample::docker_api::Endpoint;
-use dockscope_agent::sample::math::{self, CpuCounters};
+use dockscope_agent::sample::docker_api::Latest;
+use dockscope_agent::sample::figures::{self, Clock, CpuSample, Figures};
 use dockscope_agent::sample::{cgroup, process};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -142,8 +143,13 @@ fn mutated_payload() -> impl Strategy<Value = (usize, String, Vec<String>)> {
         })
 }
 
-fn original_reading(fixture: usize) -> math::Reading {
-    math::reading(&serde_json::from_str(STATS[fixture]).unwrap(), None)
+/// The figures of one payload, `previous` the CPU baseline when the payload has none.
+fn figures_of(stats: &ContainerStatsResponse, mut previous: Option<CpuSample>) -> Figures {
+    Latest::of(stats, &mut previous).figures()
+}
+
+fn original_reading(fixture: usize) -> Figures {
+    figures_of(&serde_json::from_str(STATS[fixture]).unwrap(), None)
 }
 
 /// Checks one mutated payload; `Ok(true)` when it parsed.
@@ -156,7 +162,7 @@ fn check_payload(fixture: usize, text: &str, touched: &[String]) -> Result<bool,
             return Ok(false);
         }
     };
-    let reading = math::reading(&stats, None);
+    let reading = figures_of(&stats, None);
     if let Some(pct) = reading.cpu_pct {
         prop_assert!(pct.is_finite() && pct >= 0.0, "cpu {}", pct);
     }
@@ -206,7 +212,7 @@ fn mutations_mostly_parse() {
         if check_payload(fixture, &text, &touched).unwrap() {
             parsed += 1;
             let stats: ContainerStatsResponse = serde_json::from_str(&text).unwrap();
-            with_cpu += usize::from(math::reading(&stats, None).cpu_pct.is_some());
+            with_cpu += usize::from(figures_of(&stats, None).cpu_pct.is_some());
         }
     }
     eprintln!("{parsed} of {total} mutated payloads parsed, {with_cpu} with a CPU figure");
@@ -357,7 +363,7 @@ fn memory_stat(original: &str, key: &str, files: &Files) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Copies a fixture tree and rewrites container `id`'s files; returns what `Layout::read` must
+/// Copies a fixture tree and rewrites container `id`'s files; returns what `Files::read` must
 /// report.
 fn write_tree(
     version: u8,
@@ -500,8 +506,11 @@ proptest! {
             memory_stats: memory.clone(),
             ..Default::default()
         };
-        let previous = previous.map(|(container_ns, system_ns)| CpuCounters { container_ns, system_ns });
-        let reading = math::reading(&stats, previous);
+        let previous = previous.map(|(container_ns, system_ns)| CpuSample {
+            used_ns: container_ns,
+            clock: Clock::Host { system_ns, online_cpus: None },
+        });
+        let reading = figures_of(&stats, previous);
         if let Some(pct) = reading.cpu_pct {
             prop_assert!(pct.is_finite() && pct >= 0.0, "{}", pct);
         }
@@ -526,17 +535,17 @@ proptest! {
         prop_assert_eq!(layout.name(), if version == 1 { "cgroup-v1" } else { "cgroup-v2" });
         let mut files = layout.locate(container_id(version), None).expect("container files found");
         let mut buf = ReadBuf::default();
-        let raw = layout.read(&mut files, &mut buf, keep_open);
+        let raw = files.read(&mut buf, keep_open);
         prop_assert_eq!((raw.cpu_ns, raw.usage, raw.inactive_file, raw.limit), expected);
-        if let Some(used) = cgroup::memory_used(raw.usage, raw.inactive_file) {
+        if let Some(used) = figures::memory_used(raw.usage, raw.inactive_file) {
             prop_assert!(raw.usage.is_some_and(|u| used <= u));
         }
-        if let Some(limit) = cgroup::memory_limit(raw.limit, Some(1 << 34)) {
+        if let Some(limit) = figures::memory_limit(raw.limit, Some(1 << 34)) {
             prop_assert!(limit > 0 && limit <= 1 << 34);
         }
 
         let expected = write_tree(version, &root, &second);
-        let raw = layout.read(&mut files, &mut buf, keep_open);
+        let raw = files.read(&mut buf, keep_open);
         prop_assert_eq!((raw.cpu_ns, raw.usage, raw.inactive_file, raw.limit), expected);
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -593,7 +602,7 @@ proptest! {
     }
 
     /// This process's `/proc/self/limits` with another soft limit on open files: half of what
-    /// remains after 256 reserved descriptors, four files per container.
+    /// remains after 256 reserved descriptors, shared by each container's files (four today).
     #[test]
     fn open_file_budget_follows_the_soft_limit(
         soft in proptest::option::weighted(0.9, prop_oneof![0..100_000usize, any::<usize>()]),
@@ -609,7 +618,8 @@ proptest! {
             })
             .collect();
         let soft = soft.unwrap_or(usize::MAX);
-        prop_assert_eq!(cgroup::open_file_budget(&limits), soft.saturating_sub(256) / 2 / 4);
+        let files = cgroup::budget::FILES_PER_CONTAINER;
+        prop_assert_eq!(cgroup::open_file_budget(&limits), soft.saturating_sub(256) / 2 / files);
     }
 
     /// Edited endpoint texts: accepted ones print back to themselves; refused ones quote the
@@ -630,7 +640,7 @@ proptest! {
             .chain(chars[(i + cut).min(chars.len())..].iter()).collect();
         match text.parse::<Endpoint>() {
             Ok(endpoint) => prop_assert_eq!(endpoint.to_string().parse::<Endpoint>(), Ok(endpoint)),
-            Err(message) => prop_assert!(message.contains(&format!("{:?}", text.trim())), "{}", message),
+            Err(message) => prop_assert!(message.to_string().contains(&format!("{:?}", text.trim())), "{}", message),
         }
     }
 }

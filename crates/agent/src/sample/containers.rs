@@ -25,19 +25,14 @@ use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, EventMessage};
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::Docker;
 use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, instrument, warn};
 
-use super::docker_api::Endpoint;
-use super::EngineHealth;
-
-/// Header timeout for every engine request; streams themselves are not cut.
-pub const REQUEST_TIMEOUT_SECS: u64 = 5;
-/// A list or inspect slower than this counts as a failure, so a hung engine is noticed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(REQUEST_TIMEOUT_SECS);
+use super::source::EngineHealth;
+use crate::engine::{client, CallError, Endpoint, EngineError, CALL_TIMEOUT};
 /// How often the event-driven set is checked against a full list (events can be lost).
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(30);
 /// First and longest wait between connection attempts.
@@ -192,7 +187,7 @@ impl Watcher {
 
     /// Connects and negotiates the API version (engines from 20.10 answer a too-new client
     /// with an error on every call).
-    async fn connect(&self) -> Result<(Docker, Option<String>), String> {
+    async fn connect(&self) -> Result<(Docker, Option<String>), EngineError> {
         let attempt = async {
             let docker = client(&self.endpoint)?.negotiate_version().await?;
             let version = docker.version().await?.version;
@@ -200,19 +195,18 @@ impl Watcher {
         };
         match tokio::time::timeout(CALL_TIMEOUT, attempt).await {
             Ok(Ok(ok)) => Ok(ok),
-            Ok(Err(e)) => Err(format!(
-                "cannot reach the Docker engine at {}: {e}",
-                self.endpoint
-            )),
-            Err(_) => Err(format!(
-                "the Docker engine at {} did not answer within {REQUEST_TIMEOUT_SECS} s",
-                self.endpoint
-            )),
+            Ok(Err(source)) => Err(EngineError::Connect {
+                endpoint: self.endpoint.clone(),
+                source,
+            }),
+            Err(_) => Err(EngineError::ConnectTimeout {
+                endpoint: self.endpoint.clone(),
+            }),
         }
     }
 
     /// Follows the engine until something fails; returns what failed.
-    async fn session(&self, docker: &Docker, backoff: &mut Duration) -> String {
+    async fn session(&self, docker: &Docker, backoff: &mut Duration) -> EngineError {
         let since = (Utc::now().timestamp() - 1).to_string();
         let filters = HashMap::from([
             ("type".to_owned(), vec!["container".to_owned()]),
@@ -252,12 +246,10 @@ impl Watcher {
             tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(event)) => self.apply(docker, event).await,
-                    Some(Err(e)) => {
-                        return format!("the Docker engine at {} stopped sending events: {e}", self.endpoint)
+                    Some(Err(source)) => {
+                        return EngineError::Events { endpoint: self.endpoint.clone(), source }
                     }
-                    None => {
-                        return format!("the Docker engine at {} closed the event stream", self.endpoint)
-                    }
+                    None => return EngineError::EventsClosed { endpoint: self.endpoint.clone() },
                 },
                 _ = full_list.tick() => {
                     if let Err(error) = self.reconcile(docker).await {
@@ -269,7 +261,7 @@ impl Watcher {
     }
 
     /// Lists running containers and makes the set match: inspects new ones, drops gone ones.
-    async fn reconcile(&self, docker: &Docker) -> Result<(), String> {
+    async fn reconcile(&self, docker: &Docker) -> Result<(), EngineError> {
         let options = ListContainersOptions {
             all: false,
             ..Default::default()
@@ -277,17 +269,16 @@ impl Watcher {
         let listed =
             match tokio::time::timeout(CALL_TIMEOUT, docker.list_containers(Some(options))).await {
                 Ok(Ok(listed)) => listed,
-                Ok(Err(e)) => {
-                    return Err(format!(
-                        "listing containers at {} failed: {e}",
-                        self.endpoint
-                    ))
+                Ok(Err(source)) => {
+                    return Err(EngineError::List {
+                        endpoint: self.endpoint.clone(),
+                        source,
+                    })
                 }
                 Err(_) => {
-                    return Err(format!(
-                        "listing containers at {} took longer than {CALL_TIMEOUT:?}",
-                        self.endpoint
-                    ))
+                    return Err(EngineError::ListTimeout {
+                        endpoint: self.endpoint.clone(),
+                    })
                 }
             };
         let listed: HashMap<String, String> = listed
@@ -346,7 +337,7 @@ impl Watcher {
                 }
                 // Stopped between list and inspect.
                 Ok(None) => {}
-                Err(e) => return Err(format!("inspecting {id} failed: {e}")),
+                Err(source) => return Err(EngineError::Inspect { id, source }),
             }
         }
         Ok(())
@@ -389,10 +380,12 @@ impl Watcher {
     }
 
     /// Records a failure: forget every container (we can no longer see starts and stops).
-    fn mark_unreachable(&self, error: String, retry_in: Duration) {
+    fn mark_unreachable(&self, error: EngineError, retry_in: Duration) {
+        let transient = error.is_transient();
+        let error = error.to_string();
         let mut inventory = lock(&self.shared);
         if inventory.health.reachable || inventory.health.error.as_deref() != Some(&error) {
-            warn!(endpoint = %self.endpoint, cause = %error, ?retry_in, "docker engine unreachable");
+            warn!(endpoint = %self.endpoint, cause = %error, transient, ?retry_in, "docker engine unreachable");
         }
         if !inventory.containers.is_empty() {
             inventory.containers.clear();
@@ -404,35 +397,15 @@ impl Watcher {
     }
 }
 
-/// A client for `endpoint`, API version not yet negotiated. Makes no request.
-fn client(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
-    match endpoint {
-        Endpoint::Unix(path) => {
-            Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-        }
-        Endpoint::Tcp(url) => {
-            Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-        }
-        #[cfg(windows)]
-        Endpoint::NamedPipe(path) => {
-            Docker::connect_with_named_pipe(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-        }
-        #[cfg(not(windows))]
-        Endpoint::NamedPipe(path) => Err(bollard::errors::Error::UnsupportedURISchemeError {
-            uri: format!("{path} (named pipes exist only on Windows)"),
-        }),
-    }
-}
-
 /// Inspects one container: `Ok(None)` when it is gone or no longer running.
-async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerInfo>, String> {
+async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerInfo>, CallError> {
     match tokio::time::timeout(CALL_TIMEOUT, docker.inspect_container(id, None)).await {
         Ok(Ok(inspect)) => Ok(container_info(id, inspect)),
         Ok(Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         })) => Ok(None),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
+        Ok(Err(e)) => Err(CallError::Engine(e)),
+        Err(_) => Err(CallError::Timeout),
     }
 }
 

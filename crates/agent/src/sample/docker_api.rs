@@ -5,7 +5,8 @@
 //! ```text
 //!   ContainerSet (events) ──generation moved──► DockerApiSource::sample
 //!                                                 │ spawn a follower for new ids, abort gone ones
-//!                                                 │ read each follower's latest Reading
+//!                                                 │ read each follower's latest Reading,
+//!                                                 │ then figures::container_stats
 //!                                                 ▼
 //!   follower task (one per container, lives as long as the container runs)
 //!     stats stream (engine pushes ~1/s) → slot
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bollard::models::{ContainerCpuStats, ContainerStatsResponse};
 use bollard::query_parameters::StatsOptions;
 use bollard::Docker;
 use chrono::Utc;
@@ -28,76 +30,16 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use super::containers::{ContainerInfo, ContainerSet};
-use super::math::{self, CpuCounters, Reading};
-use super::process::round2;
-use super::{EngineHealth, StatsSource};
-
-/// Where the engine listens, parsed from `--docker-endpoint`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    /// `unix:///var/run/docker.sock` or a bare path.
-    Unix(String),
-    /// `tcp://host:2375` (plain HTTP).
-    Tcp(String),
-    /// `npipe:////./pipe/docker_engine` (Windows only).
-    NamedPipe(String),
-}
-
-impl std::str::FromStr for Endpoint {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if let Some(path) = s.strip_prefix("unix://") {
-            if path.is_empty() {
-                return Err(format!(
-                    "{s:?} has no socket path; try unix:///var/run/docker.sock"
-                ));
-            }
-            Ok(Endpoint::Unix(path.to_owned()))
-        } else if s.starts_with('/') {
-            Ok(Endpoint::Unix(s.to_owned()))
-        } else if let Some(rest) = s
-            .strip_prefix("tcp://")
-            .or_else(|| s.strip_prefix("http://"))
-        {
-            if rest.is_empty() || rest.starts_with(':') {
-                return Err(format!("{s:?} has no host; try tcp://127.0.0.1:2375"));
-            }
-            Ok(Endpoint::Tcp(format!("tcp://{rest}")))
-        } else if s.starts_with("npipe://") {
-            Ok(Endpoint::NamedPipe(s.to_owned()))
-        } else {
-            Err(format!(
-                "{s:?} is not a Docker endpoint; use unix:///path/docker.sock, tcp://host:port or \
-                 npipe:////./pipe/docker_engine"
-            ))
-        }
-    }
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Endpoint::Unix(path) => write!(f, "unix://{path}"),
-            Endpoint::Tcp(url) | Endpoint::NamedPipe(url) => f.write_str(url),
-        }
-    }
-}
-
-impl Endpoint {
-    /// The local engine: `$DOCKER_HOST` when set, else `/var/run/docker.sock`.
-    pub fn local_default() -> String {
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
-    }
-}
+use super::figures::{container_stats, Clock, CpuSample, Figures, Reading};
+use super::source::{EngineHealth, StatsSource};
+use crate::engine::Endpoint;
 
 /// A running container and the task following its stats.
 struct Tracked {
     /// Name, image and start time, shared with the container set.
     info: Arc<ContainerInfo>,
-    /// Latest figures, written by the follower; the lock is held for a copy only.
-    slot: Arc<Mutex<Option<Reading>>>,
+    /// Latest reading, written by the follower; the lock is held for a copy only.
+    slot: Arc<Mutex<Option<Latest>>>,
     /// The follower; aborted when the container leaves the set.
     task: JoinHandle<()>,
 }
@@ -171,19 +113,12 @@ impl DockerApiSource {
         self.tracked
             .iter()
             .map(|(id, tracked)| {
-                let reading = *tracked
+                let latest = *tracked
                     .slot
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                ContainerStats {
-                    id: id.clone(),
-                    name: tracked.info.name.clone(),
-                    cpu_pct: reading.and_then(|r| r.cpu_pct).map(round2),
-                    mem_bytes: reading.and_then(|r| r.mem_bytes),
-                    mem_limit_bytes: reading.and_then(|r| r.mem_limit_bytes),
-                    uptime_secs: tracked.info.uptime_secs(now),
-                    image: tracked.info.image.clone(),
-                }
+                let figures = latest.map_or_else(Figures::default, |latest| latest.figures());
+                container_stats(id.clone(), &tracked.info, figures, now)
             })
             .collect()
     }
@@ -206,8 +141,8 @@ impl StatsSource for DockerApiSource {
 
 /// Follows one container's stats stream; if the stream fails while the container still runs,
 /// polls one-shot stats every second instead.
-async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Reading>>>) {
-    let mut previous: Option<CpuCounters> = None;
+async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Latest>>>) {
+    let mut previous: Option<CpuSample> = None;
     let streaming = StatsOptions {
         stream: true,
         one_shot: false,
@@ -216,9 +151,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Reading>>>) {
     while let Some(item) = stream.next().await {
         match item {
             Ok(stats) => {
-                let reading = math::reading(&stats, previous);
-                previous = reading.counters.or(previous);
-                store(&slot, reading);
+                store(&slot, Latest::of(&stats, &mut previous));
             }
             Err(e) => {
                 warn!(container = %id, cause = %e, "stats stream failed; polling instead");
@@ -239,9 +172,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Reading>>>) {
         tick.tick().await;
         match docker.stats(&id, Some(polling.clone())).next().await {
             Some(Ok(stats)) => {
-                let reading = math::reading(&stats, previous);
-                previous = reading.counters.or(previous);
-                store(&slot, reading);
+                store(&slot, Latest::of(&stats, &mut previous));
             }
             Some(Err(e)) => debug!(container = %id, cause = %e, "polling stats failed"),
             None => {}
@@ -251,51 +182,224 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Reading>>>) {
 
 /// Stores the latest reading, recovering the slot if a previous holder panicked (a copy of plain
 /// data cannot be left half-written).
-fn store(slot: &Mutex<Option<Reading>>, reading: Reading) {
-    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(reading);
+fn store(slot: &Mutex<Option<Latest>>, latest: Latest) {
+    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(latest);
+}
+
+/// A follower's latest payload, converted: the reading and its CPU baseline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latest {
+    /// The previous CPU counter: the payload's own `precpu_stats` when the engine filled it
+    /// (streaming), else the follower's last reading (polling with `one-shot`, where the engine
+    /// leaves it empty).
+    pub baseline: Option<CpuSample>,
+    /// This payload.
+    pub current: Reading,
+}
+
+impl Latest {
+    /// Converts `stats`, taking `previous` as the baseline when the payload has none, and
+    /// moves `previous` on to this payload's counter.
+    pub fn of(stats: &ContainerStatsResponse, previous: &mut Option<CpuSample>) -> Self {
+        let current = reading(stats);
+        let baseline = stats
+            .precpu_stats
+            .as_ref()
+            .and_then(|pre| cpu_reading(pre).cpu())
+            .or(*previous);
+        *previous = current.cpu().or(*previous);
+        Self { baseline, current }
+    }
+
+    /// The figures `docker stats` shows for this payload.
+    pub fn figures(&self) -> Figures {
+        Figures::between(self.baseline, &self.current)
+    }
+}
+
+/// Converts one stats payload into a reading: the edge where bollard's types become ours.
+/// Every field is optional on the wire (engines from 20.10 on), so each missing one is `None`.
+/// The limit is the engine's, already clamped to host memory.
+pub fn reading(stats: &ContainerStatsResponse) -> Reading {
+    let mem = stats.memory_stats.as_ref();
+    let mem_stats = mem.and_then(|m| m.stats.as_ref());
+    Reading {
+        usage: mem.and_then(|m| m.usage),
+        // cgroup v1 engines report both keys; the v1 one (with descendants) wins, as in the CLI.
+        inactive_file: mem_stats
+            .and_then(|s| s.get("total_inactive_file"))
+            .or_else(|| mem_stats.and_then(|s| s.get("inactive_file")))
+            .copied(),
+        limit: mem.and_then(|m| m.limit),
+        host_memory: None,
+        ..stats
+            .cpu_stats
+            .as_ref()
+            .map(cpu_reading)
+            .unwrap_or_default()
+    }
+}
+
+/// The CPU half of a reading: `cpu_usage.total_usage` against the host's `system_cpu_usage`
+/// (zero is how the engine says "no reading": no clock then).
+fn cpu_reading(stats: &ContainerCpuStats) -> Reading {
+    Reading {
+        cpu_ns: stats.cpu_usage.as_ref().and_then(|u| u.total_usage),
+        clock: stats
+            .system_cpu_usage
+            .filter(|&ns| ns > 0)
+            .map(|system_ns| Clock::Host {
+                system_ns,
+                online_cpus: online_cpus(stats),
+            }),
+        ..Reading::default()
+    }
+}
+
+/// Number of CPUs the percentage is scaled by: `online_cpus`, or the length of
+/// `percpu_usage` on engines that do not report it.
+fn online_cpus(stats: &ContainerCpuStats) -> Option<u32> {
+    match stats.online_cpus {
+        Some(n) if n > 0 => Some(n),
+        _ => stats
+            .cpu_usage
+            .as_ref()?
+            .percpu_usage
+            .as_ref()
+            .and_then(|v| u32::try_from(v.len()).ok())
+            .filter(|&n| n > 0),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bollard::models::ContainerMemoryStats;
 
+    fn fixture(name: &str) -> ContainerStatsResponse {
+        let text = match name {
+            "v1_busy" => include_str!("fixtures/docker_v1_busy.json"),
+            "v1_idle" => include_str!("fixtures/docker_v1_idle.json"),
+            "v2_docs" => include_str!("fixtures/docker_v2_api_docs.json"),
+            _ => unreachable!("unknown fixture {name}"),
+        };
+        serde_json::from_str(text).expect("fixture parses as a stats payload")
+    }
+
+    fn figures(stats: &ContainerStatsResponse, mut previous: Option<CpuSample>) -> Figures {
+        Latest::of(stats, &mut previous).figures()
+    }
+
+    /// Real payloads: `v1_*` captured from Docker 20.10.24 (cgroup v1) on this machine kind, the
+    /// busy one from a `--cpus 0.2` busy loop holding 64 MiB in /dev/shm (`docker stats` showed
+    /// 20.00 % and 64.85 MiB); `v2_docs` is the Docker Engine API reference example (cgroup v2),
+    /// with realistic `system_cpu_usage` values in place of the reference's placeholders.
     #[test]
-    fn endpoint_parsing_table() {
-        let ok = [
+    fn figures_match_docker_stats() {
+        let cases = [
+            // name, cpu % (±0.01), mem bytes, limit
             (
-                "unix:///var/run/docker.sock",
-                Endpoint::Unix("/var/run/docker.sock".into()),
+                "v1_busy",
+                Some(19.88),
+                Some(67_997_696),
+                Some(25_276_502_016),
             ),
+            ("v1_idle", Some(0.0), None, Some(25_276_502_016)),
             (
-                "/run/user/1000/docker.sock",
-                Endpoint::Unix("/run/user/1000/docker.sock".into()),
-            ),
-            (
-                "tcp://10.0.0.5:2375",
-                Endpoint::Tcp("tcp://10.0.0.5:2375".into()),
-            ),
-            ("http://h:2375", Endpoint::Tcp("tcp://h:2375".into())),
-            (
-                "npipe:////./pipe/docker_engine",
-                Endpoint::NamedPipe("npipe:////./pipe/docker_engine".into()),
+                "v2_docs",
+                Some(0.53),
+                Some(6_537_216 - 1_982_464),
+                Some(8_217_579_520),
             ),
         ];
-        for (input, want) in ok {
-            assert_eq!(input.parse::<Endpoint>().as_ref(), Ok(&want), "{input}");
+        for (name, cpu, mem, limit) in cases {
+            let r = figures(&fixture(name), None);
+            match (r.cpu_pct, cpu) {
+                (Some(got), Some(want)) => {
+                    assert!((got - want).abs() < 0.01, "{name}: cpu {got} != {want}")
+                }
+                (got, want) => assert_eq!(got, want, "{name}: cpu"),
+            }
+            if let Some(mem) = mem {
+                assert_eq!(r.mem_bytes, Some(mem), "{name}: mem");
+            }
+            assert!(r.mem_bytes.is_some(), "{name}: mem missing");
+            assert_eq!(r.mem_limit_bytes, limit, "{name}: limit");
         }
-        for bad in [
-            "",
-            "unix://",
-            "tcp://",
-            "docker.sock",
-            "ssh://host",
-            "tcp://:2375",
-        ] {
-            let err = bad.parse::<Endpoint>().expect_err(bad);
-            assert!(
-                err.contains(&format!("{bad:?}")),
-                "error should quote the input: {err}"
-            );
+    }
+
+    #[test]
+    fn busy_v1_memory_is_within_ten_percent_of_64_mib() {
+        let mem = figures(&fixture("v1_busy"), None).mem_bytes.expect("mem");
+        let want = 64.85 * 1024.0 * 1024.0;
+        assert!((mem as f64 - want).abs() / want < 0.10, "{mem}");
+    }
+
+    #[test]
+    fn one_shot_payload_uses_previous_reading() {
+        // One-shot polling leaves precpu_stats zeroed; the first reading has no CPU figure, the
+        // second takes the first as its baseline.
+        let mut stats = fixture("v1_busy");
+        stats.precpu_stats = None;
+        let mut previous = None;
+        let first = Latest::of(&stats, &mut previous);
+        assert_eq!(first.figures().cpu_pct, None);
+        let first_cpu = first.current.cpu().expect("counters");
+        assert_eq!(previous, Some(first_cpu));
+        let Clock::Host { system_ns, .. } = first_cpu.clock else {
+            panic!("the engine's clock")
+        };
+        let baseline = CpuSample {
+            used_ns: first_cpu.used_ns - 200_000_000,
+            clock: Clock::Host {
+                system_ns: system_ns - 2_000_000_000,
+                online_cpus: None,
+            },
+        };
+        let second = figures(&stats, Some(baseline)).cpu_pct.expect("cpu");
+        assert!((second - 20.0).abs() < 1e-9, "{second}");
+    }
+
+    #[test]
+    fn inactive_file_table() {
+        let mem = |usage: Option<u64>, stats: &[(&str, u64)]| ContainerStatsResponse {
+            memory_stats: Some(ContainerMemoryStats {
+                usage,
+                stats: Some(stats.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let cases = [
+            (mem(Some(1000), &[("total_inactive_file", 300)]), Some(700)),
+            (mem(Some(1000), &[("inactive_file", 200)]), Some(800)),
+            // v1 key wins when both exist (v1 engines also report the non-total key)
+            (
+                mem(
+                    Some(1000),
+                    &[("total_inactive_file", 300), ("inactive_file", 1)],
+                ),
+                Some(700),
+            ),
+            // inactive larger than usage is ignored rather than underflowing
+            (mem(Some(100), &[("inactive_file", 200)]), Some(100)),
+            (mem(Some(100), &[]), Some(100)),
+            (mem(None, &[("inactive_file", 1)]), None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(figures(&input, None).mem_bytes, want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn empty_payload_gives_no_figures_and_no_panic() {
+        let r = figures(&ContainerStatsResponse::default(), None);
+        assert_eq!(r.cpu_pct, None);
+        assert_eq!(r.mem_bytes, None);
+        assert_eq!(r.mem_limit_bytes, None);
+        assert_eq!(
+            reading(&ContainerStatsResponse::default()),
+            Reading::default()
+        );
     }
 }

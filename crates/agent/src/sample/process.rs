@@ -1,11 +1,15 @@
 //! The agent's own cost, read from `/proc/self` (Linux). Elsewhere both figures are `None`.
+//! The same readers serve any process by pid (the benchmark measures the agent, `docker stats`
+//! and the engine with them; tests watch the agent's memory).
 
 use std::time::Instant;
 
 use dockscope_protocol::AgentMetrics;
 
+use super::figures::round2;
+
 /// Linux reports `utime`/`stime` in USER_HZ ticks, which is 100 on every architecture Docker runs on.
-const TICKS_PER_SECOND: f64 = 100.0;
+pub const TICKS_PER_SECOND: f64 = 100.0;
 
 /// Remembers the previous CPU reading so each call reports use since the last one.
 #[derive(Debug, Default)]
@@ -18,9 +22,7 @@ impl ProcessMeter {
     /// CPU percent of one core since the previous call, and the current resident set size.
     pub fn measure(&mut self) -> AgentMetrics {
         let now = Instant::now();
-        let ticks = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| cpu_ticks(&s));
+        let ticks = proc_file("self", "stat").and_then(|s| cpu_ticks(&s));
         let cpu_pct = match (self.previous, ticks) {
             (Some((then, before)), Some(after)) => {
                 let wall = now.duration_since(then).as_secs_f64();
@@ -42,13 +44,33 @@ impl ProcessMeter {
 
 /// Resident set size of this process (`VmRSS` in `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    vm_rss(&status)
+    vm_rss(&proc_file("self", "status")?)
+}
+
+/// utime + stime of process `pid` (all its threads), in [`TICKS_PER_SECOND`] ticks; `None`
+/// when it is gone.
+pub fn ticks_of(pid: u32) -> Option<u64> {
+    cpu_ticks(&proc_file(&pid.to_string(), "stat")?)
+}
+
+/// A `kB` field of process `pid`'s `/proc/<pid>/status` (`"VmRSS:"`, `"VmHWM:"`) in bytes;
+/// `None` when it is gone or has no such field.
+pub fn status_bytes_of(pid: u32, field: &str) -> Option<u64> {
+    status_bytes(&proc_file(&pid.to_string(), "status")?, field)
+}
+
+fn proc_file(pid: &str, file: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()
 }
 
 /// Parses `VmRSS:   1234 kB` out of a `/proc/<pid>/status` text.
 pub fn vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    status_bytes(status, "VmRSS:")
+}
+
+/// The `kB` figure after `field` in a `/proc/<pid>/status` text, in bytes.
+pub fn status_bytes(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kib.checked_mul(1024)
 }
@@ -62,11 +84,6 @@ pub fn cpu_ticks(stat: &str) -> Option<u64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     utime.checked_add(stime)
-}
-
-/// Two decimals are all a percentage on a dashboard needs, and they halve the JSON.
-pub fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 #[cfg(test)]
@@ -102,6 +119,23 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(vm_rss(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn status_fields_table() {
+        let status = "Name:\tagent\nVmHWM:\t   12000 kB\nVmRSS:\t    9216 kB\n";
+        let cases = [
+            ("VmRSS:", Some(9216 * 1024)),
+            ("VmHWM:", Some(12_000 * 1024)),
+            ("VmSwap:", None),
+        ];
+        for (field, want) in cases {
+            assert_eq!(status_bytes(status, field), want, "{field}");
+        }
+        let me = std::process::id();
+        assert!(ticks_of(me).is_some());
+        assert!(status_bytes_of(me, "VmHWM:") >= status_bytes_of(me, "VmRSS:"));
+        assert_eq!(ticks_of(u32::MAX), None);
     }
 
     #[test]

@@ -265,11 +265,5 @@ pub fn fd_count(pid: u32) -> usize {
 
 /// Resident set size of process `pid`, bytes.
 pub fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
+    dockscope_agent::sample::process::status_bytes_of(pid, "VmRSS:").unwrap_or(0)
 }

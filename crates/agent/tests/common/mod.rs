@@ -5,8 +5,12 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+pub mod cli;
 pub mod flood;
 pub mod truth;
+
+#[allow(unused_imports, reason = "each test binary uses a different subset")]
+pub use cli::{docker, docker_on};
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -279,27 +283,6 @@ pub fn host_cgroup_collector() -> &'static str {
         );
         "collector:cgroup-v1"
     }
-}
-
-/// Runs the docker CLI against the shared engine, panicking with its stderr on failure.
-pub fn docker(args: &[&str]) -> String {
-    docker_on(None, args)
-}
-
-/// Runs the docker CLI against `host` (`-H`, e.g. a private engine's `unix://` socket), or the
-/// shared engine when `None`, panicking with its stderr on failure.
-pub fn docker_on(host: Option<&str>, args: &[&str]) -> String {
-    let mut command = Command::new("docker");
-    if let Some(host) = host {
-        command.args(["-H", host]);
-    }
-    let out = command.args(args).output().expect("docker CLI runs");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A container removed (forcibly) when dropped.

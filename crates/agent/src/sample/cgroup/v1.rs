@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Files;
+use super::read::{number, stat_value, wall_clocked, Files, Fill, Probe};
 
 /// Names the CPU accounting controller is mounted under, in the order tried.
 const CPU_CONTROLLERS: [&str; 3] = ["cpuacct", "cpu,cpuacct", "cpuacct,cpu"];
@@ -16,38 +16,80 @@ const CPU_CONTROLLERS: [&str; 3] = ["cpuacct", "cpu,cpuacct", "cpuacct,cpu"];
 /// The `memory.stat` key Docker subtracts from usage on cgroup v1.
 pub const INACTIVE_FILE: &str = "total_inactive_file";
 
-/// The CPU accounting and memory controller directories under `root`, if both are mounted.
-pub fn controllers(root: &Path) -> Option<(PathBuf, PathBuf)> {
-    let cpu = CPU_CONTROLLERS
-        .iter()
-        .map(|name| root.join(name))
-        .find(|dir| dir.join("cpuacct.usage").is_file())?;
-    let memory = root.join("memory");
-    memory
-        .join("memory.usage_in_bytes")
-        .is_file()
-        .then_some((cpu, memory))
+/// Which controller directory a file lives under.
+#[derive(Debug, Clone, Copy)]
+pub enum Controller {
+    /// `cpuacct` (or `cpu,cpuacct`).
+    Cpu,
+    /// `memory`.
+    Memory,
 }
 
-/// The files of the container whose cgroup is `relative` under each controller.
-pub fn files(cpu: &Path, memory: &Path, relative: &str) -> Option<Files> {
-    let cpu = cpu.join(relative);
-    let memory = memory.join(relative);
-    (cpu.is_dir() && memory.is_dir()).then(|| Files {
-        cpu: cpu.join("cpuacct.usage").into(),
-        usage: memory.join("memory.usage_in_bytes").into(),
-        stat: memory.join("memory.stat").into(),
-        limit: memory.join("memory.limit_in_bytes").into(),
+/// Where the controllers this module reads are mounted. A new controller (`pids`, `blkio`)
+/// is a field here, found in [`Mounts::find`], and a [`Controller`] variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mounts {
+    /// The CPU accounting controller (`cpuacct` or `cpu,cpuacct`).
+    pub cpu: PathBuf,
+    /// The memory controller; Docker's groups under it tell the host's hierarchy apart.
+    pub memory: PathBuf,
+}
+
+impl Mounts {
+    /// The CPU accounting and memory controllers under `root`, if both are mounted.
+    pub fn find(root: &Path) -> Option<Self> {
+        let cpu = CPU_CONTROLLERS
+            .iter()
+            .map(|name| root.join(name))
+            .find(|dir| dir.join("cpuacct.usage").is_file())?;
+        let memory = root.join("memory");
+        memory
+            .join("memory.usage_in_bytes")
+            .is_file()
+            .then_some(Self { cpu, memory })
+    }
+
+    /// The directory whose top-level groups (`docker`, `system.slice`) show containers.
+    pub fn top(&self) -> &Path {
+        &self.memory
+    }
+
+    fn dir(&self, controller: Controller) -> &Path {
+        match controller {
+            Controller::Cpu => &self.cpu,
+            Controller::Memory => &self.memory,
+        }
+    }
+}
+
+/// The files read for every container and the field each fills, CPU first. The limit is
+/// "unlimited" as a huge page-aligned number (9223372036854771712), which the figures clamp
+/// to host memory like Docker does.
+pub const FILES: [(Controller, &str, Fill); 4] = [
+    (Controller::Cpu, "cpuacct.usage", |text, r| {
+        wall_clocked(r, number(text));
+    }),
+    (Controller::Memory, "memory.usage_in_bytes", |text, r| {
+        r.usage = number(text);
+    }),
+    (Controller::Memory, "memory.stat", |text, r| {
+        r.inactive_file = stat_value(text, INACTIVE_FILE);
+    }),
+    (Controller::Memory, "memory.limit_in_bytes", |text, r| {
+        r.limit = number(text);
+    }),
+];
+
+/// The files of the container whose cgroup is `relative` under each controller; `None` until
+/// its CPU and memory directories exist.
+pub fn files(mounts: &Mounts, relative: &str) -> Option<Files> {
+    (mounts.cpu.join(relative).is_dir() && mounts.memory.join(relative).is_dir()).then(|| Files {
+        probes: FILES
+            .iter()
+            .map(|&(controller, name, fill)| Probe {
+                file: mounts.dir(controller).join(relative).join(name).into(),
+                fill,
+            })
+            .collect(),
     })
-}
-
-/// CPU time in nanoseconds from `cpuacct.usage`.
-pub fn cpu_ns(text: &str) -> Option<u64> {
-    text.trim().parse().ok()
-}
-
-/// The limit from `memory.limit_in_bytes`. "Unlimited" is a huge page-aligned number
-/// (9223372036854771712), which the caller clamps to host memory like Docker does.
-pub fn limit(text: &str) -> Option<u64> {
-    text.trim().parse().ok()
 }

@@ -8,10 +8,21 @@
 
 use std::path::Path;
 
-use super::{stat_value, Files};
+use super::read::{number, stat_value, wall_clocked, Files, Fill, Probe};
 
 /// The `memory.stat` key Docker subtracts from usage on cgroup v2.
 pub const INACTIVE_FILE: &str = "inactive_file";
+
+/// The files read for every container and the field each fills, CPU first. `memory.max` is
+/// `max` when unlimited, which leaves the limit `None` (reported as host memory).
+pub const FILES: [(&str, Fill); 4] = [
+    ("cpu.stat", |text, r| wall_clocked(r, cpu_ns(text))),
+    ("memory.current", |text, r| r.usage = number(text)),
+    ("memory.stat", |text, r| {
+        r.inactive_file = stat_value(text, INACTIVE_FILE);
+    }),
+    ("memory.max", |text, r| r.limit = number(text)),
+];
 
 /// Whether `root` is a cgroup v2 hierarchy with the memory controller available.
 pub fn is_unified(root: &Path) -> bool {
@@ -22,20 +33,23 @@ pub fn is_unified(root: &Path) -> bool {
 /// The files of the container whose cgroup is `relative` under `root`.
 pub fn files(root: &Path, relative: &str) -> Option<Files> {
     let dir = root.join(relative);
-    dir.is_dir().then(|| Files {
-        cpu: dir.join("cpu.stat").into(),
-        usage: dir.join("memory.current").into(),
-        stat: dir.join("memory.stat").into(),
-        limit: dir.join("memory.max").into(),
-    })
+    dir.is_dir().then(|| files_in(&dir))
+}
+
+/// The files of the cgroup at `dir`, whether or not it exists.
+pub fn files_in(dir: &Path) -> Files {
+    Files {
+        probes: FILES
+            .iter()
+            .map(|&(name, fill)| Probe {
+                file: dir.join(name).into(),
+                fill,
+            })
+            .collect(),
+    }
 }
 
 /// CPU time in nanoseconds from `cpu.stat`'s `usage_usec`.
 pub fn cpu_ns(text: &str) -> Option<u64> {
     stat_value(text, "usage_usec")?.checked_mul(1_000)
-}
-
-/// The limit from `memory.max`; `None` for `max` (unlimited, reported as host memory).
-pub fn limit(text: &str) -> Option<u64> {
-    text.trim().parse().ok()
 }

@@ -1,0 +1,310 @@
+//! One stage, three steps: a collector's raw [`Reading`] of a container → [`Figures`] (the
+//! arithmetic the Docker CLI does for `docker stats`) → the [`ContainerStats`] entry on the wire.
+//! Every collector fills the same [`Reading`] (cgroup v1 and v2 files, the Docker API payload,
+//! the synthetic generator) and every one calls [`container_stats`], so a figure is computed and
+//! published in exactly one place:
+//! - CPU: percent of one core between two readings. Against the wall clock (cgroup files:
+//!   Δ CPU ns / Δ wall ns × 100) or against the host's CPU counter (the engine's payload:
+//!   Δ container / Δ system × online CPUs × 100, which is the same quantity as the engine
+//!   measures it);
+//! - memory: usage − inactive file cache (v1 `total_inactive_file`, v2 `inactive_file`), the
+//!   cache subtracted only when smaller than usage;
+//! - limit: the cgroup limit, or host `MemTotal` when unlimited (Docker clamps the same way;
+//!   the engine's payload is clamped already).
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use dockscope_protocol::ContainerStats;
+
+use super::containers::ContainerInfo;
+
+/// One container's counters as a collector read them, before any arithmetic. A counter that
+/// could not be read or parsed is `None`, and so is every figure that needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Cumulative CPU time of the container in nanoseconds.
+    pub cpu_ns: Option<u64>,
+    /// What `cpu_ns` is measured against, for the delta's denominator.
+    pub clock: Option<Clock>,
+    /// Memory usage in bytes, page cache included.
+    pub usage: Option<u64>,
+    /// Inactive file cache in bytes.
+    pub inactive_file: Option<u64>,
+    /// The memory limit in bytes; `None` when unlimited (v2 `max`) or unreadable.
+    pub limit: Option<u64>,
+    /// The host's memory, the ceiling of `limit` (what an unlimited container gets); `None`
+    /// when the collector's `limit` is already clamped (the engine's payload).
+    pub host_memory: Option<u64>,
+}
+
+impl Reading {
+    /// The CPU counter with its clock, the baseline for the next reading's percentage.
+    pub fn cpu(&self) -> Option<CpuSample> {
+        Some(CpuSample {
+            used_ns: self.cpu_ns?,
+            clock: self.clock?,
+        })
+    }
+}
+
+/// The clock a CPU counter is read against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The agent's monotonic clock when the cgroup file was read.
+    Wall(Instant),
+    /// The host's cumulative CPU time over all CPUs (the engine's `system_cpu_usage`), and how
+    /// many CPUs it is spread over (`online_cpus`).
+    Host {
+        /// Nanoseconds, summed over all CPUs.
+        system_ns: u64,
+        /// `None` when the engine reports neither `online_cpus` nor `percpu_usage`.
+        online_cpus: Option<u32>,
+    },
+}
+
+/// A cumulative CPU counter and the clock it was read against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuSample {
+    /// Container CPU time in nanoseconds.
+    pub used_ns: u64,
+    /// When (or against what) it was read.
+    pub clock: Clock,
+}
+
+/// One container's published figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Figures {
+    /// Percent of one core; `None` without a previous reading.
+    pub cpu_pct: Option<f64>,
+    /// Usage minus inactive file cache.
+    pub mem_bytes: Option<u64>,
+    /// Memory limit, never more than the host's memory.
+    pub mem_limit_bytes: Option<u64>,
+}
+
+impl Figures {
+    /// The figures of `current`, with `previous` as the CPU baseline.
+    pub fn between(previous: Option<CpuSample>, current: &Reading) -> Self {
+        Self {
+            cpu_pct: previous
+                .zip(current.cpu())
+                .and_then(|(previous, current)| cpu_percent(previous, current)),
+            mem_bytes: memory_used(current.usage, current.inactive_file),
+            mem_limit_bytes: memory_limit(current.limit, current.host_memory),
+        }
+    }
+}
+
+/// The batch entry for container `id`: its figures (CPU rounded to two decimals) and what the
+/// container set knows about it.
+pub fn container_stats(
+    id: String,
+    info: &ContainerInfo,
+    figures: Figures,
+    now: DateTime<Utc>,
+) -> ContainerStats {
+    ContainerStats {
+        id,
+        name: info.name.clone(),
+        cpu_pct: figures.cpu_pct.map(round2),
+        mem_bytes: figures.mem_bytes,
+        mem_limit_bytes: figures.mem_limit_bytes,
+        uptime_secs: info.uptime_secs(now),
+        image: info.image.clone(),
+    }
+}
+
+/// CPU percent of one core between two readings; `None` when no time passed, the clock went
+/// backwards (an engine restart resets its counter), the clocks are of different kinds, or the
+/// engine did not say how many CPUs there are. A container counter that went backwards (a
+/// restarted container) gives 0, never a negative figure.
+pub fn cpu_percent(previous: CpuSample, current: CpuSample) -> Option<f64> {
+    let used = current.used_ns.saturating_sub(previous.used_ns) as f64;
+    match (previous.clock, current.clock) {
+        (Clock::Wall(then), Clock::Wall(now)) => {
+            let wall_ns = now.checked_duration_since(then)?.as_nanos();
+            (wall_ns > 0).then(|| used / wall_ns as f64 * 100.0)
+        }
+        (
+            Clock::Host {
+                system_ns: before, ..
+            },
+            Clock::Host {
+                system_ns: after,
+                online_cpus,
+            },
+        ) => {
+            let online_cpus = online_cpus.filter(|&n| n > 0)?;
+            let system_delta = after.checked_sub(before).filter(|&d| d > 0)?;
+            Some(used / system_delta as f64 * f64::from(online_cpus) * 100.0)
+        }
+        _ => None,
+    }
+}
+
+/// Memory in use without the inactive file cache, as `docker stats` shows it (the cache is
+/// subtracted only when smaller than usage).
+pub fn memory_used(usage: Option<u64>, inactive_file: Option<u64>) -> Option<u64> {
+    let usage = usage?;
+    Some(usage - inactive_file.filter(|&i| i < usage).unwrap_or(0))
+}
+
+/// The limit Docker reports: the cgroup's, but never more than the host's memory (which is
+/// what an unlimited container gets).
+pub fn memory_limit(limit: Option<u64>, host: Option<u64>) -> Option<u64> {
+    match (limit, host) {
+        (Some(l), Some(h)) => Some(l.min(h)),
+        (Some(l), None) => Some(l),
+        (None, h) => h,
+    }
+    .filter(|&l| l > 0)
+}
+
+/// Two decimals are all a percentage on a dashboard needs, and they halve the JSON.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const HOST: u64 = 24_684_084 * 1024;
+
+    #[test]
+    fn cpu_percent_is_percent_of_one_core_on_either_clock() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(1);
+        let wall = |used_ns, at| CpuSample {
+            used_ns,
+            clock: Clock::Wall(at),
+        };
+        let host = |used_ns, system_ns, cpus| CpuSample {
+            used_ns,
+            clock: Clock::Host {
+                system_ns,
+                online_cpus: cpus,
+            },
+        };
+        let cases = [
+            // cgroup files: against the wall clock
+            (wall(0, t0), wall(200_000_000, t1), Some(20.0)),
+            (wall(0, t0), wall(1_500_000_000, t1), Some(150.0)),
+            (wall(500, t0), wall(100, t1), Some(0.0)),
+            (wall(0, t0), wall(100, t0), None),
+            (wall(0, t1), wall(100, t0), None),
+            // the engine's payload: against the host counter, times the current CPU count
+            (host(0, 1_000, None), host(100, 2_000, Some(2)), Some(20.0)),
+            (
+                host(0, 1_000, None),
+                host(1_000, 2_000, Some(4)),
+                Some(400.0),
+            ),
+            (host(500, 1_000, None), host(500, 2_000, Some(2)), Some(0.0)),
+            // no time passed
+            (host(0, 1_000, None), host(100, 1_000, Some(2)), None),
+            // system counter went backwards (engine restarted)
+            (host(0, 2_000, None), host(100, 1_000, Some(2)), None),
+            // container counter reset (restarted container): clamp to 0, never negative
+            (host(900, 1_000, None), host(10, 2_000, Some(2)), Some(0.0)),
+            (host(0, 1_000, None), host(100, 2_000, Some(0)), None),
+            (host(0, 1_000, None), host(100, 2_000, None), None),
+            // different clocks never meet
+            (wall(0, t0), host(100, 2_000, Some(2)), None),
+            (host(0, 1_000, Some(2)), wall(100, t1), None),
+        ];
+        for (previous, current, want) in cases {
+            assert_eq!(
+                cpu_percent(previous, current),
+                want,
+                "{previous:?} -> {current:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn limit_and_memory_table() {
+        let cases = [
+            // cgroup limit, host → reported
+            (Some(268_435_456), Some(HOST), Some(268_435_456)),
+            (Some(9_223_372_036_854_771_712), Some(HOST), Some(HOST)),
+            (None, Some(HOST), Some(HOST)),
+            (None, None, None),
+            (Some(0), None, None),
+            (Some(8_217_579_520), None, Some(8_217_579_520)),
+        ];
+        for (limit, host, want) in cases {
+            assert_eq!(memory_limit(limit, host), want, "{limit:?} {host:?}");
+        }
+        let cases = [
+            // usage, inactive → used
+            (Some(1000), Some(300), Some(700)),
+            (Some(100), Some(200), Some(100)),
+            (Some(100), Some(100), Some(100)),
+            (Some(100), None, Some(100)),
+            (None, Some(1), None),
+        ];
+        for (usage, inactive, want) in cases {
+            assert_eq!(memory_used(usage, inactive), want, "{usage:?} {inactive:?}");
+        }
+    }
+
+    #[test]
+    fn figures_and_the_entry_come_from_one_reading() {
+        let t0 = Instant::now();
+        let reading = Reading {
+            cpu_ns: Some(1_200_000_000),
+            clock: Some(Clock::Wall(t0 + Duration::from_secs(2))),
+            usage: Some(70_000_640),
+            inactive_file: Some(2_457_600),
+            limit: None,
+            host_memory: Some(HOST),
+        };
+        let previous = CpuSample {
+            used_ns: 1_000_000_000,
+            clock: Clock::Wall(t0),
+        };
+        let figures = Figures::between(Some(previous), &reading);
+        assert_eq!(figures.mem_bytes, Some(70_000_640 - 2_457_600));
+        assert_eq!(figures.mem_limit_bytes, Some(HOST));
+        let pct = figures.cpu_pct.expect("two readings");
+        assert!((pct - 10.0).abs() < 1e-9, "{pct}");
+        assert_eq!(Figures::between(None, &reading).cpu_pct, None);
+        // Without a clock the counter is no baseline.
+        let unclocked = Reading {
+            clock: None,
+            ..reading
+        };
+        assert_eq!(unclocked.cpu(), None);
+
+        let info = ContainerInfo {
+            name: "web".into(),
+            image: Some("busybox".into()),
+            started_at: DateTime::parse_from_rfc3339("2026-11-22T20:00:00Z")
+                .ok()
+                .map(|d| d.with_timezone(&Utc)),
+            cgroup_parent: None,
+        };
+        let now = DateTime::parse_from_rfc3339("2026-11-22T20:01:01Z")
+            .expect("date")
+            .with_timezone(&Utc);
+        let figures = Figures {
+            cpu_pct: Some(12.3456),
+            ..figures
+        };
+        let entry = container_stats("abc".to_owned(), &info, figures, now);
+        assert_eq!(
+            (
+                entry.id.as_str(),
+                entry.name.as_str(),
+                entry.cpu_pct,
+                entry.uptime_secs,
+                entry.image.as_deref()
+            ),
+            ("abc", "web", Some(12.35), Some(61), Some("busybox"))
+        );
+        assert_eq!(entry.mem_bytes, Some(70_000_640 - 2_457_600));
+    }
+}

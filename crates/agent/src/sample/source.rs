@@ -1,0 +1,37 @@
+//! The collector contract: [`StatsSource`], and the [`EngineHealth`] every collector reports.
+//! A leaf, so each collector implements it without importing the module that picks one.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use dockscope_protocol::ContainerStats;
+
+/// What the collector knows about its Docker engine after a sampling pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineHealth {
+    /// The last call to the engine succeeded.
+    pub reachable: bool,
+    /// `docker version` of the engine, once it has answered.
+    pub version: Option<String>,
+    /// Why it is unreachable, in words an operator can act on.
+    pub error: Option<String>,
+    /// When the engine was last known reachable: now while its event stream is open.
+    pub last_ok_at: Option<DateTime<Utc>>,
+}
+
+/// A way of reading every running container's figures. The sampler calls [`sample`] once a
+/// second from a single task, so implementations may keep state between calls without locks.
+///
+/// [`sample`]: StatsSource::sample
+pub trait StatsSource: Send + 'static {
+    /// Short name reported in `agent_status.features` as `collector:<name>`.
+    fn name(&self) -> &'static str;
+
+    /// Reads every running container. Never fails as a whole: an unreachable engine yields an
+    /// empty list and says so in [`StatsSource::engine`]; a container whose figures are
+    /// unavailable is still listed with `null` figures.
+    fn sample(&mut self) -> impl Future<Output = Vec<ContainerStats>> + Send;
+
+    /// The engine's health as of the last [`StatsSource::sample`].
+    fn engine(&self) -> EngineHealth;
+}
