@@ -892,26 +892,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_original_contract_displays() {
-        let mut model = AgentModel::default();
-        let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
- "containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,
- "mem_limit_bytes":536870912,"uptime_secs":532}],
- "agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#;
-        assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
-        let row = crate::present::row_view(&model.containers["abc123"]);
-        assert_eq!(
-            (
-                row.name.as_str(),
-                row.cpu.as_str(),
-                row.memory.as_str(),
-                row.mem_limit.as_str()
-            ),
-            ("nginx", "24.5 %", "122 MiB", " / 512 MiB")
-        );
-    }
-
     /// A budget that runs out at every look: the batch takes many calls, is never half
     /// applied, and ends up exactly as a one-shot decode.
     #[test]

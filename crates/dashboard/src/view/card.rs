@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AgentView, Dashboard, DETAIL_CHART_ID};
 use crate::format;
 use crate::present;
-use crate::view::header::TOKEN_STORAGE_NOTE;
+use crate::state::{AgentView, ChartId, Dashboard};
+use crate::text::TOKEN_STORAGE_NOTE;
 use crate::view::table::ContainerTable;
 
 /// Characters of the engine's error shown on the card; the whole kept text is on hover.
@@ -142,7 +142,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 .map(|s| format!("{}: CPU and memory, last 5 min", s.name))
         })
     };
-    let chart_id = agent.chart_id();
+    let chart_id = agent.chart().element_id();
     let url = agent.url.clone();
     let remove_label = format!("Remove agent {url}");
     let state_label = label.clone();
@@ -241,11 +241,11 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <div class="detail">
                     <div class="detail-head">
                         <h3 class="chart-title" data-testid="detail-title">{selected_name}</h3>
-                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.selected.set(None)>
+                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.clear_selection()>
                             "Close"
                         </button>
                     </div>
-                    <div class="chart" id=DETAIL_CHART_ID data-testid="detail-chart" role="img"
+                    <div class="chart" id=ChartId::Detail.element_id() data-testid="detail-chart" role="img"
                         aria-label="CPU and memory of the selected container"></div>
                 </div>
             </Show>

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::app::Dashboard;
 use crate::ingest::DEBUG_FRAMES;
+use crate::state::Dashboard;
 
 #[component]
 pub fn DebugPanel() -> impl IntoView {

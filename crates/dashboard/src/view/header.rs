@@ -4,12 +4,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::app::Dashboard;
 use crate::browser;
+use crate::state::Dashboard;
 
-/// Where tokens go, shown next to every token field.
-pub const TOKEN_STORAGE_NOTE: &str = "Tokens are stored in plain text in this browser's \
-    localStorage, with the agent list. Exported files and ?agents= links leave them out.";
+use crate::text::TOKEN_STORAGE_NOTE;
 
 #[component]
 pub fn Header() -> impl IntoView {

@@ -8,7 +8,7 @@ mod table;
 
 use leptos::prelude::*;
 
-use crate::app::Dashboard;
+use crate::state::Dashboard;
 
 /// The whole page.
 #[component]

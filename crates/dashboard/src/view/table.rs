@@ -11,9 +11,9 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AgentView, Dashboard, RowHandle};
 use crate::sort::SortKey;
 use crate::sparkline;
+use crate::state::{AgentView, Dashboard, RowHandle};
 
 #[component]
 pub fn ContainerTable(agent: AgentView) -> impl IntoView {
