@@ -12,6 +12,8 @@
 //! - `ring.rs` — the bounded buffer every history uses.
 //! - `ingest.rs` — decoding frames in time-boxed slices and folding them into one agent's model
 //!   (with every bound a hostile agent meets), tracking what changed.
+//! - `metrics.rs` — the one table of every column (key, label, unit, value, sort, sparkline,
+//!   width) the table view, sorting and filtering read; adding a column is one entry.
 //! - `sort.rs` — row order per clicked column.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
@@ -53,6 +55,7 @@ pub mod clock;
 pub mod conn_state;
 pub mod format;
 pub mod ingest;
+pub mod metrics;
 pub mod present;
 pub mod query;
 pub mod ring;
