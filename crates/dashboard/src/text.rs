@@ -4,7 +4,7 @@
 //! labels are in the metric table (`metrics.rs`).
 //!
 //! Not here yet: the reasons the lower modules put into their errors (`url.rs`, `store.rs`,
-//! `ingest.rs`, `conn_state.rs`, `clock.rs`), which their unit tests quote.
+//! `ingest.rs`), which their unit tests quote.
 
 use std::fmt::Display;
 
@@ -160,6 +160,59 @@ pub fn image_tooltip(name: &str, image: &str) -> String {
 
 pub fn agent_tooltip(agent_id: &str, url: &str) -> String {
     format!("{agent_id} at {url}")
+}
+
+// Connection states (the one-word labels tests and people read) and why a connection ended.
+pub const STATE_CONNECTING: &str = "connecting";
+pub const STATE_LIVE: &str = "live";
+pub const STATE_DISCONNECTED: &str = "disconnected";
+pub const STATE_ERROR: &str = "error";
+pub const STATE_PROTOCOL_ERROR: &str = "protocol error";
+pub const COULD_NOT_CONNECT: &str = "could not connect";
+pub const CONNECTION_LOST: &str = "connection lost";
+pub const CLOSED_BY_AGENT: &str = "connection closed by the agent";
+pub const REFUSED_WITH_TOKEN: &str = ": agent down, or the token is wrong";
+pub const REFUSED_WITHOUT_TOKEN: &str = ": agent down, or it requires a token";
+
+pub fn no_usable_message_yet(reason: &str) -> String {
+    format!("{reason} (connected, but no usable message yet)")
+}
+
+pub fn retrying_in(reason: &str, wait: &str) -> String {
+    format!("{reason}; retrying in {wait}")
+}
+
+pub fn reconnecting(reason: &str) -> String {
+    format!("{reason}; reconnecting…")
+}
+
+/// `what` (e.g. [`CONNECTION_LOST`]) with the close code and the agent's reason, if any.
+pub fn closed_with_code(what: &str, code: u16, reason: &str) -> String {
+    if reason.is_empty() {
+        format!("{what} (code {code})")
+    } else {
+        format!("{what} (code {code}: {reason})")
+    }
+}
+
+// The agent's clock.
+fn clock_direction(ahead: bool) -> &'static str {
+    if ahead {
+        "ahead of"
+    } else {
+        "behind"
+    }
+}
+
+pub fn clock_off(by: &str, ahead: bool) -> String {
+    format!("agent clock {by} {} this browser's", clock_direction(ahead))
+}
+
+pub fn clock_broken(ahead: bool) -> String {
+    format!(
+        "agent clock more than a day {} this browser's: its times are ignored",
+        clock_direction(ahead)
+    )
 }
 
 // The debug panel.
