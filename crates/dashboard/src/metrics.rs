@@ -265,6 +265,30 @@ mod tests {
     }
 
     #[test]
+    fn every_unit_writes_whole_and_fractional_figures() {
+        // (unit, fractional, whole, written from the fractional, written from the whole)
+        type Case = (Unit, Option<f64>, Option<u64>, &'static str, &'static str);
+        let cases: [Case; 6] = [
+            (Unit::Percent, Some(5.0), Some(5), "5.0 %", "5.0 %"),
+            (
+                Unit::Bytes,
+                Some(1536.7),
+                Some(1536),
+                "1.50 KiB",
+                "1.50 KiB",
+            ),
+            (Unit::Seconds, Some(65.9), Some(65), "1m 5s", "1m 5s"),
+            (Unit::Text, Some(42.0), Some(42), "42", "42"),
+            (Unit::Seconds, Some(-1.0), None, "–", "–"),
+            (Unit::Bytes, Some(f64::NAN), None, "–", "–"),
+        ];
+        for (unit, float, int, from_float, from_int) in cases {
+            assert_eq!(unit.float(float), from_float, "{unit:?} {float:?}");
+            assert_eq!(unit.int(int), from_int, "{unit:?} {int:?}");
+        }
+    }
+
+    #[test]
     fn the_grid_has_a_track_per_cell() {
         assert_eq!(
             grid_columns(),
