@@ -27,14 +27,14 @@ impl fmt::Debug for SortKey {
 }
 
 impl SortKey {
+    /// Sorting by `metric`.
+    pub const fn by(metric: &'static Metric) -> SortKey {
+        SortKey(metric)
+    }
+
     /// The column whose key is `key`.
     pub fn of(key: &str) -> Option<SortKey> {
         Metric::find(key).map(SortKey)
-    }
-
-    /// The column itself.
-    pub fn metric(self) -> &'static Metric {
-        self.0
     }
 
     /// The direction a first click on the column sorts in: names A→Z, figures biggest first.
@@ -47,7 +47,7 @@ impl SortKey {
 }
 
 /// CPU, which a card is sorted by until a header is clicked.
-const DEFAULT_KEY: SortKey = SortKey(&METRICS[1]);
+const DEFAULT_KEY: SortKey = SortKey::by(&METRICS[1]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

@@ -23,9 +23,7 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let key = agent.key;
     let sort = agent.sort.clone();
     let header = move |metric: &'static Metric| {
-        let Some(column) = SortKey::of(metric.key) else {
-            return ().into_any();
-        };
+        let column = SortKey::by(metric);
         let sort_aria = sort.clone();
         let sort_arrow = sort.clone();
         view! {
@@ -44,7 +42,6 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                 </button>
             </div>
         }
-        .into_any()
     };
     let headers = METRICS.iter().map(header).collect_view();
     let spark_headers = metrics::sparks()
