@@ -1,14 +1,13 @@
 // Adding an agent through the UI (as a bare host:port), seeing it live, the list surviving a
 // reload, removing it, and the removal surviving a reload too.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, agentB, httpUrl, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+const browser = browserSession();
 
 test('add a second agent, reload, remove it, reload', async () => {
   const [a, b] = [agentA(), agentB()];

@@ -1,14 +1,13 @@
 // `?agents=` opens exactly the listed agents and leaves the saved list alone until "keep these
 // agents"; `?debug=true` shows each connection and its raw frames.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, agentB, httpUrl, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+const browser = browserSession();
 
 test('?agents= opens exactly those agents without touching the saved list', async () => {
   const [a, b] = [agentA(), agentB()];

@@ -1,14 +1,13 @@
 // Bad input never breaks the page: a garbage address gives an inline error and changes
 // nothing; a corrupt saved list gives a warning and an empty list, not a blank page.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, httpUrl, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+const browser = browserSession();
 
 test('garbage URL in the add box: inline error, nothing changes', async () => {
   const a = agentA();

@@ -1,19 +1,15 @@
 // Malformed and unknown frames are shown and skipped while the connection carries on; a
 // synthetic agent's card says SYNTHETIC DATA.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
 import { startFakeAgent, batch } from './fixtures/fake-agent.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
-const cleanups = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await browser?.close();
-  for (const c of cleanups) await c();
-});
+const browser = browserSession();
+const { cleanups } = browser;
 
 test('malformed frame: shown on the card and in the debug panel, connection stays live', async () => {
   const a = agentA();

@@ -2,21 +2,17 @@
 // its connection closed and retried with backoff; markup in names and agent_id stays text;
 // absurd figures and clocks display sanely; the real agent's rows keep updating meanwhile and
 // no main-thread task takes over 200 ms. An agent whose every frame is malformed is never live.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, docker, freePort, httpUrl, removeContainer, TEST_IMAGE, wsUrl } from './fixtures/agents.mjs';
 import { bigBatch, prebuilt, startFakeAgent, U64_MAX } from './fixtures/fake-agent.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 import { longTasksSince, pageNow, recordLongTasks } from './fixtures/longtasks.mjs';
 
-let browser;
-const cleanups = [];
-before(async () => { browser = await launch({ viewport: { width: 1400, height: 1000 } }); });
-after(async () => {
-  await browser?.close();
-  for (const c of cleanups.reverse()) await c();
-});
+const browser = browserSession({ viewport: { width: 1400, height: 1000 }, newestFirst: true });
+const { cleanups } = browser;
 
 // Markup that would run if it ever reached innerHTML; each sets a flag the test reads.
 const IMG = '<img src=x onerror="window.__pwned=\'img\'">';

@@ -2,9 +2,10 @@
 // docs/protocol.md) is shown like ours: a fake agent that sends exactly the two documented
 // payloads, without any field added later, gets a live card with nginx at 24.5 %, 122 MiB of
 // 512 MiB, and no protocol error.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, freePort, httpUrl, wsUrl } from './fixtures/agents.mjs';
 import { startFakeAgent } from './fixtures/fake-agent.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
@@ -13,13 +14,8 @@ import { DashboardPage } from './fixtures/dashboard.mjs';
 const ORIGINAL_BATCH = '{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z","containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,"mem_limit_bytes":536870912,"uptime_secs":532}],"agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}';
 const ORIGINAL_STATUS = '{"type":"agent_status","agent_id":"host-a","sent_at":"2025-10-15T10:00:05Z","uptime_secs":3600,"version":"v1.0.0","features":["container_stats"]}';
 
-let browser;
-const cleanups = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await browser?.close();
-  for (const c of cleanups) await c();
-});
+const browser = browserSession();
+const { cleanups } = browser;
 
 test('an agent speaking only the original contract gets a live card with its figures', async () => {
   const a = agentA();

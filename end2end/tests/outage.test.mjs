@@ -1,17 +1,16 @@
 // One agent going away never blocks the others: a killed agent's card says "disconnected"
 // within 10 s while the other stays live, and it comes back on its own when the agent does.
 // Same for an agent frozen with SIGSTOP for 15 s (its socket stays open but goes silent).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, screenshot } from './fixtures/browser.mjs';
+import { screenshot } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
+const browser = browserSession();
 const owned = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await browser?.close();
+browser.cleanups.push(async () => {
   for (const agent of owned) await agent.kill('SIGKILL');
 });
 

@@ -1,16 +1,14 @@
 // A waiting reconnect is cut short by the window `online` event and by "Retry now": with the
 // next automatic attempt still seconds away, either brings a restarted agent back at once.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch } from './fixtures/browser.mjs';
+import { browserSession } from './fixtures/session.mjs';
 import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
-let browser;
+const browser = browserSession();
 const owned = [];
-before(async () => { browser = await launch(); });
-after(async () => {
-  await browser?.close();
+browser.cleanups.push(async () => {
   for (const agent of owned) await agent.kill('SIGKILL');
 });
 

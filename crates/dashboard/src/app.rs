@@ -1,166 +1,32 @@
-//! The shared state and everything that changes it: start-up (saved list, `?agents=`,
-//! `/agent.json`), adding and removing agents, import/export, and folding each connection's
-//! events into the models.
+//! The actions: everything that changes the state, as methods of [`Dashboard`] — start-up
+//! (saved list, `?agents=`, `/agent.json`), adding and removing agents, import/export, sorting,
+//! selecting — and folding each connection's events into the models. The views call these;
+//! nothing here knows a view.
 //!
 //! Two kinds of state:
-//! - [`Dashboard`] (in Leptos context): signals the views read. Cheap to copy, `Send`.
-//! - `frame::Runtime` (thread-local, browser-only types): each agent's [`AgentModel`], its
-//!   connection's wake channel, the row signals and chart handles. Frames are folded into the
-//!   model the moment they arrive ([`on_event`]); `frame::flush` then pushes what changed into
+//! - [`Dashboard`] (`state.rs`, in Leptos context): signals the views read. Cheap to copy.
+//! - `frame::Runtime` (thread-local, browser-only types): each agent's model, its
+//!   connection's wake channel, the row signals and the charts. Frames are folded into the
+//!   model the moment they arrive ([`on_event`]); `frame.rs` then pushes what changed into
 //!   signals, at most once per animation frame and within a budget.
 
-use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use dockscope_protocol::{AgentInfo, AgentStatus, AGENT_INFO_PATH};
+use dockscope_protocol::{AgentInfo, AGENT_INFO_PATH};
 use futures::channel::mpsc::unbounded;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::browser::{self, now_ms};
-use crate::chart;
 use crate::conn::{self, Event, Wake};
-use crate::conn_state::ConnState;
-use crate::frame::{
-    on_scroll, resize_charts, schedule_frame, schedule_ingest, with_runtime, AgentRuntime,
-};
-use crate::ingest::AgentModel;
-use crate::present::RowView;
+use crate::frame::{on_scroll, schedule_frame, schedule_ingest, with_runtime};
 use crate::query;
-use crate::sort::SortSpec;
+use crate::roster::{self, Selection};
+use crate::sort::SortKey;
+use crate::state::Dashboard;
 use crate::store::{self, Theme};
+use crate::text;
 use crate::url;
-use crate::view::App;
-
-/// Mounts the app on `<body>`.
-pub fn start() {
-    leptos::mount::mount_to_body(App);
-}
-
-/// One rendered row of a card's table: a key for its elements, the signal of what it shows,
-/// and the position in the card's order it is drawn at. Rows are reused: a re-order or a
-/// scroll changes what a row shows and where, not which elements are in the page.
-#[derive(Clone)]
-pub struct RowHandle {
-    pub key: u32,
-    pub data: ArcRwSignal<RowView>,
-    pub position: ArcRwSignal<usize>,
-}
-
-/// What a card shows of the latest `agent_status`.
-#[derive(Clone, PartialEq)]
-pub struct StatusView {
-    pub status: AgentStatus,
-    /// Browser time it arrived, to advance the agent's uptime between statuses.
-    pub received_ms: f64,
-}
-
-/// The signals of one agent card.
-#[derive(Clone)]
-pub struct AgentView {
-    /// Unique for the page's lifetime (DOM ids, keys); a re-added URL gets a new one.
-    pub key: u32,
-    /// Normalised WebSocket URL.
-    pub url: String,
-    /// Access token for an agent started with `--token`; saved with the list in localStorage.
-    pub token: ArcRwSignal<Option<String>>,
-    pub conn: ArcRwSignal<ConnState>,
-    pub status: ArcRwSignal<Option<StatusView>>,
-    /// Browser-clock time of the latest batch (agent `sent_at` corrected for clock skew).
-    pub last_batch_local_ms: ArcRwSignal<Option<f64>>,
-    /// "CPU 0.3 %, 12 MiB" of the agent process itself.
-    pub agent_cost: ArcRwSignal<String>,
-    /// Rows to render, filtered and sorted (with "show all", those near the viewport).
-    pub rows: ArcRwSignal<Vec<RowHandle>>,
-    /// Rows listed (rendered or not): the table body is as tall as all of them.
-    pub listed: ArcRwSignal<usize>,
-    /// Containers the agent reports, before filtering; `None` until the first batch.
-    pub container_count: ArcRwSignal<Option<usize>>,
-    /// Containers of the latest batch beyond the per-agent cap: counted, not shown.
-    pub not_kept: ArcRwSignal<usize>,
-    /// "agent clock 3h 2m ahead of this browser's", when it is far off.
-    pub clock_note: ArcRwSignal<Option<String>>,
-    pub sort: ArcRwSignal<SortSpec>,
-    /// Show every matching row, not just the first [`ROWS_SHOWN`].
-    pub show_all: ArcRwSignal<bool>,
-    /// (rows shown, rows matching the filter).
-    pub shown_counts: ArcRwSignal<(usize, usize)>,
-    /// The latest frame that could not be decoded.
-    pub frame_error: ArcRwSignal<Option<String>>,
-    /// The debug panel's view of the last raw frames (only kept up to date with `?debug`).
-    pub debug_frames: ArcRwSignal<Vec<String>>,
-    /// "frames N, malformed M".
-    pub debug_counts: ArcRwSignal<String>,
-}
-
-impl AgentView {
-    fn new(key: u32, url: String, token: Option<String>) -> Self {
-        Self {
-            key,
-            url,
-            token: ArcRwSignal::new(token),
-            conn: ArcRwSignal::new(ConnState::Connecting),
-            status: ArcRwSignal::new(None),
-            last_batch_local_ms: ArcRwSignal::new(None),
-            agent_cost: ArcRwSignal::new(String::new()),
-            rows: ArcRwSignal::new(Vec::new()),
-            listed: ArcRwSignal::new(0),
-            container_count: ArcRwSignal::new(None),
-            not_kept: ArcRwSignal::new(0),
-            clock_note: ArcRwSignal::new(None),
-            sort: ArcRwSignal::new(SortSpec::default()),
-            show_all: ArcRwSignal::new(false),
-            shown_counts: ArcRwSignal::new((0, 0)),
-            frame_error: ArcRwSignal::new(None),
-            debug_frames: ArcRwSignal::new(Vec::new()),
-            debug_counts: ArcRwSignal::new(String::new()),
-        }
-    }
-
-    /// Element id of the table body holding the rows.
-    pub fn rows_id(&self) -> String {
-        format!("rows-{}", self.key)
-    }
-
-    /// Element id of the totals chart.
-    pub fn chart_id(&self) -> String {
-        format!("totals-chart-{}", self.key)
-    }
-}
-
-/// The selected container (detail chart).
-#[derive(Clone, PartialEq, Debug)]
-pub struct Selection {
-    pub agent_key: u32,
-    pub container_id: String,
-    /// Container name as clicked, for the detail chart's title.
-    pub name: String,
-}
-
-/// Element id of the detail chart.
-pub const DETAIL_CHART_ID: &str = "detail-chart";
-
-/// App-wide signals, provided as context.
-#[derive(Clone, Copy)]
-pub struct Dashboard {
-    pub agents: RwSignal<Vec<AgentView>>,
-    /// Case-insensitive substring matched against container names on every card.
-    pub filter: RwSignal<String>,
-    pub theme: RwSignal<Theme>,
-    /// Problem with localStorage (corrupt list, storage blocked), shown as a banner.
-    pub storage_warning: RwSignal<Option<String>>,
-    /// The agents come from `?agents=`; the saved list is untouched until "keep these agents".
-    pub link_mode: RwSignal<bool>,
-    /// `?agents=` entries that are not addresses.
-    pub link_rejected: RwSignal<Vec<String>>,
-    /// Result of the last import (`Ok` text or error).
-    pub import_result: RwSignal<Option<Result<String, String>>>,
-    pub selected: RwSignal<Option<Selection>>,
-    /// Browser time, ticking once a second, for relative times.
-    pub now: RwSignal<f64>,
-    /// `?debug=true`.
-    pub debug: bool,
-}
 
 fn on_event(key: u32, event: Event) {
     match event {
@@ -211,7 +77,7 @@ impl Dashboard {
             theme: RwSignal::new(theme),
             storage_warning: RwSignal::new(None),
             link_mode: RwSignal::new(query.agents.is_some()),
-            link_rejected: RwSignal::new(link_problems(&query)),
+            link_rejected: RwSignal::new(roster::link_problems(&query)),
             import_result: RwSignal::new(None),
             selected: RwSignal::new(None),
             now: RwSignal::new(now_ms()),
@@ -229,10 +95,9 @@ impl Dashboard {
         let saved: Option<store::AgentList> = match saved {
             Ok(list) => Some(list),
             Err(problem) => {
-                dashboard.storage_warning.set(Some(format!(
-                    "Your saved agent list could not be read ({problem}). Starting with an \
-                     empty list; adding an agent replaces the saved copy."
-                )));
+                dashboard
+                    .storage_warning
+                    .set(Some(text::saved_list_unreadable(&problem)));
                 None
             }
         };
@@ -269,7 +134,7 @@ impl Dashboard {
         // Window back online: every waiting connection retries now.
         let online = window_event_listener(leptos::ev::online, move |_| self.retry_all());
         let resize = window_event_listener(leptos::ev::resize, move |_| {
-            resize_charts();
+            with_runtime(|rt| rt.resize_charts());
             on_scroll();
         });
         let scroll = window_event_listener(leptos::ev::scroll, move |_| on_scroll());
@@ -310,16 +175,7 @@ impl Dashboard {
                 }
                 with_runtime(|rt| {
                     rt.theme = theme;
-                    for agent in rt.agents.values_mut() {
-                        if let Some(handle) = agent.totals_chart.take() {
-                            chart::dispose(&handle);
-                        }
-                        agent.redraw = true;
-                    }
-                    if let Some((_, handle)) = rt.detail.take() {
-                        chart::dispose(&handle);
-                    }
-                    rt.detail_dirty = true;
+                    rt.reset_charts();
                 });
                 schedule_frame();
             }
@@ -330,35 +186,8 @@ impl Dashboard {
     /// Starts showing and connecting to `url` (already normalised).
     fn open_agent(self, url: String, token: Option<String>) {
         let (wake, wake_rx) = unbounded();
-        let key = with_runtime(|rt| {
-            rt.next_key += 1;
-            let key = rt.next_key;
-            rt.agents.insert(
-                key,
-                AgentRuntime {
-                    model: AgentModel::default(),
-                    view: AgentView::new(key, url.clone(), token),
-                    wake,
-                    slots: Vec::new(),
-                    next_slot_key: 0,
-                    slot_of: HashMap::new(),
-                    pending_rows: BTreeSet::new(),
-                    order: Vec::new(),
-                    totals_chart: None,
-                    order_dirty: false,
-                    order_forced: false,
-                    last_order_ms: 0.0,
-                    window_stale: false,
-                    redraw: false,
-                    last_chart_ms: 0.0,
-                    chart_drawn: false,
-                },
-            );
-            key
-        });
-        let Some(view) = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.clone())) else {
-            return;
-        };
+        let view = with_runtime(|rt| rt.add_agent(url.clone(), token, wake));
+        let key = view.key;
         let token = view.token.clone();
         self.agents.update(|agents| agents.push(view));
         spawn_local(conn::run(url, token, wake_rx, move |event| {
@@ -371,20 +200,7 @@ impl Dashboard {
     /// # Errors
     /// The message to show inline; nothing changed.
     pub fn add_from_input(self, input: &str, token: &str) -> Result<(), String> {
-        // A `?token=` in the address moves into the token store, out of the address.
-        let (url, url_token) = url::normalize_with_token(input).map_err(|e| e.to_string())?;
-        let token = match (parse_token_input(token)?, url_token) {
-            (Some(typed), Some(in_url)) if typed != in_url => {
-                return Err(
-                    "The address carries a token= and the token field another one: keep one."
-                        .to_owned(),
-                )
-            }
-            (typed, in_url) => typed.or(in_url),
-        };
-        if self.has_url(&url) {
-            return Err(format!("{url} is already on the dashboard"));
-        }
+        let (url, token) = roster::new_agent(input, token, &self.urls())?;
         self.open_agent(url, token);
         self.persist();
         Ok(())
@@ -395,7 +211,7 @@ impl Dashboard {
     /// # Errors
     /// The message to show inline; nothing changed.
     pub fn set_token(self, key: u32, input: &str) -> Result<(), String> {
-        let token = parse_token_input(input)?;
+        let token = roster::parse_token_input(input)?;
         let found = with_runtime(|rt| {
             rt.agents.get(&key).map(|agent| {
                 agent.view.token.set(token);
@@ -408,29 +224,12 @@ impl Dashboard {
         Ok(())
     }
 
-    fn has_url(self, url: &str) -> bool {
-        self.agents
-            .with_untracked(|a| a.iter().any(|v| v.url == url))
-    }
-
     /// Removes the agent's card and closes its connection.
     pub fn remove_agent(self, key: u32) {
-        with_runtime(|rt| {
-            if let Some(agent) = rt.agents.remove(&key) {
-                if let Some(handle) = agent.totals_chart {
-                    chart::dispose(&handle);
-                }
-                // Dropping `agent.wake` ends the connection task, which drops the socket.
-            }
-            if rt.detail.as_ref().is_some_and(|(s, _)| s.agent_key == key) {
-                if let Some((_, handle)) = rt.detail.take() {
-                    chart::dispose(&handle);
-                }
-            }
-        });
+        with_runtime(|rt| rt.remove_agent(key));
         if self
             .selected
-            .with_untracked(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.is_on(key)))
         {
             self.selected.set(None);
         }
@@ -456,7 +255,7 @@ impl Dashboard {
     }
 
     /// A column header was clicked on one card.
-    pub fn sort_by(self, key: u32, column: crate::sort::SortKey) {
+    pub fn sort_by(self, key: u32, column: SortKey) {
         let signal = with_runtime(|rt| {
             rt.agents.get_mut(&key).map(|agent| {
                 agent.force_order();
@@ -490,29 +289,23 @@ impl Dashboard {
             container_id,
             name,
         };
-        self.selected.update(|s| {
-            *s = if s.as_ref() == Some(&next) {
-                None
-            } else {
-                Some(next)
-            }
-        });
+        self.selected
+            .update(|s| *s = Selection::toggled(s.take(), next));
     }
 
-    /// The URLs currently shown, in card order.
-    pub fn urls(self) -> Vec<String> {
-        self.agents
-            .with_untracked(|a| a.iter().map(|v| v.url.clone()).collect())
+    /// Closes the detail chart.
+    pub fn clear_selection(self) {
+        self.selected.set(None);
     }
 
     /// The shown agents and their tokens, as saved in localStorage.
     fn agent_list(self) -> store::AgentList {
-        self.agents.with_untracked(|agents| store::AgentList {
-            agents: agents.iter().map(|v| v.url.clone()).collect(),
-            tokens: agents
-                .iter()
-                .filter_map(|v| v.token.get_untracked().map(|t| (v.url.clone(), t)))
-                .collect(),
+        self.agents.with_untracked(|agents| {
+            roster::saved_list(
+                agents
+                    .iter()
+                    .map(|v| (v.url.as_str(), v.token.get_untracked())),
+            )
         })
     }
 
@@ -526,7 +319,7 @@ impl Dashboard {
             Ok(()) => self.storage_warning.set(None),
             Err(e) => self
                 .storage_warning
-                .set(Some(format!("The agent list could not be saved: {e}"))),
+                .set(Some(text::saved_list_not_saved(&e))),
         }
     }
 
@@ -540,8 +333,7 @@ impl Dashboard {
     pub fn export(self) {
         let text = store::serialize_export(&self.urls());
         if let Err(e) = browser::download_text(store::EXPORT_FILE_NAME, "application/json", &text) {
-            self.import_result
-                .set(Some(Err(format!("Export failed: {e}"))));
+            self.import_result.set(Some(Err(text::export_failed(&e))));
         }
     }
 
@@ -549,22 +341,14 @@ impl Dashboard {
     pub fn import_text(self, file_text: &str) {
         match store::parse_import(file_text) {
             Ok(list) => {
-                let mut added = 0;
-                for url in &list.agents {
-                    if !self.has_url(url) {
-                        self.open_agent(url.clone(), list.tokens.get(url).cloned());
-                        added += 1;
-                    }
+                let plan = roster::import(&list, &self.urls());
+                for (url, token) in plan.added {
+                    self.open_agent(url, token);
                 }
                 self.persist();
-                self.import_result.set(Some(Ok(format!(
-                    "Imported {added} agent(s); {} already shown.",
-                    list.agents.len() - added
-                ))));
+                self.import_result.set(Some(Ok(plan.message)));
             }
-            Err(e) => self
-                .import_result
-                .set(Some(Err(format!("Import failed, nothing changed: {e}")))),
+            Err(e) => self.import_result.set(Some(Err(text::import_failed(e)))),
         }
     }
 
@@ -590,33 +374,4 @@ impl Dashboard {
             self.persist();
         }
     }
-}
-
-/// What the link banner lists: entries that are not addresses, and agents left out.
-fn link_problems(query: &query::PageQuery) -> Vec<String> {
-    let mut problems: Vec<String> = query.rejected.iter().map(|e| e.to_string()).collect();
-    if query.rejected_more > 0 {
-        problems.push(format!(
-            "{} more entries that are not addresses",
-            query.rejected_more
-        ));
-    }
-    if query.dropped > 0 {
-        problems.push(format!(
-            "{} more agent(s): a link opens at most {}",
-            query.dropped,
-            query::MAX_LINK_AGENTS
-        ));
-    }
-    problems
-}
-
-/// A token typed into a form: blank means none; otherwise it must be sendable as a subprotocol.
-fn parse_token_input(input: &str) -> Result<Option<String>, String> {
-    let token = input.trim();
-    if token.is_empty() {
-        return Ok(None);
-    }
-    dockscope_protocol::check_token(token).map_err(|e| format!("Token not accepted: {e}"))?;
-    Ok(Some(token.to_owned()))
 }

@@ -164,16 +164,11 @@ pub async fn read_chosen_file(input: &web_sys::HtmlInputElement) -> Result<Optio
     Ok(text.as_string())
 }
 
-/// Resolves after `ms` milliseconds (a `setTimeout` promise; dropping the future just leaves
-/// the timer to fire into nothing).
+/// Resolves after `ms` milliseconds (gloo-timers' `setTimeout` future).
 pub async fn sleep(ms: f64) {
-    let ms = ms.clamp(0.0, f64::from(i32::MAX)) as i32;
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        if let Some(window) = window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
+    // `setTimeout` takes an `i32`; dropping the future clears the timer.
+    let ms = ms.clamp(0.0, f64::from(i32::MAX)) as u32;
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 /// A JS error or value as text.

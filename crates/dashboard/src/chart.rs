@@ -1,6 +1,8 @@
 //! The charming (ECharts) charts: each agent's total CPU and memory, and the selected
 //! container's detail. A chart is created once per element and then updated in place through
 //! its kept [`Echarts`] handle; animation is off so updates are cheap and screenshots stable.
+//! [`ChartSlot`] is the one owner of such a handle: it creates, updates, resizes and disposes
+//! it (also when dropped), so the per-frame runtime holds slots and never a bare handle.
 
 use charming::component::{Axis, Grid, Legend};
 use charming::element::{AxisLabel, AxisType, LineStyle, SplitLine, TextStyle, Tooltip, Trigger};
@@ -9,7 +11,58 @@ use charming::{Chart, Echarts};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::present::Points;
+use crate::roster::ChartId;
 use crate::store::Theme;
+
+/// One chart of the page: the element it draws into and, once drawn, its ECharts instance.
+/// Dropping the slot (its card removed) disposes the instance.
+pub struct ChartSlot {
+    id: ChartId,
+    handle: Option<Echarts>,
+}
+
+impl ChartSlot {
+    pub fn new(id: ChartId) -> Self {
+        Self { id, handle: None }
+    }
+
+    /// Whether an ECharts instance exists (the next [`ChartSlot::draw`] updates it in place).
+    pub fn is_drawn(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Updates the chart in place, or creates it in its element the first time.
+    ///
+    /// # Errors
+    /// When the element is not in the page yet or ECharts is missing: nothing is drawn.
+    pub fn draw(&mut self, chart: &Chart) -> Result<(), String> {
+        match &self.handle {
+            Some(handle) => update(handle, chart),
+            None => self.handle = Some(render(&self.id.element_id(), chart)?),
+        }
+        Ok(())
+    }
+
+    /// Follows the element's new size (ECharts does not watch its element).
+    pub fn resize(&self) {
+        if let Some(handle) = &self.handle {
+            resize(handle);
+        }
+    }
+
+    /// Frees the instance; the next draw creates a new one (new theme, new element).
+    pub fn reset(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            dispose(&handle);
+        }
+    }
+}
+
+impl Drop for ChartSlot {
+    fn drop(&mut self) {
+        self.reset();
+    }
+}
 
 /// Height of every chart, in CSS pixels; the width follows the element.
 pub const HEIGHT: u32 = 180;
@@ -130,7 +183,7 @@ fn label_style(p: &Palette) -> AxisLabel {
 ///
 /// # Errors
 /// When the element is missing or ECharts is not loaded.
-pub fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
+fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
     let fail = |what: &str| format!("chart {id}: {what}");
     let window = web_sys::window().ok_or_else(|| fail("no window"))?;
     let element = window
@@ -159,7 +212,7 @@ pub fn render(id: &str, chart: &Chart) -> Result<Echarts, String> {
 /// animation frame, so the option merge and the canvas repaint land in different frames.
 /// (This, not charming's `WasmRenderer`, is the only path that serialises a chart: a second
 /// copy of the serialiser would add ~150 KB to the WASM.)
-pub fn update(echarts: &Echarts, chart: &Chart) {
+fn update(echarts: &Echarts, chart: &Chart) {
     let target: &JsValue = echarts.as_ref();
     let Ok(option) = serde_wasm_bindgen::to_value(chart) else {
         return;
@@ -176,12 +229,12 @@ pub fn update(echarts: &Echarts, chart: &Chart) {
 }
 
 /// Follows the element's new size.
-pub fn resize(echarts: &Echarts) {
+fn resize(echarts: &Echarts) {
     echarts.resize(JsValue::UNDEFINED);
 }
 
 /// Frees the ECharts instance (its element may be about to leave the DOM).
-pub fn dispose(echarts: &Echarts) {
+fn dispose(echarts: &Echarts) {
     let target: &JsValue = echarts.as_ref();
     if let Ok(method) = js_sys::Reflect::get(target, &JsValue::from_str("dispose")) {
         if let Some(function) = method.dyn_ref::<js_sys::Function>() {

@@ -15,6 +15,7 @@
 
 use crate::format;
 use crate::ring::Ring;
+use crate::text;
 
 /// How many recent messages the estimate looks at (about half a minute of batches).
 const WINDOW: usize = 32;
@@ -92,17 +93,12 @@ impl ClockSkew {
             return None;
         }
         // Browser minus agent: negative when the agent's clock is ahead.
-        let direction = if offset < 0.0 { "ahead of" } else { "behind" };
+        let ahead = offset < 0.0;
         if offset.abs() > MAX_SKEW_MS {
-            return Some(format!(
-                "agent clock more than a day {direction} this browser's: its times are ignored"
-            ));
+            return Some(text::clock_broken(ahead));
         }
         let secs = (offset.abs() / 1_000.0).round() as u64;
-        Some(format!(
-            "agent clock {} {direction} this browser's",
-            format::duration(secs)
-        ))
+        Some(text::clock_off(&format::duration(secs), ahead))
     }
 }
 

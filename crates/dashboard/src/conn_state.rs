@@ -1,6 +1,7 @@
 //! The connection state shown on each agent card, always as a text label (never colour alone).
 
 use crate::format;
+use crate::text;
 
 /// Characters of a reason kept and shown: an agent can make a decode error quote a value of
 /// any length.
@@ -42,11 +43,11 @@ impl ConnState {
     /// The one-word label tests and people read.
     pub fn label(&self) -> &'static str {
         match self {
-            ConnState::Connecting => "connecting",
-            ConnState::Live => "live",
-            ConnState::Disconnected { .. } => "disconnected",
-            ConnState::Error { .. } => "error",
-            ConnState::ProtocolError { .. } => "protocol error",
+            ConnState::Connecting => text::STATE_CONNECTING,
+            ConnState::Live => text::STATE_LIVE,
+            ConnState::Disconnected { .. } => text::STATE_DISCONNECTED,
+            ConnState::Error { .. } => text::STATE_ERROR,
+            ConnState::ProtocolError { .. } => text::STATE_PROTOCOL_ERROR,
         }
     }
 
@@ -56,7 +57,7 @@ impl ConnState {
             ConnState::Connecting | ConnState::Live => String::new(),
             ConnState::ProtocolError {
                 reason, open: true, ..
-            } => format!("{reason} (connected, but no usable message yet)"),
+            } => text::no_usable_message_yet(reason),
             ConnState::Disconnected {
                 reason,
                 retry_at_ms,
@@ -72,9 +73,9 @@ impl ConnState {
             } => match retry_at_ms {
                 Some(at) => {
                     let secs = ((at - now_ms) / 1_000.0).ceil().max(0.0);
-                    format!("{reason}; retrying in {}", format::duration(secs as u64))
+                    text::retrying_in(reason, &format::duration(secs as u64))
                 }
-                None => format!("{reason}; reconnecting…"),
+                None => text::reconnecting(reason),
             },
         }
     }
@@ -148,24 +149,20 @@ pub fn close_reason(
     reason: &str,
 ) -> String {
     let what = match (was_live, saw_error) {
-        (false, _) => "could not connect",
-        (true, true) => "connection lost",
-        (true, false) => "connection closed by the agent",
+        (false, _) => text::COULD_NOT_CONNECT,
+        (true, true) => text::CONNECTION_LOST,
+        (true, false) => text::CLOSED_BY_AGENT,
     };
-    let mut text = if reason.is_empty() {
-        format!("{what} (code {code})")
-    } else {
-        format!("{what} (code {code}: {reason})")
-    };
+    let mut out = text::closed_with_code(what, code, reason);
     // The browser hides the HTTP status of a refused upgrade; say what it may have been.
     if !was_live && code == 1006 {
-        text.push_str(if has_token {
-            ": agent down, or the token is wrong"
+        out.push_str(if has_token {
+            text::REFUSED_WITH_TOKEN
         } else {
-            ": agent down, or it requires a token"
+            text::REFUSED_WITHOUT_TOKEN
         });
     }
-    text
+    out
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The per-animation-frame flush: from each agent's model into signals and charts, within a
 //! frame budget.
 //!
-//! Frames are folded into the models the moment they arrive (`app::on_event`); this module
+//! Frames are folded into the models the moment they arrive (`app.rs`); this module
 //! runs at most once per animation frame and pushes only what changed: the card's re-order
 //! (rendered rows are reused, so a re-order redraws what they show and moves no element), then
-//! a bounded number of row updates, and, in a frame of its own, a chart redraw. Everything here is browser-only state kept in a thread-local [`Runtime`].
+//! a bounded number of row updates, and, in a frame of its own, a chart redraw. Everything here
+//! is browser-only state kept in a thread-local [`Runtime`], which owns every chart of the page
+//! ([`ChartSlot`]s: drawn here, resized by [`Runtime::resize_charts`], disposed when their agent
+//! is removed or by [`Runtime::reset_charts`]).
 //!
 //! Frames are decoded apart from the flush, in ingest slices ([`schedule_ingest`]): short
 //! tasks posted through a `MessageChannel` (not throttled like timers in a background tab,
@@ -15,19 +18,20 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Not;
 
-use charming::Echarts;
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::app::{AgentView, RowHandle, Selection, StatusView, DETAIL_CHART_ID};
 use crate::browser::{self, now_ms};
-use crate::chart;
+use crate::chart::{self, ChartSlot};
 use crate::conn::Wake;
 use crate::ingest::{AgentModel, Verdict};
 use crate::present::{self, RowView};
+use crate::roster::Keys;
+use crate::state::{AgentView, ChartId, RowHandle, Selection, StatusView};
 use crate::store::Theme;
+use crate::text;
 use crate::viewport;
 
 pub(crate) struct AgentRuntime {
@@ -47,7 +51,7 @@ pub(crate) struct AgentRuntime {
     /// Container id → index in `slots`, for the rows rendered now. A changed container without
     /// a slot costs nothing until a slot shows it (then it is drawn from the model).
     pub(crate) slot_of: HashMap<String, usize>,
-    pub(crate) totals_chart: Option<Echarts>,
+    pub(crate) totals_chart: ChartSlot,
     /// The row order must be recomputed (figures, membership, sort or filter changed).
     pub(crate) order_dirty: bool,
     /// ... and at once, not at the next [`SHOW_ALL_ORDER_MS`] tick: membership, sort, filter or
@@ -87,10 +91,56 @@ impl Slot {
     }
 }
 
+impl AgentRuntime {
+    /// A card's runtime before its first frame.
+    fn new(view: AgentView, wake: UnboundedSender<Wake>) -> Self {
+        Self {
+            model: AgentModel::default(),
+            wake,
+            pending_rows: BTreeSet::new(),
+            order: Vec::new(),
+            slots: Vec::new(),
+            next_slot_key: 0,
+            slot_of: HashMap::new(),
+            totals_chart: ChartSlot::new(view.chart()),
+            order_dirty: false,
+            order_forced: false,
+            last_order_ms: 0.0,
+            window_stale: false,
+            redraw: false,
+            last_chart_ms: 0.0,
+            chart_drawn: false,
+            view,
+        }
+    }
+}
+
+/// The detail chart and the selection it shows.
+pub(crate) struct Detail {
+    chart: ChartSlot,
+    shows: Option<Selection>,
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        Self {
+            chart: ChartSlot::new(ChartId::Detail),
+            shows: None,
+        }
+    }
+}
+
+impl Detail {
+    fn reset(&mut self) {
+        self.chart.reset();
+        self.shows = None;
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Runtime {
     pub(crate) agents: HashMap<u32, AgentRuntime>,
-    pub(crate) next_key: u32,
+    keys: Keys,
     pub(crate) frame_scheduled: bool,
     /// An ingest slice is posted and has not run yet.
     pub(crate) ingest_scheduled: bool,
@@ -103,15 +153,58 @@ pub(crate) struct Runtime {
     /// Skip the next frame: ECharts repaints the chart updated in this one (`lazyUpdate`).
     pub(crate) quiet_frame: bool,
     /// The detail chart and what it shows.
-    pub(crate) detail: Option<(Selection, Echarts)>,
+    detail: Detail,
     pub(crate) detail_dirty: bool,
-    /// Mirror of [`Dashboard::selected`], readable outside a reactive owner.
+    /// Mirror of [`crate::state::Dashboard::selected`], readable outside a reactive owner.
     pub(crate) selection: Option<Selection>,
     pub(crate) theme: Theme,
     pub(crate) debug: bool,
     /// `?perf=true`: time each flush with User Timing.
     pub(crate) perf: bool,
     pub(crate) filter: String,
+}
+
+impl Runtime {
+    /// Gives a new card its key and runtime; returns its signals.
+    pub(crate) fn add_agent(
+        &mut self,
+        url: String,
+        token: Option<String>,
+        wake: UnboundedSender<Wake>,
+    ) -> AgentView {
+        let key = self.keys.take();
+        let view = AgentView::new(key, url, token);
+        self.agents
+            .insert(key, AgentRuntime::new(view.clone(), wake));
+        view
+    }
+
+    /// Drops a card's runtime: its charts are disposed, and dropping its wake sender ends the
+    /// connection task, which drops the socket.
+    pub(crate) fn remove_agent(&mut self, key: u32) {
+        self.agents.remove(&key);
+        if self.detail.shows.as_ref().is_some_and(|s| s.is_on(key)) {
+            self.detail.reset();
+        }
+    }
+
+    /// Disposes every chart and draws them anew in the next frames (the theme changed).
+    pub(crate) fn reset_charts(&mut self) {
+        for agent in self.agents.values_mut() {
+            agent.totals_chart.reset();
+            agent.redraw = true;
+        }
+        self.detail.reset();
+        self.detail_dirty = true;
+    }
+
+    /// Charts follow the window's size (ECharts does not watch its element).
+    pub(crate) fn resize_charts(&self) {
+        for agent in self.agents.values() {
+            agent.totals_chart.resize();
+        }
+        self.detail.chart.resize();
+    }
 }
 
 thread_local! {
@@ -368,7 +461,7 @@ impl AgentRuntime {
     /// redraw that is not due yet waits for a later batch's frame).
     fn chart_due(&self, now: f64) -> bool {
         self.redraw
-            && (self.totals_chart.is_none() || now - self.last_chart_ms >= CHART_INTERVAL_MS)
+            && (!self.totals_chart.is_drawn() || now - self.last_chart_ms >= CHART_INTERVAL_MS)
     }
 }
 
@@ -560,13 +653,12 @@ fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
     let local = model.last_batch_local_ms;
     let clock_note = model.clock.note();
     let metrics = &model.agent_metrics;
-    let cost = format!(
-        "CPU {}, memory {}",
-        crate::format::percent(metrics.cpu_pct),
-        metrics
+    let cost = text::agent_cost(
+        &crate::format::percent(metrics.cpu_pct),
+        &metrics
             .mem_bytes
             .map(crate::format::bytes)
-            .unwrap_or_else(|| "–".into())
+            .unwrap_or_else(|| "–".into()),
     );
     let (count_sig, local_sig, cost_sig) = (
         view.container_count.clone(),
@@ -625,10 +717,7 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
                 None => format!("{}  {}", clock_time(f.received_ms), f.text),
             })
             .collect();
-        let counts = format!(
-            "malformed frames: {}, skipped (a newer one arrived first): {}",
-            model.malformed_count, model.skipped_count
-        );
+        let counts = text::debug_counts(model.malformed_count, model.skipped_count);
         let (frames_sig, counts_sig) = (view.debug_frames.clone(), view.debug_counts.clone());
         deferred.push(Box::new(move || {
             frames_sig.set(frames);
@@ -640,21 +729,15 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
 fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
     let chart = chart::cpu_mem_chart(cpu, mem, theme);
-    match &agent.totals_chart {
-        Some(handle) => chart::update(handle, &chart),
-        None => match chart::render(&agent.view.chart_id(), &chart) {
-            Ok(handle) => agent.totals_chart = Some(handle),
-            // The card is not in the DOM yet: draw on the next change.
-            Err(_) => agent.redraw = true,
-        },
+    if agent.totals_chart.draw(&chart).is_err() {
+        // The card is not in the DOM yet: draw on the next change.
+        agent.redraw = true;
     }
 }
 
 fn flush_detail(rt: &mut Runtime, theme: Theme) {
     let Some(selection) = rt.selection.clone() else {
-        if let Some((_, handle)) = rt.detail.take() {
-            chart::dispose(&handle);
-        }
+        rt.detail.reset();
         rt.detail_dirty = false;
         return;
     };
@@ -669,23 +752,18 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
     }
     let (cpu, mem) = present::container_series(container.history.iter());
     let chart = chart::cpu_mem_chart(cpu, mem, theme);
-    match &rt.detail {
-        Some((shown, handle)) if shown == &selection => {
-            chart::update(handle, &chart);
-            rt.quiet_frame = true;
+    let detail = &mut rt.detail;
+    if detail.shows.as_ref() == Some(&selection) && detail.chart.is_drawn() {
+        let _ = detail.chart.draw(&chart);
+        rt.quiet_frame = true;
+    } else {
+        // Another container (perhaps on another card, in another element): a new instance.
+        detail.reset();
+        if detail.chart.draw(&chart).is_err() {
+            rt.detail_dirty = true;
+            return;
         }
-        _ => {
-            if let Some((_, old)) = rt.detail.take() {
-                chart::dispose(&old);
-            }
-            match chart::render(DETAIL_CHART_ID, &chart) {
-                Ok(handle) => rt.detail = Some((selection, handle)),
-                Err(_) => {
-                    rt.detail_dirty = true;
-                    return;
-                }
-            }
-        }
+        detail.shows = Some(selection);
     }
     rt.detail_dirty = false;
 }
@@ -717,18 +795,4 @@ pub(crate) fn on_scroll() {
     if any {
         schedule_frame();
     }
-}
-
-/// Charts follow the window's size (ECharts does not watch its element).
-pub(crate) fn resize_charts() {
-    with_runtime(|rt| {
-        for agent in rt.agents.values() {
-            if let Some(handle) = &agent.totals_chart {
-                chart::resize(handle);
-            }
-        }
-        if let Some((_, handle)) = &rt.detail {
-            chart::resize(handle);
-        }
-    });
 }

@@ -42,11 +42,10 @@ use serde_json::value::RawValue;
 use crate::clock::ClockSkew;
 pub use crate::conn_state::MAX_REASON_CHARS;
 use crate::format::{self, truncate_owned};
+pub use crate::metrics::Sample;
 use crate::ring::Ring;
 use crate::sort::{name_key, SortSpec};
 
-/// Seconds of history drawn by each row's sparklines.
-pub const SPARK_POINTS: usize = 60;
 /// Samples kept per container for the detail chart (5 minutes at 1 Hz).
 pub const CONTAINER_HISTORY: usize = 300;
 /// Samples of the agent's totals kept for its chart (5 minutes at 1 Hz).
@@ -78,16 +77,6 @@ pub const MAX_FEATURES: usize = 64;
 pub const MAX_WAITING: usize = 16;
 /// Containers decoded between two looks at the time budget.
 pub const CHECK_EVERY: usize = 64;
-
-/// One container's figures at one instant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// When the batch was sent, on the browser's clock ([`ClockSkew::to_local`]), ms since the
-    /// epoch.
-    pub t_ms: f64,
-    pub cpu_pct: Option<f64>,
-    pub mem_bytes: Option<u64>,
-}
 
 /// A container as last reported, with its recent history.
 #[derive(Debug, Clone, PartialEq)]
@@ -629,11 +618,7 @@ impl AgentModel {
                 sum.cpu_pct += cpu;
             }
             sum.mem_bytes = sum.mem_bytes.saturating_add(stats.mem_bytes.unwrap_or(0));
-            let sample = Sample {
-                t_ms,
-                cpu_pct: stats.cpu_pct,
-                mem_bytes: stats.mem_bytes,
-            };
+            let sample = Sample::of(t_ms, &stats);
             let keeps_history = full_history || self.watched.contains(&stats.id);
             let container = match self.containers.get_mut(&stats.id) {
                 Some(existing) => {
@@ -892,26 +877,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_original_contract_displays() {
-        let mut model = AgentModel::default();
-        let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
- "containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,
- "mem_limit_bytes":536870912,"uptime_secs":532}],
- "agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#;
-        assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
-        let row = crate::present::row_view(&model.containers["abc123"]);
-        assert_eq!(
-            (
-                row.name.as_str(),
-                row.cpu.as_str(),
-                row.memory.as_str(),
-                row.mem_limit.as_str()
-            ),
-            ("nginx", "24.5 %", "122 MiB", " / 512 MiB")
-        );
-    }
-
     /// A budget that runs out at every look: the batch takes many calls, is never half
     /// applied, and ends up exactly as a one-shot decode.
     #[test]
@@ -1167,7 +1132,7 @@ mod tests {
         );
         model.ingest_frame(&frame, 0.0).ok();
         let by_name = SortSpec {
-            key: SortKey::Name,
+            key: SortKey::of("name").unwrap(),
             direction: Direction::Asc,
         };
         // (spec, filter, limit, ids, matching)

@@ -12,22 +12,32 @@
 //! - `ring.rs` — the bounded buffer every history uses.
 //! - `ingest.rs` — decoding frames in time-boxed slices and folding them into one agent's model
 //!   (with every bound a hostile agent meets), tracking what changed.
+//! - `metrics.rs` — the one table of every column (key, label, unit, value, sort, sparkline,
+//!   width) the table view, sorting and filtering read; adding a column is one entry.
 //! - `sort.rs` — row order per clicked column.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
+//! - `roster.rs` — the rules of the dashboard's own state: agent keys, what adding, importing
+//!   and removing an agent changes, the saved list, the selected container, chart element ids.
+//! - `text.rs` — every sentence and label the page shows, ready for translation.
 //!
 //! Browser-only (`wasm32`), built by trunk:
-//! - `app.rs` — the shared state (`Dashboard` context), start-up (saved list, `?agents=`,
-//!   `/agent.json`), adding/removing agents, import/export, connection events → models.
-//! - `frame.rs` — the ingest slices (`MessageChannel` tasks of ≤ 8 ms) and the
-//!   per-animation-frame flush from models into signals and charts, within a frame budget
-//!   (rows, re-order, chart redraws).
+//! - `state.rs` — the signals the views read (`Dashboard` context, one `AgentView` per card,
+//!   `RowHandle`, `StatusView`); a leaf: it imports no view, action or flush.
+//! - `app.rs` — the actions, as `Dashboard` methods: start-up (saved list, `?agents=`,
+//!   `/agent.json`), adding/removing agents, import/export, sorting, selecting, and
+//!   connection events → models.
+//! - `frame.rs` — the per-frame runtime: each card's model, rows and charts (it owns every
+//!   chart: created, resized and disposed there), the ingest slices (`MessageChannel` tasks of
+//!   ≤ 8 ms) and the per-animation-frame flush from models into signals and charts, within a
+//!   frame budget (rows, re-order, chart redraws).
 //! - `conn.rs` — one task per agent: a WebSocket owned by a worker (`src/bin/socket-worker.rs`, which
 //!   refuses oversized frames unread), live/protocol-error from frame verdicts, stall
 //!   detection, backoff, wake-ups.
 //! - `browser.rs` — localStorage, file export/import, clocks, small DOM helpers.
-//! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container.
-//! - `view/` — components: `header.rs` (add box, filter, theme, import/export, banners),
+//! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container, and
+//!   `ChartSlot`, the one owner of an ECharts instance.
+//! - `view/` — components (they import state and call actions; nothing below imports them): `header.rs` (add box, filter, theme, import/export, banners),
 //!   `card.rs` (one agent), `table.rs` (container rows), `debug.rs` (`?debug=true` panel).
 //!
 //! ```text
@@ -45,12 +55,15 @@ pub mod clock;
 pub mod conn_state;
 pub mod format;
 pub mod ingest;
+pub mod metrics;
 pub mod present;
 pub mod query;
 pub mod ring;
+pub mod roster;
 pub mod sort;
 pub mod sparkline;
 pub mod store;
+pub mod text;
 pub mod url;
 pub mod viewport;
 
@@ -65,7 +78,12 @@ mod conn;
 #[cfg(target_arch = "wasm32")]
 mod frame;
 #[cfg(target_arch = "wasm32")]
+mod state;
+#[cfg(target_arch = "wasm32")]
 mod view;
 
+/// Mounts the app on `<body>`.
 #[cfg(target_arch = "wasm32")]
-pub use app::start;
+pub fn start() {
+    leptos::mount::mount_to_body(view::App);
+}

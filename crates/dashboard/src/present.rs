@@ -2,8 +2,10 @@
 //! "widget data" stage, after `ingest`, before the view).
 
 use crate::format;
-use crate::ingest::{ContainerModel, Sample, TotalSample, SPARK_POINTS};
+use crate::ingest::{ContainerModel, TotalSample};
+use crate::metrics::{self, Sample, Value, METRICS, SPARK_POINTS};
 use crate::sparkline;
+use crate::text;
 
 /// Characters of a container name shown in its cell; the whole (kept) name is in its tooltip.
 pub const NAME_SHOWN_CHARS: usize = 60;
@@ -15,61 +17,104 @@ pub const AGENT_ID_SHOWN_CHARS: usize = 60;
 pub struct RowView {
     /// Container id: which container the row (a recycled slot) shows now.
     pub id: String,
-    /// The name, cut to [`NAME_SHOWN_CHARS`].
-    pub name: String,
     /// Whole name and image, for the name cell's tooltip.
     pub title: String,
-    pub cpu: String,
-    /// Memory in use, e.g. `"24.0 MiB"`.
-    pub memory: String,
-    /// `" / 512 MiB"`, or empty when there is no limit figure (hidden on phones).
-    pub mem_limit: String,
-    /// Used / limit in percent, for the bar; `None` when either is unknown.
-    pub mem_percent: Option<f64>,
-    pub uptime: String,
-    /// Sparkline path data (see [`sparkline::path`]).
-    pub cpu_path: String,
-    pub mem_path: String,
-    /// Scale of the CPU sparkline, for its tooltip.
-    pub cpu_scale: String,
+    /// One per column of [`METRICS`], in its order (empty until the row shows a container).
+    pub cells: Vec<CellView>,
+    /// One per sparkline ([`metrics::sparks`]), in its order.
+    pub sparks: Vec<SparkView>,
+}
+
+/// What one cell shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CellView {
+    /// The figure (`"24.0 MiB"`), or the name cut to [`NAME_SHOWN_CHARS`].
+    pub text: String,
+    /// `" / 512 MiB"` for a figure with a limit, or empty when there is no limit figure
+    /// (hidden on phones).
+    pub limit: String,
+    /// Figure / limit in percent, for the bar; `None` when either is unknown.
+    pub percent: Option<f64>,
+}
+
+/// One sparkline of a row.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SparkView {
+    /// Path data (see [`sparkline::path`]).
+    pub path: String,
+    /// Its accessible label (with the top of its scale).
+    pub label: String,
+}
+
+impl RowView {
+    /// The cell of the column `key` (empty when the row shows no container yet).
+    pub fn cell(&self, key: &str) -> Option<&CellView> {
+        let index = METRICS.iter().position(|m| m.key == key)?;
+        self.cells.get(index)
+    }
+
+    /// The container's name as shown (cut), from the [`Value::Name`] column.
+    pub fn name(&self) -> &str {
+        METRICS
+            .iter()
+            .zip(&self.cells)
+            .find(|(m, _)| matches!(m.value, Value::Name))
+            .map_or("", |(_, c)| c.text.as_str())
+    }
+
+    /// The text of the column `key`'s cell.
+    pub fn text(&self, key: &str) -> &str {
+        self.cell(key).map_or("", |c| c.text.as_str())
+    }
 }
 
 /// The row for `container` as of its latest sample.
 pub fn row_view(container: &ContainerModel) -> RowView {
     let stats = &container.stats;
-    let recent: Vec<&Sample> = container.history.last_n(SPARK_POINTS).collect();
-    let cpu: Vec<Option<f64>> = recent.iter().map(|s| s.cpu_pct).collect();
-    let mem: Vec<Option<f64>> = recent
+    let cells = METRICS
         .iter()
-        .map(|s| s.mem_bytes.map(|b| b as f64))
+        .map(|metric| match (metric.value, metric.limit) {
+            (Value::Name, _) => CellView {
+                text: format::truncate(&stats.name, NAME_SHOWN_CHARS).into_owned(),
+                ..CellView::default()
+            },
+            (Value::Int(read), Some(limit)) => {
+                let (used, limit) = (read(stats), limit(stats));
+                CellView {
+                    text: metric.text(stats),
+                    limit: match (used, limit) {
+                        (Some(_), Some(limit)) => format!(" / {}", format::bytes(limit)),
+                        _ => String::new(),
+                    },
+                    percent: mem_percent(used, limit),
+                }
+            }
+            _ => CellView {
+                text: metric.text(stats),
+                ..CellView::default()
+            },
+        })
         .collect();
-    let cpu_max = sparkline::cpu_scale(&cpu);
-    let mem_max = stats
-        .mem_limit_bytes
-        .map(|l| l as f64)
-        .unwrap_or_else(|| mem.iter().flatten().copied().fold(1.0, f64::max));
+    let recent: Vec<&Sample> = container.history.last_n(SPARK_POINTS).collect();
+    let sparks = metrics::sparks()
+        .map(|spark| {
+            let values: Vec<Option<f64>> = recent.iter().map(|s| (spark.value)(s)).collect();
+            let max = (spark.scale)(&values, stats);
+            SparkView {
+                path: sparkline::path(&values, SPARK_POINTS, max),
+                label: (spark.label_for)(max),
+            }
+        })
+        .collect();
     let title = match &stats.image {
-        Some(image) if !image.is_empty() => format!("{}\nimage: {image}", stats.name),
+        Some(image) if !image.is_empty() => text::image_tooltip(&stats.name, image),
         _ => stats.name.clone(),
     };
     RowView {
         id: stats.id.clone(),
-        name: format::truncate(&stats.name, NAME_SHOWN_CHARS).into_owned(),
         title,
-        cpu: format::percent(stats.cpu_pct),
-        memory: format::memory(stats.mem_bytes, None),
-        mem_limit: match (stats.mem_bytes, stats.mem_limit_bytes) {
-            (Some(_), Some(limit)) => format!(" / {}", format::bytes(limit)),
-            _ => String::new(),
-        },
-        mem_percent: mem_percent(stats.mem_bytes, stats.mem_limit_bytes),
-        uptime: stats
-            .uptime_secs
-            .map(format::duration)
-            .unwrap_or_else(|| "–".to_owned()),
-        cpu_path: sparkline::path(&cpu, SPARK_POINTS, cpu_max),
-        mem_path: sparkline::path(&mem, SPARK_POINTS, mem_max),
-        cpu_scale: format!("last 60 s, top of scale {}", format::percent(Some(cpu_max))),
+        cells,
+        sparks,
     }
 }
 
@@ -90,7 +135,7 @@ pub fn agent_title(agent_id: Option<&str>, url: &str) -> (String, String) {
     match agent_id {
         Some(id) if !id.is_empty() => (
             format::truncate(id, AGENT_ID_SHOWN_CHARS).into_owned(),
-            format!("{id} at {url}"),
+            text::agent_tooltip(id, url),
         ),
         _ => (url.to_owned(), url.to_owned()),
     }
@@ -216,19 +261,19 @@ mod tests {
             &[(Some(10.0), Some(512)), (Some(20.0), Some(1024))],
             Some(2048),
         ));
-        assert_eq!(row.cpu, "20.0 %");
-        assert_eq!(row.memory, "1.00 KiB");
-        assert_eq!(row.mem_limit, " / 2.00 KiB");
-        assert_eq!(row.mem_percent, Some(50.0));
-        assert_eq!(row.uptime, "1m 5s");
-        assert!(row.cpu_path.starts_with('M') && row.cpu_path.contains('L'));
-        assert!(!row.mem_path.is_empty());
+        assert_eq!(row.text("cpu"), "20.0 %");
+        assert_eq!(row.text("mem"), "1.00 KiB");
+        assert_eq!(row.cell("mem").unwrap().limit, " / 2.00 KiB");
+        assert_eq!(row.cell("mem").unwrap().percent, Some(50.0));
+        assert_eq!(row.text("uptime"), "1m 5s");
+        assert!(row.sparks[0].path.starts_with('M') && row.sparks[0].path.contains('L'));
+        assert!(!row.sparks[1].path.is_empty());
 
         let unknown = row_view(&container(&[(None, None)], None));
-        assert_eq!((unknown.cpu.as_str(), unknown.memory.as_str()), ("–", "–"));
-        assert_eq!(unknown.mem_percent, None);
-        assert_eq!(unknown.mem_limit, "");
-        assert!(unknown.cpu_path.is_empty());
+        assert_eq!((unknown.text("cpu"), unknown.text("mem")), ("–", "–"));
+        assert_eq!(unknown.cell("mem").unwrap().percent, None);
+        assert_eq!(unknown.cell("mem").unwrap().limit, "");
+        assert!(unknown.sparks[0].path.is_empty());
     }
 
     #[test]
@@ -277,21 +322,21 @@ mod tests {
             let row = row_view(&c);
             assert_eq!(
                 (
-                    row.cpu.as_str(),
-                    row.memory.as_str(),
-                    row.mem_limit.as_str()
+                    row.text("cpu"),
+                    row.text("mem"),
+                    row.cell("mem").unwrap().limit.as_str()
                 ),
                 (want_cpu, want_mem, want_limit),
                 "{cpu:?} {mem:?} {limit:?}"
             );
-            assert_eq!(row.mem_percent, want_pct);
-            assert_eq!(row.uptime, want_up);
+            assert_eq!(row.cell("mem").unwrap().percent, want_pct);
+            assert_eq!(row.text("uptime"), want_up);
             for text in [
-                &row.cpu,
-                &row.memory,
-                &row.uptime,
-                &row.cpu_scale,
-                &row.cpu_path,
+                row.text("cpu"),
+                row.text("mem"),
+                row.text("uptime"),
+                row.sparks[0].label.as_str(),
+                row.sparks[0].path.as_str(),
             ] {
                 assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
                 assert!(!text.contains('-'), "{text}");
@@ -305,8 +350,8 @@ mod tests {
         let mut c = container(&[(Some(1.0), Some(1))], None);
         c.stats.name = long.clone();
         let row = row_view(&c);
-        assert_eq!(row.name.chars().count(), NAME_SHOWN_CHARS);
-        assert!(row.name.ends_with('…'));
+        assert_eq!(row.text("name").chars().count(), NAME_SHOWN_CHARS);
+        assert!(row.text("name").ends_with('…'));
         assert_eq!(row.title, format!("{long}\nimage: nginx"));
         c.stats.image = None;
         assert_eq!(row_view(&c).title, long);
@@ -384,6 +429,26 @@ mod tests {
         assert_eq!(
             totals_series(totals.into_iter()),
             (vec![vec![5.0, 3.3]], vec![vec![5.0, 1.0]])
+        );
+    }
+
+    #[test]
+    fn the_original_contract_displays() {
+        let mut model = crate::ingest::AgentModel::default();
+        let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
+ "containers":[{"id":"abc123","name":"nginx","cpu_pct":24.5,"mem_bytes":128345600,
+ "mem_limit_bytes":536870912,"uptime_secs":532}],
+ "agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#;
+        assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
+        let row = row_view(&model.containers["abc123"]);
+        assert_eq!(
+            (
+                row.text("name"),
+                row.text("cpu"),
+                row.text("mem"),
+                row.cell("mem").unwrap().limit.as_str()
+            ),
+            ("nginx", "24.5 %", "122 MiB", " / 512 MiB")
         );
     }
 }

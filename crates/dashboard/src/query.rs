@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 use crate::url::{normalize_with_token, percent_decode, UrlError};
 
 /// Most agents one `?agents=` link opens; the page says how many more it lists.
@@ -108,18 +110,32 @@ pub fn with_agents(search: &str, agents: &[String]) -> String {
     format!("?{}", pairs.join("&"))
 }
 
+/// What [`percent_encode`] escapes: everything but letters, digits and the URL punctuation
+/// that cannot end or split a query value.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'/')
+    .remove(b'[')
+    .remove(b']')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'?');
+
 /// Escapes what would end or split a query value (`&`, `#`, `,`, `%`, `+`, spaces, non-ASCII);
 /// URL punctuation such as `:` and `/` stays readable.
 fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~:/[]@!$'()*;=?".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 #[cfg(test)]
@@ -217,6 +233,19 @@ mod tests {
             with_agents("", &["ws://h:1/ws?x=a&b,c".to_owned()]),
             "?agents=ws://h:1/ws?x=a%26b%2Cc"
         );
+    }
+
+    #[test]
+    fn encoding_escapes_what_splits_a_value_and_keeps_url_punctuation() {
+        assert_eq!(
+            percent_encode("a b&c#d,e%f+g/é"),
+            "a%20b%26c%23d%2Ce%25f%2Bg/%C3%A9"
+        );
+        let kept = "AZaz09-._~:/[]@!$'()*;=?";
+        assert_eq!(percent_encode(kept), kept);
+        for text in ["ws://h:1/ws?x=a&b,c", "a b+c%2B", "é,ü"] {
+            assert_eq!(percent_decode(&percent_encode(text)), text);
+        }
     }
 
     #[test]

@@ -1,27 +1,53 @@
-//! Ordering container rows by a clicked column.
+//! Ordering container rows by a clicked column: every column of the metric table
+//! (`metrics.rs`) sorts by the value its entry reads.
 
 use std::cmp::Ordering;
+use std::fmt;
 
 use dockscope_protocol::ContainerStats;
 
-/// A sortable column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Cpu,
-    Memory,
-    Uptime,
+use crate::metrics::{Metric, Value, METRICS};
+
+/// A sortable column: an entry of [`METRICS`].
+#[derive(Clone, Copy)]
+pub struct SortKey(&'static Metric);
+
+impl PartialEq for SortKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for SortKey {}
+
+impl fmt::Debug for SortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SortKey({})", self.0.key)
+    }
 }
 
 impl SortKey {
+    /// Sorting by `metric`.
+    pub const fn by(metric: &'static Metric) -> SortKey {
+        SortKey(metric)
+    }
+
+    /// The column whose key is `key`.
+    pub fn of(key: &str) -> Option<SortKey> {
+        Metric::find(key).map(SortKey)
+    }
+
     /// The direction a first click on the column sorts in: names A→Z, figures biggest first.
     fn default_direction(self) -> Direction {
-        match self {
-            SortKey::Name => Direction::Asc,
+        match self.0.value {
+            Value::Name => Direction::Asc,
             _ => Direction::Desc,
         }
     }
 }
+
+/// CPU, which a card is sorted by until a header is clicked.
+const DEFAULT_KEY: SortKey = SortKey::by(&METRICS[1]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -39,7 +65,7 @@ pub struct SortSpec {
 impl Default for SortSpec {
     fn default() -> Self {
         Self {
-            key: SortKey::Cpu,
+            key: DEFAULT_KEY,
             direction: Direction::Desc,
         }
     }
@@ -87,11 +113,10 @@ impl SortSpec {
         b: &ContainerStats,
         b_name: &str,
     ) -> Ordering {
-        let primary = match self.key {
-            SortKey::Name => Some(a_name.cmp(b_name)),
-            SortKey::Cpu => compare_option(a.cpu_pct, b.cpu_pct, |x, y| x.total_cmp(y)),
-            SortKey::Memory => compare_option(a.mem_bytes, b.mem_bytes, |x, y| x.cmp(y)),
-            SortKey::Uptime => compare_option(a.uptime_secs, b.uptime_secs, |x, y| x.cmp(y)),
+        let primary = match self.key.0.value {
+            Value::Name => Some(a_name.cmp(b_name)),
+            Value::Float(read) => compare_option(read(a), read(b), |x, y| x.total_cmp(y)),
+            Value::Int(read) => compare_option(read(a), read(b), |x, y| x.cmp(y)),
         };
         let primary = match primary {
             Some(ordering) if self.direction == Direction::Desc => ordering.reverse(),
@@ -124,11 +149,10 @@ fn compare_option<T>(
 }
 
 fn missing_last(key: SortKey, a: &ContainerStats, b: &ContainerStats) -> Ordering {
-    let present = |c: &ContainerStats| match key {
-        SortKey::Name => true,
-        SortKey::Cpu => c.cpu_pct.is_some(),
-        SortKey::Memory => c.mem_bytes.is_some(),
-        SortKey::Uptime => c.uptime_secs.is_some(),
+    let present = |c: &ContainerStats| match key.0.value {
+        Value::Name => true,
+        Value::Float(read) => read(c).is_some(),
+        Value::Int(read) => read(c).is_some(),
     };
     present(b).cmp(&present(a))
 }
@@ -136,6 +160,10 @@ fn missing_last(key: SortKey, a: &ContainerStats, b: &ContainerStats) -> Orderin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(name: &str) -> SortKey {
+        SortKey::of(name).unwrap()
+    }
 
     fn stats(name: &str, cpu: Option<f64>, mem: Option<u64>, up: Option<u64>) -> ContainerStats {
         ContainerStats {
@@ -164,33 +192,17 @@ mod tests {
             stats("mid", Some(5.0), Some(200), Some(30)),
         ];
         let cases: &[(SortKey, Direction, &[&str])] = &[
+            (key("cpu"), Direction::Desc, &["Busy", "mid", "idle", "new"]),
+            (key("cpu"), Direction::Asc, &["idle", "mid", "Busy", "new"]),
+            (key("mem"), Direction::Desc, &["idle", "mid", "Busy", "new"]),
             (
-                SortKey::Cpu,
-                Direction::Desc,
-                &["Busy", "mid", "idle", "new"],
-            ),
-            (
-                SortKey::Cpu,
-                Direction::Asc,
-                &["idle", "mid", "Busy", "new"],
-            ),
-            (
-                SortKey::Memory,
-                Direction::Desc,
-                &["idle", "mid", "Busy", "new"],
-            ),
-            (
-                SortKey::Uptime,
+                key("uptime"),
                 Direction::Asc,
                 &["Busy", "mid", "idle", "new"],
             ),
+            (key("name"), Direction::Asc, &["Busy", "idle", "mid", "new"]),
             (
-                SortKey::Name,
-                Direction::Asc,
-                &["Busy", "idle", "mid", "new"],
-            ),
-            (
-                SortKey::Name,
+                key("name"),
                 Direction::Desc,
                 &["new", "mid", "idle", "Busy"],
             ),
@@ -216,17 +228,17 @@ mod tests {
     #[test]
     fn clicks_toggle_or_switch() {
         let spec = SortSpec::default();
-        assert_eq!(spec.key, SortKey::Cpu);
+        assert_eq!(spec.key, key("cpu"));
         assert_eq!(spec.direction, Direction::Desc);
-        let flipped = spec.clicked(SortKey::Cpu);
+        let flipped = spec.clicked(key("cpu"));
         assert_eq!(flipped.direction, Direction::Asc);
-        let by_name = flipped.clicked(SortKey::Name);
+        let by_name = flipped.clicked(key("name"));
         assert_eq!(
             (by_name.key, by_name.direction),
-            (SortKey::Name, Direction::Asc)
+            (key("name"), Direction::Asc)
         );
-        assert_eq!(by_name.clicked(SortKey::Memory).direction, Direction::Desc);
-        assert_eq!(by_name.aria(SortKey::Name), "ascending");
-        assert_eq!(by_name.aria(SortKey::Cpu), "none");
+        assert_eq!(by_name.clicked(key("mem")).direction, Direction::Desc);
+        assert_eq!(by_name.aria(key("name")), "ascending");
+        assert_eq!(by_name.aria(key("cpu")), "none");
     }
 }

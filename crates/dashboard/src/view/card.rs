@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AgentView, Dashboard, DETAIL_CHART_ID};
 use crate::format;
 use crate::present;
-use crate::view::header::TOKEN_STORAGE_NOTE;
+use crate::state::{AgentView, ChartId, Dashboard};
+use crate::text::{self, TOKEN_STORAGE_NOTE};
 use crate::view::table::ContainerTable;
 
 /// Characters of the engine's error shown on the card; the whole kept text is on hover.
@@ -58,7 +58,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             status.with(|s| {
                 s.as_ref()
                     .map(|s| format::truncate(&s.status.version, 40).into_owned())
-                    .unwrap_or_else(|| "unknown".into())
+                    .unwrap_or_else(|| text::UNKNOWN.into())
             })
         }
     };
@@ -68,7 +68,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             let now = now.get();
             status.with(|s| match s {
                 Some(s) => present::agent_uptime(s.status.uptime_secs, s.received_ms, now),
-                None => "unknown".into(),
+                None => text::UNKNOWN.into(),
             })
         }
     };
@@ -76,21 +76,20 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         let status = status.clone();
         move || {
             status.with(|s| match s {
-                None => "unknown".to_owned(),
-                Some(s) if s.status.engine_reachable.is_none() => "not reported".to_owned(),
+                None => text::UNKNOWN.to_owned(),
+                Some(s) if s.status.engine_reachable.is_none() => text::NOT_REPORTED.to_owned(),
                 Some(s) if s.status.engine_reachable == Some(true) => {
                     match &s.status.engine_version {
-                        Some(v) => format!("reachable (Docker {v})"),
-                        None => "reachable".to_owned(),
+                        Some(v) => text::reachable_with(v),
+                        None => text::REACHABLE.to_owned(),
                     }
                 }
                 Some(s) => match &s.status.engine_error {
                     // The whole (kept) reason is in the tooltip.
-                    Some(e) => format!(
-                        "unreachable: {}",
-                        format::truncate(e, ENGINE_ERROR_SHOWN_CHARS)
-                    ),
-                    None => "unreachable".to_owned(),
+                    Some(e) => {
+                        text::unreachable_because(&format::truncate(e, ENGINE_ERROR_SHOWN_CHARS))
+                    }
+                    None => text::UNREACHABLE.to_owned(),
                 },
             })
         }
@@ -111,7 +110,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             let now = now.get();
             last.with(|l| match l {
                 Some(at) => format::ago(now - at),
-                None => "never".into(),
+                None => text::NEVER.into(),
             })
         }
     };
@@ -137,14 +136,13 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             .with(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
     };
     let selected_name = move || {
-        dashboard.selected.with(|s| {
-            s.as_ref()
-                .map(|s| format!("{}: CPU and memory, last 5 min", s.name))
-        })
+        dashboard
+            .selected
+            .with(|s| s.as_ref().map(|s| text::detail_title(&s.name)))
     };
-    let chart_id = agent.chart_id();
+    let chart_id = agent.chart().element_id();
     let url = agent.url.clone();
-    let remove_label = format!("Remove agent {url}");
+    let remove_label = text::remove_agent_label(&url);
     let state_label = label.clone();
     let badge_state = label.clone();
     let url_attr = url.clone();
@@ -154,9 +152,9 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         let token = agent.token.clone();
         move || {
             if token.with(Option::is_some) {
-                "token set"
+                text::TOKEN_SET
             } else {
-                "no token"
+                text::NO_TOKEN
             }
         }
     };
@@ -167,12 +165,12 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <h2 data-testid="agent-name" title=title_tooltip>{title}</h2>
                 <span class="state" data-state=badge_state data-testid="agent-state">{label}</span>
                 <Show when=synthetic.clone()>
-                    <span class="badge synthetic" data-testid="synthetic-badge">"SYNTHETIC DATA"</span>
+                    <span class="badge synthetic" data-testid="synthetic-badge">{text::SYNTHETIC_BADGE}</span>
                 </Show>
                 <span class="spacer"></span>
                 <Show when=move || !is_live()>
                     <button type="button" data-testid="retry-now" on:click=move |_| dashboard.retry(key)>
-                        "Retry now"
+                        {text::RETRY_NOW}
                     </button>
                 </Show>
                 <button
@@ -181,7 +179,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     aria-expanded=move || editing_token.get().to_string()
                     on:click=move |_| editing_token.update(|open| *open = !*open)
                 >
-                    "Token"
+                    {text::TOKEN_BUTTON}
                 </button>
                 <button
                     type="button"
@@ -189,7 +187,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     aria-label=remove_label
                     on:click=move |_| dashboard.remove_agent(key)
                 >
-                    "Remove"
+                    {text::REMOVE_BUTTON}
                 </button>
             </header>
             <p class="state-detail" data-testid="agent-state-detail">{detail}</p>
@@ -197,15 +195,15 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <TokenForm key=key token=token_signal.clone() open=editing_token />
             </Show>
             <dl class="facts">
-                <div><dt>"Address"</dt><dd data-testid="agent-url">{url}</dd></div>
-                <div><dt>"Access"</dt><dd data-testid="agent-token-state">{token_state}</dd></div>
-                <div><dt>"Version"</dt><dd data-testid="agent-version">{version}</dd></div>
-                <div><dt>"Agent uptime"</dt><dd data-testid="agent-uptime">{uptime}</dd></div>
-                <div><dt>"Engine"</dt><dd data-testid="engine-state" title=engine_tooltip>{engine}</dd></div>
-                <div><dt>"Last update"</dt><dd data-testid="last-update">{last_update}</dd></div>
-                <div><dt>"Agent cost"</dt><dd data-testid="agent-cost">{move || cost.get()}</dd></div>
+                <div><dt>{text::FACT_ADDRESS}</dt><dd data-testid="agent-url">{url}</dd></div>
+                <div><dt>{text::FACT_ACCESS}</dt><dd data-testid="agent-token-state">{token_state}</dd></div>
+                <div><dt>{text::FACT_VERSION}</dt><dd data-testid="agent-version">{version}</dd></div>
+                <div><dt>{text::FACT_UPTIME}</dt><dd data-testid="agent-uptime">{uptime}</dd></div>
+                <div><dt>{text::FACT_ENGINE}</dt><dd data-testid="engine-state" title=engine_tooltip>{engine}</dd></div>
+                <div><dt>{text::FACT_LAST_UPDATE}</dt><dd data-testid="last-update">{last_update}</dd></div>
+                <div><dt>{text::FACT_COST}</dt><dd data-testid="agent-cost">{move || cost.get()}</dd></div>
                 <Show when=has_clock_note.clone()>
-                    <div><dt>"Clock"</dt><dd data-testid="clock-note">
+                    <div><dt>{text::FACT_CLOCK}</dt><dd data-testid="clock-note">
                         {
                             let clock_note = clock_note.clone();
                             move || clock_note.get().unwrap_or_default()
@@ -217,36 +215,32 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <p class="frame-error" role="status" data-testid="not-kept">
                     {
                         let not_kept = not_kept.clone();
-                        move || format!(
-                            "{} more containers not shown: this dashboard keeps at most {} per agent.",
-                            not_kept.get(),
-                            crate::ingest::MAX_CONTAINERS
-                        )
+                        move || text::not_kept(not_kept.get(), crate::ingest::MAX_CONTAINERS)
                     }
                 </p>
             </Show>
             <Show when=has_frame_error>
                 <p class="frame-error" role="status" data-testid="frame-error">
-                    <strong>"Malformed message: "</strong>
+                    <strong>{text::MALFORMED_MESSAGE}</strong>
                     {
                         let frame_error = frame_error.clone();
                         move || frame_error.get().unwrap_or_default()
                     }
                 </p>
             </Show>
-            <h3 class="chart-title">"Total CPU and memory of its containers, last 5 min"</h3>
+            <h3 class="chart-title">{text::TOTALS_CHART_TITLE}</h3>
             <div class="chart" id=chart_id data-testid="totals-chart" role="img"
-                aria-label="Total CPU and memory of this agent's containers"></div>
+                aria-label=text::TOTALS_CHART_LABEL></div>
             <Show when=selected_here>
                 <div class="detail">
                     <div class="detail-head">
                         <h3 class="chart-title" data-testid="detail-title">{selected_name}</h3>
-                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.selected.set(None)>
-                            "Close"
+                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.clear_selection()>
+                            {text::CLOSE}
                         </button>
                     </div>
-                    <div class="chart" id=DETAIL_CHART_ID data-testid="detail-chart" role="img"
-                        aria-label="CPU and memory of the selected container"></div>
+                    <div class="chart" id=ChartId::Detail.element_id() data-testid="detail-chart" role="img"
+                        aria-label=text::DETAIL_CHART_LABEL></div>
                 </div>
             </Show>
             <ContainerTable agent=agent.clone() />
@@ -277,7 +271,7 @@ fn TokenForm(key: u32, token: ArcRwSignal<Option<String>>, open: RwSignal<bool>)
     view! {
         <form class="token-form" data-testid="token-form" on:submit=submit novalidate>
             <label for=input_id.clone()>
-                {move || if token.with(Option::is_some) { "Replace token" } else { "Token" }}
+                {move || if token.with(Option::is_some) { text::REPLACE_TOKEN_FIELD } else { text::TOKEN_FIELD }}
             </label>
             <input
                 id=input_id
@@ -291,9 +285,9 @@ fn TokenForm(key: u32, token: ArcRwSignal<Option<String>>, open: RwSignal<bool>)
                     error.set(None);
                 }
             />
-            <button type="submit" data-testid="save-token">"Save and reconnect"</button>
+            <button type="submit" data-testid="save-token">{text::SAVE_TOKEN}</button>
             <button type="button" data-testid="clear-token" on:click=move |_| save(String::new())>
-                "Clear token"
+                {text::CLEAR_TOKEN}
             </button>
             <p class="hint">{TOKEN_STORAGE_NOTE}</p>
             <p id=error_id class="inline-error" role="alert" data-testid="token-error"

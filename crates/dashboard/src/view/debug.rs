@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::app::Dashboard;
 use crate::ingest::DEBUG_FRAMES;
+use crate::state::Dashboard;
+use crate::text;
 
 #[component]
 pub fn DebugPanel() -> impl IntoView {
@@ -11,8 +12,8 @@ pub fn DebugPanel() -> impl IntoView {
     let agents = dashboard.agents;
     let now = dashboard.now;
     view! {
-        <aside class="debug" data-testid="debug-panel" aria-label="Debug">
-            <h2>"Debug"</h2>
+        <aside class="debug" data-testid="debug-panel" aria-label=text::DEBUG_TITLE>
+            <h2>{text::DEBUG_TITLE}</h2>
             <For each=move || agents.get() key=|agent| agent.key let:agent>
                 {
                     let conn = agent.conn.clone();
@@ -22,7 +23,7 @@ pub fn DebugPanel() -> impl IntoView {
                         <section data-testid="debug-agent">
                             <h3>{agent.url.clone()}</h3>
                             <p data-testid="debug-state">
-                                "WebSocket: "
+                                {text::DEBUG_WEBSOCKET}
                                 {move || conn.with(|c| {
                                     let detail = c.detail(now.get());
                                     if detail.is_empty() {
@@ -33,7 +34,7 @@ pub fn DebugPanel() -> impl IntoView {
                                 })}
                             </p>
                             <p>{move || counts.get()}</p>
-                            <p>{format!("Last {DEBUG_FRAMES} frames, newest first:")}</p>
+                            <p>{text::debug_last_frames(DEBUG_FRAMES)}</p>
                             <ol class="frames">
                                 {move || frames.get().into_iter().map(|f| view! {
                                     <li data-testid="debug-frame"><pre>{f}</pre></li>

@@ -4,12 +4,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::app::Dashboard;
 use crate::browser;
+use crate::state::Dashboard;
 
-/// Where tokens go, shown next to every token field.
-pub const TOKEN_STORAGE_NOTE: &str = "Tokens are stored in plain text in this browser's \
-    localStorage, with the agent list. Exported files and ?agents= links leave them out.";
+use crate::text::{self, TOKEN_STORAGE_NOTE};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -48,16 +46,16 @@ pub fn Header() -> impl IntoView {
     let theme = dashboard.theme;
     view! {
         <header class="topbar">
-            <h1>"Dockscope"</h1>
+            <h1>{text::APP_NAME}</h1>
             <form class="add-agent" on:submit=submit novalidate>
-                <label for="add-agent-input" class="visually-hidden">"Agent address"</label>
+                <label for="add-agent-input" class="visually-hidden">{text::ADD_AGENT_LABEL}</label>
                 <input
                     id="add-agent-input"
                     data-testid="add-agent-input"
                     type="text"
                     autocomplete="off"
                     spellcheck="false"
-                    placeholder="Agent address: ws://host:9100 or host:9100"
+                    placeholder=text::ADD_AGENT_PLACEHOLDER
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     aria-describedby="add-agent-error"
                     prop:value=move || input.get()
@@ -66,13 +64,13 @@ pub fn Header() -> impl IntoView {
                         error.set(None);
                     }
                 />
-                <label for="add-agent-token" class="visually-hidden">"Agent token (optional)"</label>
+                <label for="add-agent-token" class="visually-hidden">{text::ADD_TOKEN_LABEL}</label>
                 <input
                     id="add-agent-token"
                     data-testid="add-agent-token"
                     type="password"
                     autocomplete="off"
-                    placeholder="Token (optional)"
+                    placeholder=text::ADD_TOKEN_PLACEHOLDER
                     title=TOKEN_STORAGE_NOTE
                     prop:value=move || token.get()
                     on:input=move |ev| {
@@ -80,7 +78,7 @@ pub fn Header() -> impl IntoView {
                         error.set(None);
                     }
                 />
-                <button type="submit" data-testid="add-agent-button">"Add agent"</button>
+                <button type="submit" data-testid="add-agent-button">{text::ADD_AGENT_BUTTON}</button>
                 <p
                     id="add-agent-error"
                     class="inline-error"
@@ -92,12 +90,12 @@ pub fn Header() -> impl IntoView {
                 </p>
             </form>
             <div class="tools">
-                <label for="filter-input" class="visually-hidden">"Filter containers"</label>
+                <label for="filter-input" class="visually-hidden">{text::FILTER_LABEL}</label>
                 <input
                     id="filter-input"
                     data-testid="filter-input"
                     type="search"
-                    placeholder="Filter containers by name"
+                    placeholder=text::FILTER_PLACEHOLDER
                     bind:value=dashboard.filter
                 />
                 <button
@@ -105,13 +103,13 @@ pub fn Header() -> impl IntoView {
                     data-testid="theme-toggle"
                     on:click=move |_| theme.update(|t| *t = t.toggled())
                 >
-                    {move || format!("Theme: {}", theme.get().as_str())}
+                    {move || text::theme_button(theme.get().as_str())}
                 </button>
                 <button type="button" data-testid="export-agents" on:click=move |_| dashboard.export()>
-                    "Export list"
+                    {text::EXPORT_BUTTON}
                 </button>
                 <label class="button">
-                    "Import list"
+                    {text::IMPORT_BUTTON}
                     <input
                         type="file"
                         accept=".json,application/json"
@@ -135,21 +133,21 @@ pub fn Banners() -> impl IntoView {
     view! {
         <Show when=move || warning.with(Option::is_some)>
             <p class="banner warning" role="alert" data-testid="storage-warning">
-                <strong>"Warning: "</strong>
+                <strong>{text::WARNING}</strong>
                 {move || warning.get().unwrap_or_default()}
             </p>
         </Show>
         <Show when=move || link_mode.get()>
             <p class="banner info" data-testid="link-banner">
-                "Showing the agents from this link; your saved list is unchanged. "
+                {text::LINK_BANNER}
                 <button type="button" data-testid="keep-agents" on:click=move |_| dashboard.keep_link_agents()>
-                    "Keep these agents"
+                    {text::KEEP_LINK_AGENTS}
                 </button>
             </p>
         </Show>
         <Show when=move || rejected.with(|r| !r.is_empty())>
             <p class="banner warning" data-testid="link-rejected">
-                <strong>"Ignored in the link: "</strong>
+                <strong>{text::LINK_IGNORED}</strong>
                 {move || rejected.get().join("; ")}
             </p>
         </Show>

@@ -8,7 +8,8 @@ mod table;
 
 use leptos::prelude::*;
 
-use crate::app::Dashboard;
+use crate::state::Dashboard;
+use crate::text;
 
 /// The whole page.
 #[component]
@@ -18,14 +19,14 @@ pub fn App() -> impl IntoView {
     view! {
         <header::Header />
         <header::Banners />
-        <main class="cards" aria-label="Agents">
+        <main class="cards" aria-label=text::AGENTS_REGION>
             <For each=move || agents.get() key=|agent| agent.key let:agent>
                 <card::AgentCard agent />
             </For>
         </main>
         <Show when=move || agents.with(Vec::is_empty)>
             <p class="placeholder" data-testid="no-agents">
-                "No agents yet. Paste an agent address above, e.g. ws://host:9100 or host:9100."
+                {text::NO_AGENTS}
             </p>
         </Show>
         {dashboard.debug.then(|| view! { <debug::DebugPanel /> })}

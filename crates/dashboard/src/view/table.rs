@@ -11,22 +11,27 @@
 
 use leptos::prelude::*;
 
-use crate::app::{AgentView, Dashboard, RowHandle};
+use crate::metrics::{self, Metric, Value, METRICS};
 use crate::sort::SortKey;
 use crate::sparkline;
+use crate::state::{AgentView, Dashboard, RowHandle};
+use crate::text;
 
 #[component]
 pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
     let key = agent.key;
     let sort = agent.sort.clone();
-    let header = move |column: SortKey, text: &'static str, testid: &'static str| {
+    let header = move |metric: &'static Metric| {
+        let column = SortKey::by(metric);
         let sort_aria = sort.clone();
         let sort_arrow = sort.clone();
         view! {
-            <div role="columnheader" class="cell" aria-sort=move || sort_aria.with(|s| s.aria(column))>
-                <button type="button" class="sort" data-testid=testid on:click=move |_| dashboard.sort_by(key, column)>
-                    {text}
+            <div role="columnheader" class="cell" data-metric=metric.key
+                aria-sort=move || sort_aria.with(|s| s.aria(column))>
+                <button type="button" class="sort" data-testid=format!("sort-{}", metric.key)
+                    on:click=move |_| dashboard.sort_by(key, column)>
+                    {metric.label}
                     <span class="arrow" aria-hidden="true">
                         {move || match sort_arrow.with(|s| s.aria(column)) {
                             "ascending" => " ▲",
@@ -38,6 +43,16 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
             </div>
         }
     };
+    let headers = METRICS.iter().map(header).collect_view();
+    let spark_headers = metrics::sparks()
+        .map(|spark| view! { <div role="columnheader" class="cell spark">{spark.label}</div> })
+        .collect_view();
+    // Every row's grid comes from the metric table (`--columns`, `--phone-columns` in the CSS).
+    let grid = format!(
+        "--columns: {}; --phone-columns: {}",
+        metrics::grid_columns(),
+        metrics::phone_grid_columns()
+    );
     let rows = agent.rows.clone();
     let count = agent.container_count.clone();
     let shown = agent.rows.clone();
@@ -54,30 +69,21 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
         let count = count.get();
         let shown = shown.with(Vec::len);
         match count {
-            None => Some(("waiting", "Waiting for the first sample…".to_owned())),
-            Some(0) => Some((
-                "no-containers",
-                "No running containers on this agent.".to_owned(),
-            )),
-            Some(_) if shown == 0 => Some((
-                "no-match",
-                format!("No container name matches “{}”.", filter.get().trim()),
-            )),
+            None => Some(("waiting", text::WAITING_FOR_SAMPLE.to_owned())),
+            Some(0) => Some(("no-containers", text::NO_CONTAINERS.to_owned())),
+            Some(_) if shown == 0 => Some(("no-match", text::no_match(filter.get().trim()))),
             Some(_) => None,
         }
     };
     view! {
         <div class="table-wrap">
-            <div role="table" class="containers" data-testid="container-table" aria-label="Containers"
+            <div role="table" class="containers" data-testid="container-table"
+                aria-label=text::CONTAINERS_TABLE style=grid
                 aria-rowcount=move || row_count.get() + 1>
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
-                        {header(SortKey::Name, "Name", "sort-name")}
-                        {header(SortKey::Cpu, "CPU", "sort-cpu")}
-                        {header(SortKey::Memory, "Memory", "sort-mem")}
-                        {header(SortKey::Uptime, "Uptime", "sort-uptime")}
-                        <div role="columnheader" class="cell spark">"CPU 60 s"</div>
-                        <div role="columnheader" class="cell spark">"Mem 60 s"</div>
+                        {headers}
+                        {spark_headers}
                     </div>
                 </div>
                 <div role="rowgroup" class="body" id=rows_id
@@ -96,13 +102,12 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                 (all || shown < matching).then(|| view! {
                     <p class="more" data-testid="shown-count">
                         {if all {
-                            format!("Showing all {matching} containers; their order refreshes every {} s. ",
-                                crate::frame::SHOW_ALL_ORDER_MS / 1_000.0)
+                            text::showing_all(matching, crate::frame::SHOW_ALL_ORDER_MS / 1_000.0)
                         } else {
-                            format!("Showing {shown} of {matching} containers. ")
+                            text::showing_some(shown, matching)
                         }}
                         <button type="button" data-testid="show-all" on:click=move |_| dashboard.toggle_show_all(key)>
-                            {if all { "Show the busiest only" } else { "Show all" }}
+                            {if all { text::SHOW_BUSIEST } else { text::SHOW_ALL }}
                         </button>
                     </p>
                 })
@@ -125,10 +130,68 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
         })
     };
     let toggle = move || {
-        let (id, name) = data.with_untracked(|d| (d.id.clone(), d.name.clone()));
+        let (id, name) = data.with_untracked(|d| (d.id.clone(), d.name().to_owned()));
         dashboard.toggle_selection(agent_key, id, name);
     };
     let view_box = format!("0 0 {} {}", sparkline::WIDTH, sparkline::HEIGHT);
+    let cell_text = move |i: usize| {
+        move || data.with(|d| d.cells.get(i).map(|c| c.text.clone()).unwrap_or_default())
+    };
+    let cells = METRICS
+        .iter()
+        .enumerate()
+        .map(|(i, metric)| {
+            let testid = format!("container-{}", metric.key);
+            match (metric.value, metric.limit) {
+                (Value::Name, _) => view! {
+                    <div role="cell" data-testid=testid data-metric=metric.key class="cell name"
+                        title=move || data.with(|d| d.title.clone())>
+                        {cell_text(i)}
+                    </div>
+                }
+                .into_any(),
+                (_, Some(_)) => view! {
+                    <div role="cell" data-testid=testid data-metric=metric.key class="cell mem">
+                        <span class="used">
+                            {cell_text(i)}
+                            <span class="limit">
+                                {move || data.with(|d| d.cells.get(i).map(|c| c.limit.clone()).unwrap_or_default())}
+                            </span>
+                        </span>
+                        <span class="bar" aria-hidden="true">
+                            <span
+                                class="fill"
+                                style:width=move || data.with(|d| {
+                                    let percent = d.cells.get(i).and_then(|c| c.percent);
+                                    format!("{:.1}%", percent.unwrap_or(0.0))
+                                })
+                            ></span>
+                        </span>
+                    </div>
+                }
+                .into_any(),
+                _ => view! {
+                    <div role="cell" data-testid=testid data-metric=metric.key class="cell num">
+                        {cell_text(i)}
+                    </div>
+                }
+                .into_any(),
+            }
+        })
+        .collect_view();
+    let sparks = metrics::sparks()
+        .enumerate()
+        .map(|(i, spark)| {
+            view! {
+                <div role="cell" class="cell spark">
+                    <svg viewBox=view_box.clone() preserveAspectRatio="none" role="img"
+                        aria-label=move || data.with(|d| d.sparks.get(i).map(|s| s.label.clone()).unwrap_or_default())>
+                        <path class=spark.class d=move || data.with(|d| d.sparks.get(i).map(|s| s.path.clone()).unwrap_or_default()) />
+                    </svg>
+                </div>
+            }
+        })
+        .collect_view();
     view! {
         <div
             role="row"
@@ -150,34 +213,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                 }
             }
         >
-            <div role="cell" data-testid="container-name" class="cell name" title=move || data.with(|d| d.title.clone())>
-                {move || data.with(|d| d.name.clone())}
-            </div>
-            <div role="cell" data-testid="container-cpu" class="cell num">{move || data.with(|d| d.cpu.clone())}</div>
-            <div role="cell" data-testid="container-mem" class="cell mem">
-                <span class="used">
-                    {move || data.with(|d| d.memory.clone())}
-                    <span class="limit">{move || data.with(|d| d.mem_limit.clone())}</span>
-                </span>
-                <span class="bar" aria-hidden="true">
-                    <span
-                        class="fill"
-                        style:width=move || data.with(|d| format!("{:.1}%", d.mem_percent.unwrap_or(0.0)))
-                    ></span>
-                </span>
-            </div>
-            <div role="cell" data-testid="container-uptime" class="cell num">{move || data.with(|d| d.uptime.clone())}</div>
-            <div role="cell" class="cell spark">
-                <svg viewBox=view_box.clone() preserveAspectRatio="none" role="img"
-                    aria-label=move || data.with(|d| format!("CPU {}", d.cpu_scale))>
-                    <path class="cpu" d=move || data.with(|d| d.cpu_path.clone()) />
-                </svg>
-            </div>
-            <div role="cell" class="cell spark">
-                <svg viewBox=view_box preserveAspectRatio="none" role="img" aria-label="Memory, last 60 s">
-                    <path class="mem" d=move || data.with(|d| d.mem_path.clone()) />
-                </svg>
-            </div>
+            {cells}
+            {sparks}
         </div>
     }
 }

@@ -1,0 +1,135 @@
+//! The state the views read: the app-wide [`Dashboard`] context and one [`AgentView`] of
+//! signals per card. A leaf under the views, the actions and the flush: it imports none of
+//! them. The actions that change it are methods of [`Dashboard`] in `app.rs`; the flush
+//! (`frame.rs`) writes the per-card signals; the pure rules live in `roster.rs`.
+
+use dockscope_protocol::AgentStatus;
+use leptos::prelude::*;
+
+use crate::conn_state::ConnState;
+use crate::present::RowView;
+pub use crate::roster::{ChartId, Selection};
+use crate::sort::SortSpec;
+use crate::store::Theme;
+
+/// One rendered row of a card's table: a key for its elements, the signal of what it shows,
+/// and the position in the card's order it is drawn at. Rows are reused: a re-order or a
+/// scroll changes what a row shows and where, not which elements are in the page.
+#[derive(Clone)]
+pub struct RowHandle {
+    pub key: u32,
+    pub data: ArcRwSignal<RowView>,
+    pub position: ArcRwSignal<usize>,
+}
+
+/// What a card shows of the latest `agent_status`.
+#[derive(Clone, PartialEq)]
+pub struct StatusView {
+    pub status: AgentStatus,
+    /// Browser time it arrived, to advance the agent's uptime between statuses.
+    pub received_ms: f64,
+}
+
+/// The signals of one agent card.
+#[derive(Clone)]
+pub struct AgentView {
+    /// Unique for the page's lifetime (DOM ids, keys); a re-added URL gets a new one.
+    pub key: u32,
+    /// Normalised WebSocket URL.
+    pub url: String,
+    /// Access token for an agent started with `--token`; saved with the list in localStorage.
+    pub token: ArcRwSignal<Option<String>>,
+    pub conn: ArcRwSignal<ConnState>,
+    pub status: ArcRwSignal<Option<StatusView>>,
+    /// Browser-clock time of the latest batch (agent `sent_at` corrected for clock skew).
+    pub last_batch_local_ms: ArcRwSignal<Option<f64>>,
+    /// "CPU 0.3 %, 12 MiB" of the agent process itself.
+    pub agent_cost: ArcRwSignal<String>,
+    /// Rows to render, filtered and sorted (with "show all", those near the viewport).
+    pub rows: ArcRwSignal<Vec<RowHandle>>,
+    /// Rows listed (rendered or not): the table body is as tall as all of them.
+    pub listed: ArcRwSignal<usize>,
+    /// Containers the agent reports, before filtering; `None` until the first batch.
+    pub container_count: ArcRwSignal<Option<usize>>,
+    /// Containers of the latest batch beyond the per-agent cap: counted, not shown.
+    pub not_kept: ArcRwSignal<usize>,
+    /// "agent clock 3h 2m ahead of this browser's", when it is far off.
+    pub clock_note: ArcRwSignal<Option<String>>,
+    pub sort: ArcRwSignal<SortSpec>,
+    /// Show every matching row, not just the first `frame::ROWS_SHOWN`.
+    pub show_all: ArcRwSignal<bool>,
+    /// (rows shown, rows matching the filter).
+    pub shown_counts: ArcRwSignal<(usize, usize)>,
+    /// The latest frame that could not be decoded.
+    pub frame_error: ArcRwSignal<Option<String>>,
+    /// The debug panel's view of the last raw frames (only kept up to date with `?debug`).
+    pub debug_frames: ArcRwSignal<Vec<String>>,
+    /// "frames N, malformed M".
+    pub debug_counts: ArcRwSignal<String>,
+}
+
+impl AgentView {
+    pub fn new(key: u32, url: String, token: Option<String>) -> Self {
+        Self {
+            key,
+            url,
+            token: ArcRwSignal::new(token),
+            conn: ArcRwSignal::new(ConnState::Connecting),
+            status: ArcRwSignal::new(None),
+            last_batch_local_ms: ArcRwSignal::new(None),
+            agent_cost: ArcRwSignal::new(String::new()),
+            rows: ArcRwSignal::new(Vec::new()),
+            listed: ArcRwSignal::new(0),
+            container_count: ArcRwSignal::new(None),
+            not_kept: ArcRwSignal::new(0),
+            clock_note: ArcRwSignal::new(None),
+            sort: ArcRwSignal::new(SortSpec::default()),
+            show_all: ArcRwSignal::new(false),
+            shown_counts: ArcRwSignal::new((0, 0)),
+            frame_error: ArcRwSignal::new(None),
+            debug_frames: ArcRwSignal::new(Vec::new()),
+            debug_counts: ArcRwSignal::new(String::new()),
+        }
+    }
+
+    /// Element id of the table body holding the rows.
+    pub fn rows_id(&self) -> String {
+        crate::roster::rows_element_id(self.key)
+    }
+
+    /// The card's totals chart.
+    pub fn chart(&self) -> ChartId {
+        ChartId::Totals(self.key)
+    }
+}
+
+/// App-wide signals, provided as context. Its actions (adding an agent, selecting a
+/// container, …) are in `app.rs`.
+#[derive(Clone, Copy)]
+pub struct Dashboard {
+    pub agents: RwSignal<Vec<AgentView>>,
+    /// Case-insensitive substring matched against container names on every card.
+    pub filter: RwSignal<String>,
+    pub theme: RwSignal<Theme>,
+    /// Problem with localStorage (corrupt list, storage blocked), shown as a banner.
+    pub storage_warning: RwSignal<Option<String>>,
+    /// The agents come from `?agents=`; the saved list is untouched until "keep these agents".
+    pub link_mode: RwSignal<bool>,
+    /// `?agents=` entries that are not addresses.
+    pub link_rejected: RwSignal<Vec<String>>,
+    /// Result of the last import (`Ok` text or error).
+    pub import_result: RwSignal<Option<Result<String, String>>>,
+    pub selected: RwSignal<Option<Selection>>,
+    /// Browser time, ticking once a second, for relative times.
+    pub now: RwSignal<f64>,
+    /// `?debug=true`.
+    pub debug: bool,
+}
+
+impl Dashboard {
+    /// The URLs currently shown, in card order.
+    pub fn urls(self) -> Vec<String> {
+        self.agents
+            .with_untracked(|a| a.iter().map(|v| v.url.clone()).collect())
+    }
+}

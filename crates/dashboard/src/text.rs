@@ -1,0 +1,228 @@
+//! Every sentence, label and button text the page shows, in one place for translation: plain
+//! constants, and functions for the texts that carry a figure or a name. The views, the
+//! actions (`app.rs`), the flush and the display data take their words from here; the column
+//! labels are in the metric table (`metrics.rs`).
+//!
+//! Not here yet: the reasons the lower modules put into their errors (`url.rs`, `store.rs`,
+//! `ingest.rs`), which their unit tests quote.
+
+use std::fmt::Display;
+
+// The top bar.
+pub const APP_NAME: &str = "Dockscope";
+pub const ADD_AGENT_LABEL: &str = "Agent address";
+pub const ADD_AGENT_PLACEHOLDER: &str = "Agent address: ws://host:9100 or host:9100";
+pub const ADD_TOKEN_LABEL: &str = "Agent token (optional)";
+pub const ADD_TOKEN_PLACEHOLDER: &str = "Token (optional)";
+pub const ADD_AGENT_BUTTON: &str = "Add agent";
+pub const FILTER_LABEL: &str = "Filter containers";
+pub const FILTER_PLACEHOLDER: &str = "Filter containers by name";
+pub const EXPORT_BUTTON: &str = "Export list";
+pub const IMPORT_BUTTON: &str = "Import list";
+/// Where tokens go, shown next to every token field.
+pub const TOKEN_STORAGE_NOTE: &str = "Tokens are stored in plain text in this browser's \
+    localStorage, with the agent list. Exported files and ?agents= links leave them out.";
+
+pub fn theme_button(theme: &str) -> String {
+    format!("Theme: {theme}")
+}
+
+// Banners.
+pub const WARNING: &str = "Warning: ";
+pub const LINK_BANNER: &str = "Showing the agents from this link; your saved list is unchanged. ";
+pub const KEEP_LINK_AGENTS: &str = "Keep these agents";
+pub const LINK_IGNORED: &str = "Ignored in the link: ";
+pub const NO_AGENTS: &str =
+    "No agents yet. Paste an agent address above, e.g. ws://host:9100 or host:9100.";
+pub const AGENTS_REGION: &str = "Agents";
+
+pub fn saved_list_unreadable(problem: &str) -> String {
+    format!(
+        "Your saved agent list could not be read ({problem}). Starting with an empty list; \
+         adding an agent replaces the saved copy."
+    )
+}
+
+pub fn saved_list_not_saved(problem: &str) -> String {
+    format!("The agent list could not be saved: {problem}")
+}
+
+pub fn export_failed(problem: &str) -> String {
+    format!("Export failed: {problem}")
+}
+
+pub fn import_failed(problem: impl Display) -> String {
+    format!("Import failed, nothing changed: {problem}")
+}
+
+pub fn imported(added: usize, already_shown: usize) -> String {
+    format!("Imported {added} agent(s); {already_shown} already shown.")
+}
+
+pub fn more_rejected(count: usize) -> String {
+    format!("{count} more entries that are not addresses")
+}
+
+pub fn link_dropped(count: usize, max: usize) -> String {
+    format!("{count} more agent(s): a link opens at most {max}")
+}
+
+// Adding an agent and its token.
+pub const TWO_TOKENS: &str =
+    "The address carries a token= and the token field another one: keep one.";
+
+pub fn already_shown(url: &str) -> String {
+    format!("{url} is already on the dashboard")
+}
+
+pub fn token_not_accepted(problem: impl Display) -> String {
+    format!("Token not accepted: {problem}")
+}
+
+// A card.
+pub const RETRY_NOW: &str = "Retry now";
+pub const TOKEN_BUTTON: &str = "Token";
+pub const REMOVE_BUTTON: &str = "Remove";
+pub const SYNTHETIC_BADGE: &str = "SYNTHETIC DATA";
+pub const FACT_ADDRESS: &str = "Address";
+pub const FACT_ACCESS: &str = "Access";
+pub const FACT_VERSION: &str = "Version";
+pub const FACT_UPTIME: &str = "Agent uptime";
+pub const FACT_ENGINE: &str = "Engine";
+pub const FACT_LAST_UPDATE: &str = "Last update";
+pub const FACT_COST: &str = "Agent cost";
+pub const FACT_CLOCK: &str = "Clock";
+pub const TOKEN_SET: &str = "token set";
+pub const NO_TOKEN: &str = "no token";
+pub const UNKNOWN: &str = "unknown";
+pub const NEVER: &str = "never";
+pub const NOT_REPORTED: &str = "not reported";
+pub const REACHABLE: &str = "reachable";
+pub const UNREACHABLE: &str = "unreachable";
+pub const MALFORMED_MESSAGE: &str = "Malformed message: ";
+pub const TOTALS_CHART_TITLE: &str = "Total CPU and memory of its containers, last 5 min";
+pub const TOTALS_CHART_LABEL: &str = "Total CPU and memory of this agent's containers";
+pub const DETAIL_CHART_LABEL: &str = "CPU and memory of the selected container";
+pub const CLOSE: &str = "Close";
+
+pub fn remove_agent_label(url: &str) -> String {
+    format!("Remove agent {url}")
+}
+
+pub fn reachable_with(version: &str) -> String {
+    format!("reachable (Docker {version})")
+}
+
+pub fn unreachable_because(reason: &str) -> String {
+    format!("unreachable: {reason}")
+}
+
+pub fn not_kept(count: usize, max: usize) -> String {
+    format!("{count} more containers not shown: this dashboard keeps at most {max} per agent.")
+}
+
+pub fn detail_title(container: &str) -> String {
+    format!("{container}: CPU and memory, last 5 min")
+}
+
+pub fn agent_cost(cpu: &str, memory: &str) -> String {
+    format!("CPU {cpu}, memory {memory}")
+}
+
+// The token form.
+pub const TOKEN_FIELD: &str = "Token";
+pub const REPLACE_TOKEN_FIELD: &str = "Replace token";
+pub const SAVE_TOKEN: &str = "Save and reconnect";
+pub const CLEAR_TOKEN: &str = "Clear token";
+
+// The container table.
+pub const CONTAINERS_TABLE: &str = "Containers";
+pub const WAITING_FOR_SAMPLE: &str = "Waiting for the first sample…";
+pub const NO_CONTAINERS: &str = "No running containers on this agent.";
+pub const SHOW_ALL: &str = "Show all";
+pub const SHOW_BUSIEST: &str = "Show the busiest only";
+
+pub fn no_match(filter: &str) -> String {
+    format!("No container name matches “{filter}”.")
+}
+
+pub fn showing_all(matching: usize, refresh_secs: f64) -> String {
+    format!("Showing all {matching} containers; their order refreshes every {refresh_secs} s. ")
+}
+
+pub fn showing_some(shown: usize, matching: usize) -> String {
+    format!("Showing {shown} of {matching} containers. ")
+}
+
+pub fn image_tooltip(name: &str, image: &str) -> String {
+    format!("{name}\nimage: {image}")
+}
+
+pub fn agent_tooltip(agent_id: &str, url: &str) -> String {
+    format!("{agent_id} at {url}")
+}
+
+// Connection states (the one-word labels tests and people read) and why a connection ended.
+pub const STATE_CONNECTING: &str = "connecting";
+pub const STATE_LIVE: &str = "live";
+pub const STATE_DISCONNECTED: &str = "disconnected";
+pub const STATE_ERROR: &str = "error";
+pub const STATE_PROTOCOL_ERROR: &str = "protocol error";
+pub const COULD_NOT_CONNECT: &str = "could not connect";
+pub const CONNECTION_LOST: &str = "connection lost";
+pub const CLOSED_BY_AGENT: &str = "connection closed by the agent";
+pub const REFUSED_WITH_TOKEN: &str = ": agent down, or the token is wrong";
+pub const REFUSED_WITHOUT_TOKEN: &str = ": agent down, or it requires a token";
+
+pub fn no_usable_message_yet(reason: &str) -> String {
+    format!("{reason} (connected, but no usable message yet)")
+}
+
+pub fn retrying_in(reason: &str, wait: &str) -> String {
+    format!("{reason}; retrying in {wait}")
+}
+
+pub fn reconnecting(reason: &str) -> String {
+    format!("{reason}; reconnecting…")
+}
+
+/// `what` (e.g. [`CONNECTION_LOST`]) with the close code and the agent's reason, if any.
+pub fn closed_with_code(what: &str, code: u16, reason: &str) -> String {
+    if reason.is_empty() {
+        format!("{what} (code {code})")
+    } else {
+        format!("{what} (code {code}: {reason})")
+    }
+}
+
+// The agent's clock.
+fn clock_direction(ahead: bool) -> &'static str {
+    if ahead {
+        "ahead of"
+    } else {
+        "behind"
+    }
+}
+
+pub fn clock_off(by: &str, ahead: bool) -> String {
+    format!("agent clock {by} {} this browser's", clock_direction(ahead))
+}
+
+pub fn clock_broken(ahead: bool) -> String {
+    format!(
+        "agent clock more than a day {} this browser's: its times are ignored",
+        clock_direction(ahead)
+    )
+}
+
+// The debug panel.
+pub const DEBUG_TITLE: &str = "Debug";
+pub const DEBUG_WEBSOCKET: &str = "WebSocket: ";
+
+pub fn debug_last_frames(count: usize) -> String {
+    format!("Last {count} frames, newest first:")
+}
+
+pub fn debug_counts(malformed: u64, skipped: u64) -> String {
+    format!("malformed frames: {malformed}, skipped (a newer one arrived first): {skipped}")
+}
