@@ -14,6 +14,9 @@ scripts/docker-up.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "no two modules import each other (scripts/module-cycles.py)"
+python3 scripts/module-cycles.py
+
 step "cargo clippy (host and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p dockscope-dashboard --target wasm32-unknown-unknown -- -D warnings
@@ -26,7 +29,7 @@ step "release artifacts (archives, images, SHA256SUMS; checked by crates/agent/t
 scripts/release.sh
 
 step "cargo test (unit + real-engine integration)"
-# One test binary at a time (cargo's default): engine_restart takes dockerd away.
+# One test binary at a time (cargo's default): the flood and crowd tests need the machine.
 cargo test --workspace --no-fail-fast
 
 if [ -x end2end/run.sh ]; then
