@@ -221,7 +221,17 @@ async fn the_agent_streams_through_the_socket_proxy_and_writes_are_refused() {
     }
 
     // Everything the agent asked for passed, and it asked for the calls the config lists.
-    let log = proxy.access_log();
+    // nginx logs a request when it ends: the agents' stats and event streams end when they
+    // stop (each dropped above), a moment before nginx writes their lines.
+    let stats_call = format!("/containers/{}/stats", target.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut log = proxy.access_log();
+    while !(log.contains(&stats_call) && log.contains("/events?"))
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        log = proxy.access_log();
+    }
     println!("calls the agents made through the proxy:\n{log}");
     let calls: Vec<&str> = log.lines().collect();
     let refused: Vec<&&str> = calls.iter().filter(|l| !l.ends_with(" 200")).collect();
@@ -233,7 +243,7 @@ async fn the_agent_streams_through_the_socket_proxy_and_writes_are_refused() {
         "GET /version ",
         "/containers/json",
         &format!("/containers/{}/json", target.id),
-        &format!("/containers/{}/stats", target.id),
+        &stats_call,
         "/events?",
     ] {
         assert!(
