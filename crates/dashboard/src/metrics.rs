@@ -35,6 +35,8 @@ pub enum Unit {
     Bytes,
     /// A duration: `"12m 3s"`.
     Seconds,
+    /// A count: `"42"`.
+    Count,
 }
 
 /// A sparkline of the column's last [`SPARK_POINTS`] samples, in its own column after the
@@ -175,6 +177,11 @@ impl Metric {
 }
 
 impl Unit {
+    /// A known figure in this unit (a limit, say).
+    pub fn write(self, value: u64) -> String {
+        self.int(Some(value))
+    }
+
     fn float(self, value: Option<f64>) -> String {
         match self {
             Unit::Percent => format::percent(value),
@@ -192,7 +199,7 @@ impl Unit {
             (Unit::Bytes, value) => format::memory(value, None),
             (Unit::Seconds, Some(secs)) => format::duration(secs),
             (Unit::Percent, value) => format::percent(value.map(|v| v as f64)),
-            (Unit::Text, Some(v)) => v.to_string(),
+            (Unit::Text | Unit::Count, Some(v)) => v.to_string(),
             (_, None) => "–".to_owned(),
         }
     }
@@ -233,7 +240,7 @@ mod tests {
             mem_bytes: Some(128_345_600),
             mem_limit_bytes: Some(536_870_912),
             uptime_secs: Some(532),
-            image: None,
+            ..ContainerStats::default()
         }
     }
 

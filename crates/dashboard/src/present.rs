@@ -83,7 +83,7 @@ pub fn row_view(container: &ContainerModel) -> RowView {
                 CellView {
                     text: metric.text(stats),
                     limit: match (used, limit) {
-                        (Some(_), Some(limit)) => format!(" / {}", format::bytes(limit)),
+                        (Some(_), Some(limit)) => format!(" / {}", metric.unit.write(limit)),
                         _ => String::new(),
                     },
                     percent: mem_percent(used, limit),
@@ -250,6 +250,7 @@ mod tests {
             mem_limit_bytes: limit,
             uptime_secs: Some(65),
             image: Some("nginx".into()),
+            ..ContainerStats::default()
         });
         model.history = history;
         model

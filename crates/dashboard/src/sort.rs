@@ -173,7 +173,7 @@ mod tests {
             mem_bytes: mem,
             mem_limit_bytes: None,
             uptime_secs: up,
-            image: None,
+            ..ContainerStats::default()
         }
     }
 

@@ -117,8 +117,9 @@ pub struct ContainerStatsBatch {
 }
 
 /// One container's figures at one instant. A figure the agent could not read is `null`; a
-/// figure that is absent means the same.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// figure that is absent means the same. (`Default` is every figure unknown, with an empty id
+/// and name: for code that fills the rest by name, such as tests.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContainerStats {
     /// Full container id (64 hex characters).
     pub id: String,
