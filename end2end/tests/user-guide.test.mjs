@@ -57,7 +57,7 @@ before(async () => {
   run(WEB, ['--cpus', '0.2'], ['sh', '-c', 'while :; do :; done']);
   run(CACHE, ['--memory', '256m', '--shm-size', '128m'],
     ['sh', '-c', 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 && exec sleep 100000']);
-  run(IDLE, [], ['sleep', '100000']);
+  run(IDLE, ['--pids-limit', '20'], ['sleep', '100000']);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   lockedPort = await freePort();
@@ -156,6 +156,9 @@ test('the user guide, step by step', async () => {
   const hostMem = await row(IDLE).getByTestId('container-mem').textContent();
   assert.match(hostMem, /^\d+(\.\d+)? (KiB|MiB) \/ \d+(\.\d+)? GiB$/, hostMem);
   assert.match(await row(IDLE).getByTestId('container-uptime').textContent(), /^\d+(s|m \d+s)$/);
+  // PIDs: processes in the container, then its --pids-limit when it has one.
+  assert.equal(await row(IDLE).getByTestId('container-pids').textContent(), '1 / 20');
+  assert.equal(await row(WEB).getByTestId('container-pids').textContent(), '1');
   // The image is in the name's tooltip.
   assert.equal(await row(WEB).getByTestId('container-name').getAttribute('title'), `${WEB}\nimage: ${TEST_IMAGE}`);
   await shot(dash.card(urlA), 'card');

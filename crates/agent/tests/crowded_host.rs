@@ -164,6 +164,7 @@ async fn truth_holds_beside_500_containers() {
     truth::busy_loop_under_cpus_0_2_is_20_percent(&url, "crowd-busy").await;
     truth::shm_memory_matches_docker_stats(&url, "crowd-shm").await;
     truth::containers_appear_and_vanish_within_two_seconds(&url, "crowd-fresh").await;
+    truth::pids_and_their_limit_match_docker_stats(&url, "crowd-pids").await;
 
     let removing = Instant::now();
     blocking(move || drop(crowd)).await;

@@ -27,6 +27,15 @@ async fn memory_matches_docker_stats_within_ten_percent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pids_match_docker_stats_from_cgroup_files_and_the_api() {
+    for collector in ["cgroup", "docker-api"] {
+        let agent = Agent::start(&["--collector", collector]);
+        truth::pids_and_their_limit_match_docker_stats(&agent.url(), &format!("pids-{collector}"))
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_appear_and_vanish_within_two_seconds() {
     let agent = Agent::start(&[]);
     truth::containers_appear_and_vanish_within_two_seconds(&agent.url(), "fresh").await;

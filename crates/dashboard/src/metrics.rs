@@ -78,7 +78,7 @@ pub struct Metric {
 pub const SPARK_POINTS: usize = 60;
 
 /// Every column, in the order shown.
-pub static METRICS: [Metric; 4] = [
+pub static METRICS: [Metric; 5] = [
     Metric {
         key: "name",
         label: "Name",
@@ -137,6 +137,16 @@ pub static METRICS: [Metric; 4] = [
         spark: None,
         width: "64px",
         phone_width: "60px",
+    },
+    Metric {
+        key: "pids",
+        label: "PIDs",
+        unit: Unit::Count,
+        value: Value::Int(|s| s.pids),
+        limit: Some(|s| s.pids_limit),
+        spark: None,
+        width: "72px",
+        phone_width: "44px",
     },
 ];
 
@@ -240,6 +250,8 @@ mod tests {
             mem_bytes: Some(128_345_600),
             mem_limit_bytes: Some(536_870_912),
             uptime_secs: Some(532),
+            pids: Some(17),
+            pids_limit: Some(100),
             ..ContainerStats::default()
         }
     }
@@ -260,22 +272,23 @@ mod tests {
     #[test]
     fn each_column_writes_its_figure_in_its_unit() {
         let texts: Vec<String> = METRICS.iter().map(|m| m.text(&stats())).collect();
-        assert_eq!(texts, ["web", "24.5 %", "122 MiB", "8m 52s"]);
+        assert_eq!(texts, ["web", "24.5 %", "122 MiB", "8m 52s", "17"]);
         let unknown = ContainerStats {
             cpu_pct: None,
             mem_bytes: None,
             uptime_secs: None,
+            pids: None,
             ..stats()
         };
         let texts: Vec<String> = METRICS.iter().map(|m| m.text(&unknown)).collect();
-        assert_eq!(texts, ["web", "–", "–", "–"]);
+        assert_eq!(texts, ["web", "–", "–", "–", "–"]);
     }
 
     #[test]
     fn every_unit_writes_whole_and_fractional_figures() {
         // (unit, fractional, whole, written from the fractional, written from the whole)
         type Case = (Unit, Option<f64>, Option<u64>, &'static str, &'static str);
-        let cases: [Case; 6] = [
+        let cases: [Case; 7] = [
             (Unit::Percent, Some(5.0), Some(5), "5.0 %", "5.0 %"),
             (
                 Unit::Bytes,
@@ -286,6 +299,7 @@ mod tests {
             ),
             (Unit::Seconds, Some(65.9), Some(65), "1m 5s", "1m 5s"),
             (Unit::Text, Some(42.0), Some(42), "42", "42"),
+            (Unit::Count, Some(42.9), Some(42), "42", "42"),
             (Unit::Seconds, Some(-1.0), None, "–", "–"),
             (Unit::Bytes, Some(f64::NAN), None, "–", "–"),
         ];
@@ -299,11 +313,11 @@ mod tests {
     fn the_grid_has_a_track_per_cell() {
         assert_eq!(
             grid_columns(),
-            "minmax(100px, 2fr) 60px minmax(100px, 1.4fr) 64px 92px 92px"
+            "minmax(100px, 2fr) 60px minmax(100px, 1.4fr) 64px 72px 92px 92px"
         );
         assert_eq!(
             phone_grid_columns(),
-            "minmax(72px, 1.5fr) 52px minmax(64px, 1fr) 60px"
+            "minmax(72px, 1.5fr) 52px minmax(64px, 1fr) 60px 44px"
         );
     }
 

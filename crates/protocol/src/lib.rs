@@ -143,6 +143,19 @@ pub struct ContainerStats {
     /// Added in contract 2. Absent: the agent does not report images; clients show none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Processes and threads in the container now (the cgroup's `pids.current`), what
+    /// `docker stats` shows as PIDS.
+    ///
+    /// Added in contract 4. Absent or `null`: unknown (an older agent, or the file was not
+    /// readable); clients show none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<u64>,
+    /// The container's limit on [`ContainerStats::pids`] (`--pids-limit`, the cgroup's
+    /// `pids.max`).
+    ///
+    /// Added in contract 4. Absent or `null`: no limit is set, or it is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<u64>,
 }
 
 /// The agent's own cost.

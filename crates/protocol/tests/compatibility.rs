@@ -74,6 +74,15 @@ fn optional_fields() -> Vec<OptionalField> {
         (BATCH, "containers[].image", |m| {
             batch(m).containers.iter_mut().for_each(|c| c.image = None)
         }),
+        (BATCH, "containers[].pids", |m| {
+            batch(m).containers.iter_mut().for_each(|c| c.pids = None)
+        }),
+        (BATCH, "containers[].pids_limit", |m| {
+            batch(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.pids_limit = None)
+        }),
         (STATUS, "sequence", |m| status(m).sequence = None),
         (STATUS, "revision", |m| status(m).revision = None),
         (STATUS, "engine_reachable", |m| {

@@ -232,6 +232,8 @@ pub fn reading(stats: &ContainerStatsResponse) -> Reading {
             .copied(),
         limit: mem.and_then(|m| m.limit),
         host_memory: None,
+        pids: stats.pids_stats.as_ref().and_then(|p| p.current),
+        pids_limit: stats.pids_stats.as_ref().and_then(|p| p.limit),
         ..stats
             .cpu_stats
             .as_ref()
@@ -297,22 +299,24 @@ mod tests {
     #[test]
     fn figures_match_docker_stats() {
         let cases = [
-            // name, cpu % (±0.01), mem bytes, limit
+            // name, cpu % (±0.01), mem bytes, limit, pids (v2_docs: limit u64::MAX is none)
             (
                 "v1_busy",
                 Some(19.88),
                 Some(67_997_696),
                 Some(25_276_502_016),
+                Some(1),
             ),
-            ("v1_idle", Some(0.0), None, Some(25_276_502_016)),
+            ("v1_idle", Some(0.0), None, Some(25_276_502_016), Some(1)),
             (
                 "v2_docs",
                 Some(0.53),
                 Some(6_537_216 - 1_982_464),
                 Some(8_217_579_520),
+                Some(5),
             ),
         ];
-        for (name, cpu, mem, limit) in cases {
+        for (name, cpu, mem, limit, pids) in cases {
             let r = figures(&fixture(name), None);
             match (r.cpu_pct, cpu) {
                 (Some(got), Some(want)) => {
@@ -325,6 +329,7 @@ mod tests {
             }
             assert!(r.mem_bytes.is_some(), "{name}: mem missing");
             assert_eq!(r.mem_limit_bytes, limit, "{name}: limit");
+            assert_eq!((r.pids, r.pids_limit), (pids, None), "{name}: pids");
         }
     }
 

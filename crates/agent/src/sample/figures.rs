@@ -10,7 +10,9 @@
 //! - memory: usage − inactive file cache (v1 `total_inactive_file`, v2 `inactive_file`), the
 //!   cache subtracted only when smaller than usage;
 //! - limit: the cgroup limit, or host `MemTotal` when unlimited (Docker clamps the same way;
-//!   the engine's payload is clamped already).
+//!   the engine's payload is clamped already);
+//! - PIDs: as read, and their limit when one is set (0 and `u64::MAX`, how engines write
+//!   "none", are none).
 
 use std::time::Instant;
 
@@ -36,6 +38,10 @@ pub struct Reading {
     /// The host's memory, the ceiling of `limit` (what an unlimited container gets); `None`
     /// when the collector's `limit` is already clamped (the engine's payload).
     pub host_memory: Option<u64>,
+    /// Processes and threads in the container.
+    pub pids: Option<u64>,
+    /// Its limit on them; `None` when unlimited (`max`) or unreadable.
+    pub pids_limit: Option<u64>,
 }
 
 impl Reading {
@@ -81,6 +87,10 @@ pub struct Figures {
     pub mem_bytes: Option<u64>,
     /// Memory limit, never more than the host's memory.
     pub mem_limit_bytes: Option<u64>,
+    /// Processes and threads, as read.
+    pub pids: Option<u64>,
+    /// Their limit; never 0 or `u64::MAX` (how engines write "none").
+    pub pids_limit: Option<u64>,
 }
 
 impl Figures {
@@ -92,6 +102,8 @@ impl Figures {
                 .and_then(|(previous, current)| cpu_percent(previous, current)),
             mem_bytes: memory_used(current.usage, current.inactive_file),
             mem_limit_bytes: memory_limit(current.limit, current.host_memory),
+            pids: current.pids,
+            pids_limit: current.pids_limit.filter(|&l| l > 0 && l < u64::MAX),
         }
     }
 }
@@ -112,6 +124,8 @@ pub fn container_stats(
         mem_limit_bytes: figures.mem_limit_bytes,
         uptime_secs: info.uptime_secs(now),
         image: info.image.clone(),
+        pids: figures.pids,
+        pids_limit: figures.pids_limit,
     }
 }
 
@@ -172,6 +186,29 @@ mod tests {
     use std::time::Duration;
 
     const HOST: u64 = 24_684_084 * 1024;
+
+    #[test]
+    fn pids_limit_is_none_where_engines_write_none() {
+        let cases = [
+            (Some(100), Some(100)),
+            (None, None),
+            (Some(0), None),
+            (Some(u64::MAX), None),
+        ];
+        for (read, want) in cases {
+            let reading = Reading {
+                pids: Some(3),
+                pids_limit: read,
+                ..Reading::default()
+            };
+            let figures = Figures::between(None, &reading);
+            assert_eq!(
+                (figures.pids, figures.pids_limit),
+                (Some(3), want),
+                "{read:?}"
+            );
+        }
+    }
 
     #[test]
     fn cpu_percent_is_percent_of_one_core_on_either_clock() {
@@ -261,6 +298,8 @@ mod tests {
             inactive_file: Some(2_457_600),
             limit: None,
             host_memory: Some(HOST),
+            pids: Some(4),
+            pids_limit: Some(50),
         };
         let previous = CpuSample {
             used_ns: 1_000_000_000,
@@ -306,5 +345,6 @@ mod tests {
             ("abc", "web", Some(12.35), Some(61), Some("busybox"))
         );
         assert_eq!(entry.mem_bytes, Some(70_000_640 - 2_457_600));
+        assert_eq!((entry.pids, entry.pids_limit), (Some(4), Some(50)));
     }
 }

@@ -109,6 +109,62 @@ pub async fn shm_memory_matches_docker_stats(agent_url: &str, label: &str) {
     blocking(move || drop(holder)).await;
 }
 
+/// A shell with three `sleep` children under `--pids-limit 50` is reported with the PIDs
+/// `docker stats` shows (4) and its limit.
+pub async fn pids_and_their_limit_match_docker_stats(agent_url: &str, label: &str) {
+    let label = label.to_owned();
+    let sleepers = blocking(move || {
+        Container::run(
+            &label,
+            &["--pids-limit", "50"],
+            &[
+                "sh",
+                "-c",
+                "sleep 100000 & sleep 100000 & sleep 100000 & wait",
+            ],
+        )
+    })
+    .await;
+    let mut feed = Feed::connect(agent_url).await;
+    let name = sleepers.name.clone();
+    let theirs: u64 = blocking(move || {
+        // The shell may still be starting its children: wait until the CLI sees all four.
+        let deadline = Instant::now() + 10 * SECOND;
+        loop {
+            let out = docker(&["stats", "--no-stream", "--format", "{{.PIDs}}", &name]);
+            let pids: u64 = out.trim().parse().expect("docker stats PIDs is a number");
+            if pids == 4 || Instant::now() > deadline {
+                return pids;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+    .await;
+    assert_eq!(
+        theirs, 4,
+        "docker stats shows {theirs} PIDs for sh and three sleeps"
+    );
+    let mut ours = None;
+    for _ in 0..6 {
+        let (batch, _) = feed.next_batch(3 * SECOND).await;
+        ours = batch
+            .containers
+            .iter()
+            .find(|c| c.id == sleepers.id)
+            .map(|c| (c.pids, c.pids_limit))
+            .filter(|(pids, _)| *pids == Some(theirs));
+        if ours.is_some() {
+            break;
+        }
+    }
+    assert_eq!(
+        ours,
+        Some((Some(theirs), Some(50))),
+        "agent's PIDs and limit for the container docker stats shows with {theirs}"
+    );
+    blocking(move || drop(sleepers)).await;
+}
+
 /// A started container is listed, and a killed one gone, within 2 s of `docker` returning.
 pub async fn containers_appear_and_vanish_within_two_seconds(agent_url: &str, label: &str) {
     let mut feed = Feed::connect(agent_url).await;

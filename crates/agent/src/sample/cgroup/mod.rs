@@ -190,7 +190,8 @@ mod tests {
     #[test]
     fn fixture_trees_table() {
         let cases = [
-            // tree, name, container, cpu ns, memory used, limit
+            // tree, name, container, cpu ns, memory used, limit, pids, pids limit
+            // (v1-systemd has no pids controller: both unknown)
             (
                 "v1-cgroupfs",
                 "cgroup-v1",
@@ -198,6 +199,8 @@ mod tests {
                 649_142_443,
                 67_858_432,
                 268_435_456,
+                Some(7),
+                Some(100),
             ),
             (
                 "v1-cgroupfs",
@@ -206,6 +209,8 @@ mod tests {
                 44_418_202,
                 34_988_032 - 33_570_816,
                 HOST,
+                Some(1),
+                None,
             ),
             (
                 "v1-systemd",
@@ -214,6 +219,8 @@ mod tests {
                 649_142_443,
                 67_858_432,
                 268_435_456,
+                None,
+                None,
             ),
             (
                 "v1-systemd",
@@ -222,6 +229,8 @@ mod tests {
                 44_418_202,
                 34_988_032 - 33_570_816,
                 HOST,
+                None,
+                None,
             ),
             (
                 "v2-cgroupfs",
@@ -230,6 +239,8 @@ mod tests {
                 1_234_567_000,
                 70_000_640 - 2_457_600,
                 268_435_456,
+                Some(12),
+                None,
             ),
             (
                 "v2-systemd",
@@ -238,10 +249,12 @@ mod tests {
                 31_415_000,
                 1_069_056 - 131_072,
                 HOST,
+                Some(3),
+                Some(50),
             ),
         ];
         let mut buf = ReadBuf::default();
-        for (tree, name, id, cpu, mem, limit) in cases {
+        for (tree, name, id, cpu, mem, limit, pids, pids_limit) in cases {
             let layout = Layout::detect(&fixture(tree)).expect(tree);
             assert_eq!(layout.name(), name, "{tree}");
             let mut files = layout
@@ -262,6 +275,11 @@ mod tests {
                 memory_limit(raw.limit, Some(HOST)),
                 Some(limit),
                 "{tree} {id}: limit"
+            );
+            assert_eq!(
+                (raw.pids, raw.pids_limit),
+                (pids, pids_limit),
+                "{tree} {id}: pids"
             );
         }
     }

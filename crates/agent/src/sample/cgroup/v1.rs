@@ -1,6 +1,7 @@
 //! cgroup v1: one hierarchy per controller. CPU time from `cpuacct.usage` (nanoseconds), memory
 //! from `memory.usage_in_bytes`, `memory.stat` (`total_inactive_file`, which includes
-//! descendants as Docker uses) and `memory.limit_in_bytes`.
+//! descendants as Docker uses) and `memory.limit_in_bytes`; processes from `pids.current` and
+//! `pids.max` (the `pids` controller; figures stay unknown where it is not mounted).
 //!
 //! Layouts (`<ctrl>` is `cpuacct` or the combined `cpu,cpuacct`, and `memory`):
 //! - cgroupfs driver: `<root>/<ctrl>/docker/<id>`
@@ -23,6 +24,8 @@ pub enum Controller {
     Cpu,
     /// `memory`.
     Memory,
+    /// `pids`.
+    Pids,
 }
 
 /// Where the controllers this module reads are mounted. A new controller (`pids`, `blkio`)
@@ -33,6 +36,8 @@ pub struct Mounts {
     pub cpu: PathBuf,
     /// The memory controller; Docker's groups under it tell the host's hierarchy apart.
     pub memory: PathBuf,
+    /// The pids controller (not required: without it the PID figures are unknown).
+    pub pids: PathBuf,
 }
 
 impl Mounts {
@@ -43,10 +48,11 @@ impl Mounts {
             .map(|name| root.join(name))
             .find(|dir| dir.join("cpuacct.usage").is_file())?;
         let memory = root.join("memory");
+        let pids = root.join("pids");
         memory
             .join("memory.usage_in_bytes")
             .is_file()
-            .then_some(Self { cpu, memory })
+            .then_some(Self { cpu, memory, pids })
     }
 
     /// The directory whose top-level groups (`docker`, `system.slice`) show containers.
@@ -58,6 +64,7 @@ impl Mounts {
         match controller {
             Controller::Cpu => &self.cpu,
             Controller::Memory => &self.memory,
+            Controller::Pids => &self.pids,
         }
     }
 }
@@ -65,7 +72,7 @@ impl Mounts {
 /// The files read for every container and the field each fills, CPU first. The limit is
 /// "unlimited" as a huge page-aligned number (9223372036854771712), which the figures clamp
 /// to host memory like Docker does.
-pub const FILES: [(Controller, &str, Fill); 4] = [
+pub const FILES: [(Controller, &str, Fill); 6] = [
     (Controller::Cpu, "cpuacct.usage", |text, r| {
         wall_clocked(r, number(text));
     }),
@@ -77,6 +84,12 @@ pub const FILES: [(Controller, &str, Fill); 4] = [
     }),
     (Controller::Memory, "memory.limit_in_bytes", |text, r| {
         r.limit = number(text);
+    }),
+    (Controller::Pids, "pids.current", |text, r| {
+        r.pids = number(text)
+    }),
+    (Controller::Pids, "pids.max", |text, r| {
+        r.pids_limit = number(text)
     }),
 ];
 

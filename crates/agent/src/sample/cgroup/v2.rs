@@ -1,6 +1,6 @@
 //! cgroup v2: one unified hierarchy. CPU time from `cpu.stat` `usage_usec` (microseconds),
 //! memory from `memory.current`, `memory.stat` (`inactive_file`) and `memory.max` (`max` when
-//! unlimited).
+//! unlimited), processes from `pids.current` and `pids.max`.
 //!
 //! Layouts:
 //! - cgroupfs driver: `<root>/docker/<id>`
@@ -15,13 +15,15 @@ pub const INACTIVE_FILE: &str = "inactive_file";
 
 /// The files read for every container and the field each fills, CPU first. `memory.max` is
 /// `max` when unlimited, which leaves the limit `None` (reported as host memory).
-pub const FILES: [(&str, Fill); 4] = [
+pub const FILES: [(&str, Fill); 6] = [
     ("cpu.stat", |text, r| wall_clocked(r, cpu_ns(text))),
     ("memory.current", |text, r| r.usage = number(text)),
     ("memory.stat", |text, r| {
         r.inactive_file = stat_value(text, INACTIVE_FILE);
     }),
     ("memory.max", |text, r| r.limit = number(text)),
+    ("pids.current", |text, r| r.pids = number(text)),
+    ("pids.max", |text, r| r.pids_limit = number(text)),
 ];
 
 /// Whether `root` is a cgroup v2 hierarchy with the memory controller available.
