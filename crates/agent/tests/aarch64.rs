@@ -94,7 +94,7 @@ async fn streams_five_synthetic_containers_under_qemu() {
 
     // The dashboard bundle is embedded in the cross-built binary too.
     let port = agent.port;
-    let (code, body) = common::blocking(move || ship::http_get(port, "/")).await;
+    let (code, body) = common::blocking(move || common::http_get(port, "/")).await;
     assert_eq!(code, 200, "GET / on the aarch64 agent: {body}");
     assert!(
         body.contains("<html") && body.contains(".wasm"),

@@ -14,14 +14,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::flood::{Flood, Payload};
-use common::{connect, docker, free_port, next_batch, Container};
+use common::{connect, docker, free_port, http_get, next_batch, Container};
 use dockscope_protocol::Message;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -64,27 +63,6 @@ impl Drop for AgentContainer {
         }
         let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
     }
-}
-
-/// `GET path` over plain HTTP/1.0: (status code, body).
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// How the agent container is reached.

@@ -212,7 +212,7 @@ async fn the_x86_64_agent_from_its_archive_runs_and_answers_healthz() {
         Duration::from_secs(10),
     );
     let port = agent.port;
-    let (code, body) = common::blocking(move || ship::http_get(port, "/healthz")).await;
+    let (code, body) = common::blocking(move || common::http_get(port, "/healthz")).await;
     assert_eq!(code, 200, "/healthz: {body}");
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok", "{body}");
@@ -221,7 +221,7 @@ async fn the_x86_64_agent_from_its_archive_runs_and_answers_healthz() {
     let mut feed = Feed::connect(&agent.url()).await;
     let (batch, _) = feed.next_batch(Duration::from_secs(5)).await;
     assert_eq!(batch.containers.len(), 3, "{batch:?}");
-    let (code, page) = common::blocking(move || ship::http_get(port, "/")).await;
+    let (code, page) = common::blocking(move || common::http_get(port, "/")).await;
     assert!(
         code == 200 && page.contains(".wasm"),
         "the dashboard is embedded: {code} {page}"

@@ -5,11 +5,27 @@
 
 use std::time::{Duration, Instant};
 
-use dockscope_protocol::Message;
+use dockscope_protocol::{ContainerStats, Message};
 
 use super::{blocking, docker, parse_size, Container, Feed};
 
 const SECOND: Duration = Duration::from_secs(1);
+
+/// The first figure `pick` finds for container `id` in the next `batches` batches.
+async fn figure_within<T>(
+    feed: &mut Feed,
+    id: &str,
+    batches: usize,
+    pick: impl Fn(&ContainerStats) -> Option<T>,
+) -> Option<T> {
+    for _ in 0..batches {
+        let (batch, _) = feed.next_batch(3 * SECOND).await;
+        if let Some(found) = batch.containers.iter().find(|c| c.id == id).and_then(&pick) {
+            return Some(found);
+        }
+    }
+    None
+}
 
 /// A busy loop under `--cpus 0.2` is reported at 20 % ± 5 (mean of five figures, after the
 /// container's first two, which may cover its start).
@@ -78,19 +94,9 @@ pub async fn shm_memory_matches_docker_stats(agent_url: &str, label: &str) {
     })
     .await;
     let mut feed = Feed::connect(agent_url).await;
-    let mut ours = None;
-    for _ in 0..6 {
-        let (batch, _) = feed.next_batch(3 * SECOND).await;
-        ours = batch
-            .containers
-            .iter()
-            .find(|c| c.id == holder.id)
-            .and_then(|c| c.mem_bytes);
-        if ours.is_some() {
-            break;
-        }
-    }
-    let ours = ours.expect("memory figure for the shm container") as f64;
+    let ours = figure_within(&mut feed, &holder.id, 6, |c| c.mem_bytes)
+        .await
+        .expect("memory figure for the shm container") as f64;
     let name = holder.name.clone();
     let theirs = parse_size(
         &blocking(move || docker(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &name]))
@@ -144,19 +150,10 @@ pub async fn pids_and_their_limit_match_docker_stats(agent_url: &str, label: &st
         theirs, 4,
         "docker stats shows {theirs} PIDs for sh and three sleeps"
     );
-    let mut ours = None;
-    for _ in 0..6 {
-        let (batch, _) = feed.next_batch(3 * SECOND).await;
-        ours = batch
-            .containers
-            .iter()
-            .find(|c| c.id == sleepers.id)
-            .map(|c| (c.pids, c.pids_limit))
-            .filter(|(pids, _)| *pids == Some(theirs));
-        if ours.is_some() {
-            break;
-        }
-    }
+    let ours = figure_within(&mut feed, &sleepers.id, 6, |c| {
+        Some((c.pids, c.pids_limit)).filter(|(pids, _)| *pids == Some(theirs))
+    })
+    .await;
     assert_eq!(
         ours,
         Some((Some(theirs), Some(50))),
