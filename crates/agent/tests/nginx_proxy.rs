@@ -172,17 +172,7 @@ impl Proxied {
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response).await;
-        let text = String::from_utf8_lossy(&response).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        common::status_and_body(&response)
     }
 
     /// A WebSocket through nginx at `path`, sent from the page's origin; `Err` carries why the

@@ -7,6 +7,9 @@ use std::borrow::Cow;
 /// CPU above this (percent of one core, i.e. a thousand busy cores) is not a reading but a
 /// broken agent; it is shown as a bound, not as its digits.
 pub const MAX_SHOWN_PERCENT: f64 = 100_000.0;
+/// Counts (PIDs) above this are not a reading but a broken agent (Linux allows at most 2^22
+/// processes); shown as a bound.
+pub const MAX_SHOWN_COUNT: u64 = 99_999_999;
 /// Durations from this many seconds on (100 years) are shown as a bound.
 pub const MAX_SHOWN_SECS: u64 = 100 * 365 * 86_400;
 
@@ -26,6 +29,15 @@ pub fn percent(value: Option<f64>) -> String {
             }
         }
         _ => "–".to_owned(),
+    }
+}
+
+/// A whole count as its digits, `"> 99999999"` above [`MAX_SHOWN_COUNT`].
+pub fn count(value: u64) -> String {
+    if value > MAX_SHOWN_COUNT {
+        format!("> {MAX_SHOWN_COUNT}")
+    } else {
+        value.to_string()
     }
 }
 

@@ -209,7 +209,8 @@ impl Unit {
             (Unit::Bytes, value) => format::memory(value, None),
             (Unit::Seconds, Some(secs)) => format::duration(secs),
             (Unit::Percent, value) => format::percent(value.map(|v| v as f64)),
-            (Unit::Text | Unit::Count, Some(v)) => v.to_string(),
+            (Unit::Count, Some(v)) => format::count(v),
+            (Unit::Text, Some(v)) => v.to_string(),
             (_, None) => "–".to_owned(),
         }
     }
@@ -288,7 +289,7 @@ mod tests {
     fn every_unit_writes_whole_and_fractional_figures() {
         // (unit, fractional, whole, written from the fractional, written from the whole)
         type Case = (Unit, Option<f64>, Option<u64>, &'static str, &'static str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 8] = [
             (Unit::Percent, Some(5.0), Some(5), "5.0 %", "5.0 %"),
             (
                 Unit::Bytes,
@@ -300,6 +301,13 @@ mod tests {
             (Unit::Seconds, Some(65.9), Some(65), "1m 5s", "1m 5s"),
             (Unit::Text, Some(42.0), Some(42), "42", "42"),
             (Unit::Count, Some(42.9), Some(42), "42", "42"),
+            (
+                Unit::Count,
+                Some(1e300),
+                Some(u64::MAX),
+                "> 99999999",
+                "> 99999999",
+            ),
             (Unit::Seconds, Some(-1.0), None, "–", "–"),
             (Unit::Bytes, Some(f64::NAN), None, "–", "–"),
         ];

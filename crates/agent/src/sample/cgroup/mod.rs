@@ -281,6 +281,9 @@ mod tests {
                 (pids, pids_limit),
                 "{tree} {id}: pids"
             );
+            // Without the pids controller its files are not probed at all.
+            let probed = if tree == "v1-systemd" { 4 } else { 6 };
+            assert_eq!(files.probes.len(), probed, "{tree} {id}: files probed");
         }
     }
 

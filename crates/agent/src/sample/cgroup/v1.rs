@@ -94,11 +94,13 @@ pub const FILES: [(Controller, &str, Fill); 6] = [
 ];
 
 /// The files of the container whose cgroup is `relative` under each controller; `None` until
-/// its CPU and memory directories exist.
+/// its CPU and memory directories exist. A controller the host does not mount (`pids` on some
+/// v1 hosts) is left out once here rather than failing to open every second.
 pub fn files(mounts: &Mounts, relative: &str) -> Option<Files> {
     (mounts.cpu.join(relative).is_dir() && mounts.memory.join(relative).is_dir()).then(|| Files {
         probes: FILES
             .iter()
+            .filter(|(controller, ..)| mounts.dir(*controller).join(relative).is_dir())
             .map(|&(controller, name, fill)| Probe {
                 file: mounts.dir(controller).join(relative).join(name).into(),
                 fill,
