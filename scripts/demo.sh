@@ -62,7 +62,9 @@ if [ "$BUNDLE" -nt "$STATIC" ] || stale "$STATIC" crates/agent crates/protocol C
   scripts/build-static.sh
 fi
 # The workload image's build context gets busybox from Debian's busybox-static.
+# (RUN /bin/busybox in the image needs the execute bit, so it is set even on an equal copy.)
 cmp -s /bin/busybox deploy/compose/demo/busybox || cp /bin/busybox deploy/compose/demo/busybox
+chmod 755 deploy/compose/demo/busybox
 
 DOCKER_GID=$(stat -c %g /var/run/docker.sock)
 export DOCKER_GID

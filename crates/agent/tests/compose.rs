@@ -13,6 +13,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -124,11 +125,16 @@ fn stage_busybox() {
     let staged = dir.join("busybox");
     let busybox =
         std::fs::read("/bin/busybox").expect("/bin/busybox (apt-get install busybox-static)");
-    if std::fs::read(&staged).is_ok_and(|b| b == busybox) {
+    let executable =
+        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    if std::fs::read(&staged).is_ok_and(|b| b == busybox) && executable(&staged) {
         return;
     }
+    // `RUN /bin/busybox` in the image needs the execute bit, which a plain write (umask 022
+    // makes it 0644) does not give; a fresh clone has no copy from scripts/demo.sh yet.
     let tmp = dir.join(format!(".busybox.{}", std::process::id()));
     std::fs::write(&tmp, &busybox).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::rename(&tmp, &staged).unwrap();
 }
 

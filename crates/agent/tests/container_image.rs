@@ -14,13 +14,12 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::flood::{Flood, Payload};
-use common::{connect, docker, free_port, http_get, next_batch, Container};
+use common::{connect, docker, free_port, http_get, next_batch, try_http_get, Container};
 use dockscope_protocol::Message;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -158,7 +157,7 @@ async fn start_agent_container(label: &str, network: Network) -> (AgentContainer
     let agent = AgentContainer(name);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() && http_get(port, "/").0 != 0 {
+        if try_http_get(port, "/").is_ok_and(|(status, _)| status != 0) {
             return (agent, port);
         }
         assert!(Instant::now() < deadline, "agent container never answered");

@@ -396,15 +396,19 @@ pub fn client_trusting(cert: &std::path::Path) -> TlsConnector {
 
 /// `GET path` over plain HTTP/1.0: (status code, body).
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    try_http_get(port, path).unwrap_or_else(|e| panic!("GET {path} on port {port}: {e}"))
+}
+
+/// [`http_get`] that reports a refused or reset connection instead of panicking: a
+/// published port accepts (docker-proxy) and resets before the process inside listens.
+pub fn try_http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    status_and_body(&response)
+    stream.read_to_end(&mut response)?;
+    Ok(status_and_body(&response))
 }
 
 /// A whole HTTP/1.x response's status code (0 when there is none) and body.
