@@ -179,6 +179,7 @@ mod tests {
             sequence: Some(sequence),
             containers: vec![],
             agent_metrics: AgentMetrics::default(),
+            ..ContainerStatsBatch::default()
         })
     }
 
@@ -194,6 +195,7 @@ mod tests {
             engine_reachable: Some(true),
             engine_version: None,
             engine_error: None,
+            ..AgentStatus::default()
         })
     }
 

@@ -40,6 +40,8 @@ pub struct StatusBoard {
     pub started: Instant,
     /// Latest engine health from the sampler.
     engine: Mutex<EngineHealth>,
+    /// What the collector cannot see from here (`agent_status.warnings`).
+    warnings: Mutex<Vec<String>>,
 }
 
 impl StatusBoard {
@@ -63,12 +65,26 @@ impl StatusBoard {
                 error: Some("not contacted yet".to_owned()),
                 ..EngineHealth::default()
             }),
+            warnings: Mutex::new(Vec::new()),
         }
     }
 
     /// The engine health as of the last sample.
     pub fn engine(&self) -> EngineHealth {
         self.engine.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// What the collector cannot see, as last reported.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// Stores the collector's warnings; returns whether they changed.
+    fn set_warnings(&self, warnings: Vec<String>) -> bool {
+        let mut kept = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *kept != warnings;
+        *kept = warnings;
+        changed
     }
 
     /// Stores new health; returns whether reachability or the error text changed.
@@ -98,6 +114,7 @@ impl StatusBoard {
             engine_reachable: Some(engine.reachable),
             engine_version: engine.version,
             engine_error: engine.error,
+            warnings: self.warnings(),
         })
     }
 }
@@ -122,10 +139,12 @@ pub async fn run<S: StatsSource>(
                 let started = Instant::now();
                 let containers = source.sample().await;
                 // Status first: a client that sees data resume already knows the engine is back.
-                if board.set_engine(source.engine()) {
+                let changed = board.set_engine(source.engine());
+                if board.set_warnings(source.warnings()) || changed {
                     let frame = publisher.publish(|sequence| board.status(sequence));
                     log_dispatch("agent_status", &frame, started, &publisher);
                 }
+                let exited = source.exited();
                 let agent_metrics = meter.measure();
                 let frame = publisher.publish(|sequence| {
                     Message::ContainerStatsBatch(ContainerStatsBatch {
@@ -134,6 +153,8 @@ pub async fn run<S: StatsSource>(
                         sequence: Some(sequence),
                         containers,
                         agent_metrics,
+                        host: None,
+                        exited,
                     })
                 });
                 log_dispatch("container_stats_batch", &frame, started, &publisher);

@@ -17,7 +17,7 @@ use bollard::models::{
 use dockscope_agent::engine::Endpoint;
 use dockscope_agent::sample::cgroup::{Layout, ReadBuf};
 use dockscope_agent::sample::docker_api::Latest;
-use dockscope_agent::sample::figures::{self, Clock, CpuSample, Figures};
+use dockscope_agent::sample::figures::{self, Clock, Figures, Reading};
 use dockscope_agent::sample::{cgroup, process};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -144,8 +144,8 @@ fn mutated_payload() -> impl Strategy<Value = (usize, String, Vec<String>)> {
 }
 
 /// The figures of one payload, `previous` the CPU baseline when the payload has none.
-fn figures_of(stats: &ContainerStatsResponse, mut previous: Option<CpuSample>) -> Figures {
-    Latest::of(stats, &mut previous).figures()
+fn figures_of(stats: &ContainerStatsResponse, mut previous: Option<Reading>) -> Figures {
+    Latest::of(stats, std::time::Instant::now(), &mut previous).figures()
 }
 
 fn original_reading(fixture: usize) -> Figures {
@@ -506,9 +506,10 @@ proptest! {
             memory_stats: memory.clone(),
             ..Default::default()
         };
-        let previous = previous.map(|(container_ns, system_ns)| CpuSample {
-            used_ns: container_ns,
-            clock: Clock::Host { system_ns, online_cpus: None },
+        let previous = previous.map(|(container_ns, system_ns)| Reading {
+            cpu_ns: Some(container_ns),
+            clock: Some(Clock::Host { system_ns, online_cpus: None }),
+            ..Reading::default()
         });
         let reading = figures_of(&stats, previous);
         if let Some(pct) = reading.cpu_pct {

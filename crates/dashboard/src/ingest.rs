@@ -561,7 +561,8 @@ impl AgentModel {
                 self.status_received_ms = Some(local_ms);
                 self.changes.status = true;
             }
-            Message::Unknown => {}
+            // Health logs are asked for by the detail panel (see `conn`); none is asked yet.
+            Message::ContainerHealth(_) | Message::Unknown => {}
         }
     }
 

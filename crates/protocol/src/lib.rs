@@ -29,6 +29,9 @@ pub enum Message {
     ContainerStatsBatch(ContainerStatsBatch),
     /// Who the agent is and how its Docker engine is doing; on connect, every 30 s and on change.
     AgentStatus(AgentStatus),
+    /// One container's health-check history, sent only to the client that asked for it with
+    /// [`ClientMessage::HealthLogRequest`] (contract 5).
+    ContainerHealth(ContainerHealth),
     /// A `type` this build does not know (sent by a newer agent). Never produced by an encoder.
     #[serde(other)]
     #[schemars(skip)]
@@ -42,7 +45,7 @@ impl Message {
         match self {
             Message::ContainerStatsBatch(batch) => batch.sequence,
             Message::AgentStatus(status) => status.sequence,
-            Message::Unknown => None,
+            Message::ContainerHealth(_) | Message::Unknown => None,
         }
     }
 
@@ -51,6 +54,7 @@ impl Message {
         match self {
             Message::ContainerStatsBatch(batch) => Some(&batch.agent_id),
             Message::AgentStatus(status) => Some(&status.agent_id),
+            Message::ContainerHealth(health) => Some(&health.agent_id),
             Message::Unknown => None,
         }
     }
@@ -93,8 +97,9 @@ pub fn decode(text: &str) -> Result<Message, DecodeError> {
     serde_json::from_str(text).map_err(|inner| DecodeError { inner })
 }
 
-/// One sample of every running container on one host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One sample of every running container on one host. (`Default` is an empty batch from an
+/// agent with an empty id at the epoch: for code that fills the rest by name, such as tests.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContainerStatsBatch {
     /// Which agent sent it (`--agent-id`, the host name by default).
     pub agent_id: String,
@@ -114,6 +119,25 @@ pub struct ContainerStatsBatch {
     #[serde(default, deserialize_with = "null_as_default")]
     #[schemars(with = "Option<AgentMetrics>")]
     pub agent_metrics: AgentMetrics,
+    /// The host's own figures at the same instant.
+    ///
+    /// Added in contract 5. Absent or `null`: not reported (an older agent, or a synthetic
+    /// one); clients show no host strip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostStats>,
+    /// Containers that have stopped (`exited` or `dead`) in the last hour, with their
+    /// [`ContainerStats::state`], [`ContainerStats::exit_code`] and
+    /// [`ContainerStats::oom_killed`] and no live figures; removed ones leave at once.
+    ///
+    /// Added in contract 5. Absent or `null`: none reported (an older agent lists running
+    /// containers only, in `containers`).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    #[schemars(with = "Option<Vec<ContainerStats>>")]
+    pub exited: Vec<ContainerStats>,
 }
 
 /// One container's figures at one instant. A figure the agent could not read is `null`; a
@@ -156,6 +180,276 @@ pub struct ContainerStats {
     /// Added in contract 4. Absent or `null`: no limit is set, or it is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids_limit: Option<u64>,
+
+    // Everything below was added in contract 5 and is optional: absent or `null` means
+    // unknown (an older agent, or a file or field the agent could not read), unless the
+    // field says otherwise. Per-second figures are over the last interval and absent until
+    // two readings exist.
+    /// Bytes received on the container's network interfaces since they were created, as
+    /// `docker stats` NET I/O (first figure). Absent for a container in another one's
+    /// namespace (see [`ContainerStats::network_mode`]) or in the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_rx_bytes: Option<u64>,
+    /// Bytes sent, as `docker stats` NET I/O (second figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tx_bytes: Option<u64>,
+    /// Packets received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_rx_packets: Option<u64>,
+    /// Packets sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tx_packets: Option<u64>,
+    /// Bytes received per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_rx_bytes_per_sec: Option<f64>,
+    /// Bytes sent per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tx_bytes_per_sec: Option<f64>,
+    /// Packets received per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_rx_packets_per_sec: Option<f64>,
+    /// Packets sent per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tx_packets_per_sec: Option<f64>,
+    /// Whose network namespace the container uses when it is not its own: `host`, `none`, or
+    /// `container:<name>` (`--network container:…`, compose `network_mode: service:…`), whose
+    /// entry carries the figures. Absent: its own namespace (any bridge or user network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// Bytes read from block devices since the container started, as `docker stats` BLOCK
+    /// I/O (first figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_read_bytes: Option<u64>,
+    /// Bytes written to block devices, as `docker stats` BLOCK I/O (second figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_write_bytes: Option<u64>,
+    /// Bytes read per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_read_bytes_per_sec: Option<f64>,
+    /// Bytes written per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_write_bytes_per_sec: Option<f64>,
+    /// The container's state, as `docker inspect` `State.Status`. Absent: unknown; clients
+    /// take a container in `containers` as running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ContainerState>,
+    /// The health-check status, as `docker inspect` `State.Health.Status`. Absent: the
+    /// container has no health check (or the agent does not report it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// How many times the engine restarted the container, as `docker inspect` `RestartCount`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<u64>,
+    /// The exit code of the container's last run, as `docker inspect` `State.ExitCode`
+    /// (0 while it runs for the first time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Whether the kernel's OOM killer ended the last run, as `docker inspect`
+    /// `State.OOMKilled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_killed: Option<bool>,
+    /// Anonymous memory (heap, stacks): v1 `total_rss`, v2 `anon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_anon: Option<u64>,
+    /// Page cache (v1 `total_cache`, v2 `file`), which includes `mem_shmem`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_file: Option<u64>,
+    /// The part of the page cache `docker stats` leaves out of its figure (v1
+    /// `total_inactive_file`, v2 `inactive_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_inactive_file: Option<u64>,
+    /// Shared memory and tmpfs (files in `/dev/shm`, a tmpfs mount): page cache that cannot
+    /// be dropped, counted against the limit (v1 `total_shmem`, v2 `shmem`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_shmem: Option<u64>,
+    /// Kernel memory charged to the container (v1 `memory.kmem.usage_in_bytes`, v2
+    /// `kernel`, or `slab` + `kernel_stack` + `sock` on older kernels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_kernel: Option<u64>,
+    /// How many processes the OOM killer has killed in the container's cgroup (v1
+    /// `memory.oom_control` `oom_kill`, v2 `memory.events` `oom_kill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_kills: Option<u64>,
+    /// The CPUs the container may use: its quota over its period (`--cpus`), else the number
+    /// of CPUs in its cpuset (`--cpuset-cpus`), else absent (it may use every core of the
+    /// host). `cpu_pct / cpu_limit_cores` is the percent of its own limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit_cores: Option<f64>,
+    /// Scheduler periods per second in which the container was throttled by its quota
+    /// (Δ `nr_throttled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_throttled_periods_per_sec: Option<f64>,
+    /// Milliseconds per second the container spent throttled (Δ `throttled_time` or
+    /// `throttled_usec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_throttled_ms_per_sec: Option<f64>,
+    /// The `com.docker.compose.project` label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_project: Option<String>,
+    /// The `com.docker.compose.service` label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_service: Option<String>,
+}
+
+/// A container's state, as `docker inspect` `State.Status` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Frozen by `docker pause`.
+    Paused,
+    /// Between runs, being restarted by its restart policy.
+    Restarting,
+    /// Being removed.
+    Removing,
+    /// Stopped; see `exit_code` and `oom_killed`.
+    Exited,
+    /// Failed to stop or be removed.
+    Dead,
+    /// A state this build does not know (sent by a newer agent). Never produced by an encoder.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
+}
+
+/// A container's health-check status, as `docker inspect` `State.Health.Status` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// No probe has finished since the container started.
+    Starting,
+    /// The last probe passed.
+    Healthy,
+    /// `--health-retries` probes in a row failed.
+    Unhealthy,
+    /// A status this build does not know. Never produced by an encoder.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
+}
+
+/// The host's figures.
+///
+/// Added in contract 5; every field is optional: absent or `null` means unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HostStats {
+    /// Online CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// CPU busy over the last interval, percent of the whole host (0–100), from `/proc/stat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct: Option<f64>,
+    /// Load average over 1 minute (`/proc/loadavg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_1: Option<f64>,
+    /// Load average over 5 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_5: Option<f64>,
+    /// Load average over 15 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_15: Option<f64>,
+    /// `MemTotal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_total_bytes: Option<u64>,
+    /// `MemTotal − MemAvailable`, what `free` shows as used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_used_bytes: Option<u64>,
+    /// `SwapTotal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_total_bytes: Option<u64>,
+    /// `SwapTotal − SwapFree`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_used_bytes: Option<u64>,
+    /// Seconds since the host booted (`/proc/uptime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_secs: Option<u64>,
+    /// The Docker data root (`docker info` `DockerRootDir`) whose file system `disk_*` describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_path: Option<String>,
+    /// Size of that file system, as `df`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_total_bytes: Option<u64>,
+    /// Used on it, as `df` (size − free blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_used_bytes: Option<u64>,
+}
+
+/// One container's health-check history (contract 5), the answer to
+/// [`ClientMessage::HealthLogRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerHealth {
+    /// Which agent sent it.
+    pub agent_id: String,
+    /// When it was sent, RFC 3339 in UTC.
+    pub sent_at: DateTime<Utc>,
+    /// The container asked about (full id).
+    pub id: String,
+    /// Its current status; absent: it has no health check, or it is not known (gone, or the
+    /// engine could not be asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// Probes failed in a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_streak: Option<u64>,
+    /// The engine's last probes (it keeps five), oldest first.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<HealthProbe>>")]
+    pub log: Vec<HealthProbe>,
+    /// Why there is no log, for people to read (the container is unknown, the engine is
+    /// unreachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One health probe, as in `docker inspect` `State.Health.Log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HealthProbe {
+    /// When the probe started.
+    pub start: DateTime<Utc>,
+    /// When it ended; absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<DateTime<Utc>>,
+    /// The probe command's exit code (0 passed, 1 failed, other: error).
+    pub exit_code: i64,
+    /// Its output, cut to 4 KiB by the engine.
+    pub output: String,
+}
+
+/// What a client may send to an agent (contract 5; an agent of an older contract ignores it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Asks for one container's [`ContainerHealth`]; the agent answers this client only.
+    HealthLogRequest {
+        /// Full container id.
+        id: String,
+    },
+    /// A `type` this agent does not know; ignored.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
+}
+
+impl ClientMessage {
+    /// Serialises the message to one text frame.
+    ///
+    /// # Errors
+    /// As [`Message::encode`].
+    pub fn encode(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// Decodes one text frame from a client.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the frame is not JSON, has no `type`, or a known type lacks a
+    /// field. Unknown types are not errors.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        serde_json::from_str(text).map_err(|inner| DecodeError { inner })
+    }
 }
 
 /// The agent's own cost.
@@ -170,8 +464,9 @@ pub struct AgentMetrics {
     pub mem_bytes: Option<u64>,
 }
 
-/// Who the agent is and whether it can see its Docker engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Who the agent is and whether it can see its Docker engine. (`Default`: as for
+/// [`ContainerStatsBatch`].)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentStatus {
     /// Which agent sent it.
     pub agent_id: String,
@@ -210,6 +505,17 @@ pub struct AgentStatus {
     /// Added in contract 2. Absent: no reason given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_error: Option<String>,
+    /// What the agent cannot see from where it runs and what that leaves out, for people to
+    /// read (e.g. network figures need the host's process table: `pid: host`).
+    ///
+    /// Added in contract 5. Absent or `null`: nothing to report.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub warnings: Vec<String>,
 }
 
 /// What an agent serving the dashboard (`--serve-ui`) answers at `GET /agent.json`, so the page

@@ -34,6 +34,26 @@ fn status(message: &mut Message) -> &mut AgentStatus {
 /// A fixture, a field in it, and what the decoded fixture becomes without that field.
 type OptionalField = (&'static str, Path, fn(&mut Message));
 
+/// The row of an optional `containers[].<field>`: absent, it is `None` in every container.
+macro_rules! container_field {
+    ($field:ident) => {
+        (BATCH, concat!("containers[].", stringify!($field)), |m| {
+            batch(m).containers.iter_mut().for_each(|c| c.$field = None)
+        })
+    };
+}
+
+/// The row of an optional `host.<field>`.
+macro_rules! host_field {
+    ($field:ident) => {
+        (BATCH, concat!("host.", stringify!($field)), |m| {
+            if let Some(host) = batch(m).host.as_mut() {
+                host.$field = None;
+            }
+        })
+    };
+}
+
 /// Every optional field of our agent's frames, and what its absence decodes to.
 fn optional_fields() -> Vec<OptionalField> {
     vec![
@@ -83,6 +103,51 @@ fn optional_fields() -> Vec<OptionalField> {
                 .iter_mut()
                 .for_each(|c| c.pids_limit = None)
         }),
+        // contract 5
+        container_field!(net_rx_bytes),
+        container_field!(net_tx_bytes),
+        container_field!(net_rx_packets),
+        container_field!(net_tx_packets),
+        container_field!(net_rx_bytes_per_sec),
+        container_field!(net_tx_bytes_per_sec),
+        container_field!(net_rx_packets_per_sec),
+        container_field!(net_tx_packets_per_sec),
+        container_field!(network_mode),
+        container_field!(block_read_bytes),
+        container_field!(block_write_bytes),
+        container_field!(block_read_bytes_per_sec),
+        container_field!(block_write_bytes_per_sec),
+        container_field!(state),
+        container_field!(health),
+        container_field!(restart_count),
+        container_field!(exit_code),
+        container_field!(oom_killed),
+        container_field!(mem_anon),
+        container_field!(mem_file),
+        container_field!(mem_inactive_file),
+        container_field!(mem_shmem),
+        container_field!(mem_kernel),
+        container_field!(oom_kills),
+        container_field!(cpu_limit_cores),
+        container_field!(cpu_throttled_periods_per_sec),
+        container_field!(cpu_throttled_ms_per_sec),
+        container_field!(compose_project),
+        container_field!(compose_service),
+        (BATCH, "host", |m| batch(m).host = None),
+        host_field!(cores),
+        host_field!(cpu_pct),
+        host_field!(load_1),
+        host_field!(load_5),
+        host_field!(load_15),
+        host_field!(mem_total_bytes),
+        host_field!(mem_used_bytes),
+        host_field!(swap_total_bytes),
+        host_field!(swap_used_bytes),
+        host_field!(uptime_secs),
+        host_field!(disk_path),
+        host_field!(disk_total_bytes),
+        host_field!(disk_used_bytes),
+        (BATCH, "exited", |m| batch(m).exited.clear()),
         (STATUS, "sequence", |m| status(m).sequence = None),
         (STATUS, "revision", |m| status(m).revision = None),
         (STATUS, "engine_reachable", |m| {
@@ -92,6 +157,7 @@ fn optional_fields() -> Vec<OptionalField> {
             status(m).engine_version = None
         }),
         (STATUS, "engine_error", |m| status(m).engine_error = None),
+        (STATUS, "warnings", |m| status(m).warnings.clear()),
     ]
 }
 
@@ -178,7 +244,8 @@ fn each_required_field_removed_is_an_error_naming_it() {
 fn unknown_fields_anywhere_and_unknown_types_are_ignored() {
     for (fixture, path) in [
         (BATCH, "gpu"),
-        (BATCH, "containers[].net_rx_bytes"),
+        (BATCH, "containers[].gpu_pct"),
+        (BATCH, "host.fans"),
         (BATCH, "agent_metrics.threads"),
         (STATUS, "labels"),
     ] {
@@ -218,6 +285,7 @@ fn tables_match_the_schema() {
         ("ContainerStatsBatch", "batch", ""),
         ("ContainerStats", "batch", "containers[]."),
         ("AgentMetrics", "batch", "agent_metrics."),
+        ("HostStats", "batch", "host."),
         ("AgentStatus", "status", ""),
     ] {
         let needed: Vec<&str> = defs[def]["required"]

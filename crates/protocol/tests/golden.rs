@@ -139,6 +139,7 @@ fn additive_changes_are_tolerated() {
         let got = match decode(text) {
             Ok(Message::AgentStatus(_)) => "agent_status",
             Ok(Message::ContainerStatsBatch(_)) => "container_stats_batch",
+            Ok(Message::ContainerHealth(_)) => "container_health",
             Ok(Message::Unknown) => "unknown",
             Err(e) => panic!("{text}: {e}"),
         };

@@ -27,6 +27,7 @@ use bollard::models::{ContainerInspectResponse, EventMessage};
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::Docker;
 use chrono::{DateTime, Utc};
+use dockscope_protocol::{ContainerState, Health};
 use futures_util::{stream, StreamExt};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, instrument, warn};
@@ -43,8 +44,9 @@ const INSPECT_CONCURRENCY: usize = 8;
 /// Container events that change the set; others are filtered out by the engine.
 const EVENTS: [&str; 6] = ["start", "die", "destroy", "rename", "pause", "unpause"];
 
-/// What the agent knows about one running container; fixed until it is renamed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the agent knows about one running container, from `docker inspect`; replaced when an
+/// event changes it (rename, health status, pause).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerInfo {
     /// Name without the leading `/`.
     pub name: String,
@@ -54,6 +56,25 @@ pub struct ContainerInfo {
     pub started_at: Option<DateTime<Utc>>,
     /// `--cgroup-parent`, when the container was started with one (changes its cgroup path).
     pub cgroup_parent: Option<String>,
+    /// `State.Pid`: the init process, whose `/proc/<pid>/net/dev` shows its network namespace.
+    pub pid: Option<u32>,
+    /// Whose network namespace it uses when not its own (`host`, `none`,
+    /// `container:<name>`); `None` for its own.
+    pub network_mode: Option<String>,
+    /// `State.Status`.
+    pub state: Option<ContainerState>,
+    /// `State.Health.Status`; `None` without a health check.
+    pub health: Option<Health>,
+    /// `RestartCount`.
+    pub restart_count: Option<u64>,
+    /// `State.ExitCode`.
+    pub exit_code: Option<i64>,
+    /// `State.OOMKilled`.
+    pub oom_killed: Option<bool>,
+    /// The `com.docker.compose.project` label.
+    pub compose_project: Option<String>,
+    /// The `com.docker.compose.service` label.
+    pub compose_service: Option<String>,
 }
 
 impl ContainerInfo {
@@ -431,6 +452,7 @@ pub fn container_info(id: &str, inspect: ContainerInspectResponse) -> Option<Con
             .host_config
             .and_then(|h| h.cgroup_parent)
             .filter(|p| !p.is_empty()),
+        ..ContainerInfo::default()
     })
 }
 
@@ -498,9 +520,7 @@ mod tests {
         let mut inventory = Inventory::default();
         let info = ContainerInfo {
             name: "a".into(),
-            image: None,
-            started_at: None,
-            cgroup_parent: None,
+            ..ContainerInfo::default()
         };
         inventory.insert("x".into(), info.clone());
         inventory.insert("x".into(), info.clone());

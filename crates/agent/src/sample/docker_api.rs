@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCpuStats, ContainerStatsResponse};
 use bollard::query_parameters::StatsOptions;
@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use super::containers::{ContainerInfo, ContainerSet};
-use super::figures::{container_stats, Clock, CpuSample, Figures, Reading};
+use super::figures::{container_stats, Clock, Figures, Reading};
 use super::source::{EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
@@ -142,7 +142,7 @@ impl StatsSource for DockerApiSource {
 /// Follows one container's stats stream; if the stream fails while the container still runs,
 /// polls one-shot stats every second instead.
 async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Latest>>>) {
-    let mut previous: Option<CpuSample> = None;
+    let mut previous: Option<Reading> = None;
     let streaming = StatsOptions {
         stream: true,
         one_shot: false,
@@ -151,7 +151,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Latest>>>) {
     while let Some(item) = stream.next().await {
         match item {
             Ok(stats) => {
-                store(&slot, Latest::of(&stats, &mut previous));
+                store(&slot, Latest::of(&stats, Instant::now(), &mut previous));
             }
             Err(e) => {
                 warn!(container = %id, cause = %e, "stats stream failed; polling instead");
@@ -172,7 +172,7 @@ async fn follow(docker: Docker, id: String, slot: Arc<Mutex<Option<Latest>>>) {
         tick.tick().await;
         match docker.stats(&id, Some(polling.clone())).next().await {
             Some(Ok(stats)) => {
-                store(&slot, Latest::of(&stats, &mut previous));
+                store(&slot, Latest::of(&stats, Instant::now(), &mut previous));
             }
             Some(Err(e)) => debug!(container = %id, cause = %e, "polling stats failed"),
             None => {}
@@ -186,34 +186,48 @@ fn store(slot: &Mutex<Option<Latest>>, latest: Latest) {
     *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(latest);
 }
 
-/// A follower's latest payload, converted: the reading and its CPU baseline.
+/// A follower's latest payload, converted: the reading and its baseline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Latest {
-    /// The previous CPU counter: the payload's own `precpu_stats` when the engine filled it
-    /// (streaming), else the follower's last reading (polling with `one-shot`, where the engine
-    /// leaves it empty).
-    pub baseline: Option<CpuSample>,
+    /// The previous reading. Its CPU counter is the payload's own `precpu_stats` when the
+    /// engine filled it (streaming), else the follower's last reading's (polling with
+    /// `one-shot`, where the engine leaves it empty); its other counters are always the
+    /// follower's last reading's.
+    pub baseline: Option<Reading>,
     /// This payload.
     pub current: Reading,
 }
 
 impl Latest {
-    /// Converts `stats`, taking `previous` as the baseline when the payload has none, and
-    /// moves `previous` on to this payload's counter.
-    pub fn of(stats: &ContainerStatsResponse, previous: &mut Option<CpuSample>) -> Self {
-        let current = reading(stats);
-        let baseline = stats
+    /// Converts `stats` read at `at`, taking `previous` as the baseline of what the payload
+    /// has no previous figure for, and moves `previous` on to this payload.
+    pub fn of(stats: &ContainerStatsResponse, at: Instant, previous: &mut Option<Reading>) -> Self {
+        let current = Reading {
+            at: Some(at),
+            ..reading(stats)
+        };
+        let precpu = stats
             .precpu_stats
             .as_ref()
-            .and_then(|pre| cpu_reading(pre).cpu())
-            .or(*previous);
-        *previous = current.cpu().or(*previous);
+            .map(cpu_reading)
+            .filter(|pre| pre.cpu().is_some());
+        let baseline = match precpu {
+            Some(pre) => Some(Reading {
+                cpu_ns: pre.cpu_ns,
+                clock: pre.clock,
+                ..previous.unwrap_or_default()
+            }),
+            None => *previous,
+        };
+        if current.cpu().is_some() || previous.is_none() {
+            *previous = Some(current);
+        }
         Self { baseline, current }
     }
 
     /// The figures `docker stats` shows for this payload.
     pub fn figures(&self) -> Figures {
-        Figures::between(self.baseline, &self.current)
+        Figures::between(self.baseline.as_ref(), &self.current)
     }
 }
 
@@ -288,8 +302,8 @@ mod tests {
         serde_json::from_str(text).expect("fixture parses as a stats payload")
     }
 
-    fn figures(stats: &ContainerStatsResponse, mut previous: Option<CpuSample>) -> Figures {
-        Latest::of(stats, &mut previous).figures()
+    fn figures(stats: &ContainerStatsResponse, mut previous: Option<Reading>) -> Figures {
+        Latest::of(stats, Instant::now(), &mut previous).figures()
     }
 
     /// Real payloads: `v1_*` captured from Docker 20.10.24 (cgroup v1) on this machine kind, the
@@ -347,19 +361,20 @@ mod tests {
         let mut stats = fixture("v1_busy");
         stats.precpu_stats = None;
         let mut previous = None;
-        let first = Latest::of(&stats, &mut previous);
+        let first = Latest::of(&stats, Instant::now(), &mut previous);
         assert_eq!(first.figures().cpu_pct, None);
         let first_cpu = first.current.cpu().expect("counters");
-        assert_eq!(previous, Some(first_cpu));
+        assert_eq!(previous.and_then(|p| p.cpu()), Some(first_cpu));
         let Clock::Host { system_ns, .. } = first_cpu.clock else {
             panic!("the engine's clock")
         };
-        let baseline = CpuSample {
-            used_ns: first_cpu.used_ns - 200_000_000,
-            clock: Clock::Host {
+        let baseline = Reading {
+            cpu_ns: Some(first_cpu.used_ns - 200_000_000),
+            clock: Some(Clock::Host {
                 system_ns: system_ns - 2_000_000_000,
                 online_cpus: None,
-            },
+            }),
+            ..Reading::default()
         };
         let second = figures(&stats, Some(baseline)).cpu_pct.expect("cpu");
         assert!((second - 20.0).abs() < 1e-9, "{second}");

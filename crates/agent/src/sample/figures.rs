@@ -12,7 +12,12 @@
 //! - limit: the cgroup limit, or host `MemTotal` when unlimited (Docker clamps the same way;
 //!   the engine's payload is clamped already);
 //! - PIDs: as read, and their limit when one is set (0 and `u64::MAX`, how engines write
-//!   "none", are none).
+//!   "none", are none);
+//! - network, block I/O and throttling: cumulative counters as read, and per second as
+//!   Δ counter / Δ time between two readings (none when a counter went backwards: a restarted
+//!   container starts its counters again);
+//! - memory breakdown: as read; CPU limit: quota / period, else the cpuset's CPU count;
+//! - lifecycle and compose labels: what the container set knows (`docker inspect`).
 
 use std::time::Instant;
 
@@ -42,6 +47,50 @@ pub struct Reading {
     pub pids: Option<u64>,
     /// Its limit on them; `None` when unlimited (`max`) or unreadable.
     pub pids_limit: Option<u64>,
+    /// When the counters were read (the agent's monotonic clock), the time base of every
+    /// per-second figure.
+    pub at: Option<Instant>,
+    /// The counters of the container's own network namespace; `None` when it has none of its
+    /// own or it could not be read.
+    pub net: Option<NetCounters>,
+    /// Bytes read from block devices.
+    pub block_read: Option<u64>,
+    /// Bytes written to block devices.
+    pub block_write: Option<u64>,
+    /// Anonymous memory in bytes.
+    pub mem_anon: Option<u64>,
+    /// Page cache in bytes (shmem included).
+    pub mem_file: Option<u64>,
+    /// Shared memory and tmpfs in bytes.
+    pub mem_shmem: Option<u64>,
+    /// Kernel memory in bytes.
+    pub mem_kernel: Option<u64>,
+    /// Processes killed by the OOM killer in the cgroup.
+    pub oom_kills: Option<u64>,
+    /// CFS quota in microseconds per period; `None` when unlimited (v1 `-1`, v2 `max`).
+    pub cpu_quota_us: Option<u64>,
+    /// CFS period in microseconds.
+    pub cpu_period_us: Option<u64>,
+    /// CPUs in the container's cpuset; `None` when it has none of its own.
+    pub cpuset_cpus: Option<u32>,
+    /// Periods in which the quota throttled the container (cumulative).
+    pub throttled_periods: Option<u64>,
+    /// Time spent throttled in nanoseconds (cumulative).
+    pub throttled_ns: Option<u64>,
+}
+
+/// A network namespace's counters, summed over its interfaces except loopback (as Docker
+/// does).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
 }
 
 impl Reading {
@@ -91,21 +140,103 @@ pub struct Figures {
     pub pids: Option<u64>,
     /// Their limit; never 0 or `u64::MAX` (how engines write "none").
     pub pids_limit: Option<u64>,
+    /// Network counters as read.
+    pub net: Option<NetCounters>,
+    /// Per second: bytes received, bytes sent, packets received, packets sent.
+    pub net_rates: Option<[f64; 4]>,
+    /// Block I/O bytes read and written, as read.
+    pub block_read: Option<u64>,
+    /// See `block_read`.
+    pub block_write: Option<u64>,
+    /// Block bytes read per second.
+    pub block_read_per_sec: Option<f64>,
+    /// Block bytes written per second.
+    pub block_write_per_sec: Option<f64>,
+    /// Inactive file cache, as read (the part the CLI figure leaves out).
+    pub mem_inactive_file: Option<u64>,
+    /// Anonymous memory, as read.
+    pub mem_anon: Option<u64>,
+    /// Page cache, as read.
+    pub mem_file: Option<u64>,
+    /// Shared memory and tmpfs, as read.
+    pub mem_shmem: Option<u64>,
+    /// Kernel memory, as read.
+    pub mem_kernel: Option<u64>,
+    /// OOM kills, as read.
+    pub oom_kills: Option<u64>,
+    /// Quota / period, else the cpuset's CPU count.
+    pub cpu_limit_cores: Option<f64>,
+    /// Throttled periods per second.
+    pub throttled_periods_per_sec: Option<f64>,
+    /// Throttled milliseconds per second.
+    pub throttled_ms_per_sec: Option<f64>,
 }
 
 impl Figures {
-    /// The figures of `current`, with `previous` as the CPU baseline.
-    pub fn between(previous: Option<CpuSample>, current: &Reading) -> Self {
+    /// The figures of `current`, with `previous` as the baseline of every figure over an
+    /// interval (CPU percent, per-second rates).
+    pub fn between(previous: Option<&Reading>, current: &Reading) -> Self {
+        let seconds = previous
+            .and_then(|p| p.at)
+            .zip(current.at)
+            .and_then(|(then, now)| now.checked_duration_since(then))
+            .map(|d| d.as_secs_f64())
+            .filter(|&s| s > 0.0);
+        let rate = |before: Option<u64>, after: Option<u64>| per_second(before, after, seconds);
+        let before = previous.copied().unwrap_or_default();
+        let net_rates = before.net.zip(current.net).and_then(|(b, a)| {
+            Some([
+                rate(Some(b.rx_bytes), Some(a.rx_bytes))?,
+                rate(Some(b.tx_bytes), Some(a.tx_bytes))?,
+                rate(Some(b.rx_packets), Some(a.rx_packets))?,
+                rate(Some(b.tx_packets), Some(a.tx_packets))?,
+            ])
+        });
         Self {
             cpu_pct: previous
+                .and_then(Reading::cpu)
                 .zip(current.cpu())
                 .and_then(|(previous, current)| cpu_percent(previous, current)),
             mem_bytes: memory_used(current.usage, current.inactive_file),
             mem_limit_bytes: memory_limit(current.limit, current.host_memory),
             pids: current.pids,
             pids_limit: current.pids_limit.filter(|&l| l > 0 && l < u64::MAX),
+            net: current.net,
+            net_rates,
+            block_read: current.block_read,
+            block_write: current.block_write,
+            block_read_per_sec: rate(before.block_read, current.block_read),
+            block_write_per_sec: rate(before.block_write, current.block_write),
+            mem_inactive_file: current.inactive_file,
+            mem_anon: current.mem_anon,
+            mem_file: current.mem_file,
+            mem_shmem: current.mem_shmem,
+            mem_kernel: current.mem_kernel,
+            oom_kills: current.oom_kills,
+            cpu_limit_cores: cpu_limit_cores(current),
+            throttled_periods_per_sec: rate(before.throttled_periods, current.throttled_periods),
+            throttled_ms_per_sec: rate(before.throttled_ns, current.throttled_ns)
+                .map(|ns| ns / 1e6),
         }
     }
+}
+
+/// Δ counter per second; `None` without both counters and a positive interval, or when the
+/// counter went backwards (it was reset: a restarted container, a new namespace).
+pub fn per_second(before: Option<u64>, after: Option<u64>, seconds: Option<f64>) -> Option<f64> {
+    let delta = after?.checked_sub(before?)?;
+    Some(delta as f64 / seconds?)
+}
+
+/// The CPUs a container may use: quota / period when a quota is set, else its cpuset's CPU
+/// count; `None` when neither limits it.
+pub fn cpu_limit_cores(reading: &Reading) -> Option<f64> {
+    let quota = reading
+        .cpu_quota_us
+        .zip(reading.cpu_period_us)
+        .filter(|&(quota, period)| quota > 0 && period > 0)
+        .map(|(quota, period)| quota as f64 / period as f64);
+    quota.or(reading.cpuset_cpus.filter(|&n| n > 0).map(f64::from))
 }
 
 /// The batch entry for container `id`: its figures (CPU rounded to two decimals) and what the
@@ -116,6 +247,8 @@ pub fn container_stats(
     figures: Figures,
     now: DateTime<Utc>,
 ) -> ContainerStats {
+    let net = figures.net;
+    let net_rate = |i: usize| figures.net_rates.map(|r| round2(r[i]));
     ContainerStats {
         id,
         name: info.name.clone(),
@@ -126,6 +259,35 @@ pub fn container_stats(
         image: info.image.clone(),
         pids: figures.pids,
         pids_limit: figures.pids_limit,
+        net_rx_bytes: net.map(|n| n.rx_bytes),
+        net_tx_bytes: net.map(|n| n.tx_bytes),
+        net_rx_packets: net.map(|n| n.rx_packets),
+        net_tx_packets: net.map(|n| n.tx_packets),
+        net_rx_bytes_per_sec: net_rate(0),
+        net_tx_bytes_per_sec: net_rate(1),
+        net_rx_packets_per_sec: net_rate(2),
+        net_tx_packets_per_sec: net_rate(3),
+        network_mode: info.network_mode.clone(),
+        block_read_bytes: figures.block_read,
+        block_write_bytes: figures.block_write,
+        block_read_bytes_per_sec: figures.block_read_per_sec.map(round2),
+        block_write_bytes_per_sec: figures.block_write_per_sec.map(round2),
+        state: info.state,
+        health: info.health,
+        restart_count: info.restart_count,
+        exit_code: info.exit_code,
+        oom_killed: info.oom_killed,
+        mem_anon: figures.mem_anon,
+        mem_file: figures.mem_file,
+        mem_inactive_file: figures.mem_inactive_file,
+        mem_shmem: figures.mem_shmem,
+        mem_kernel: figures.mem_kernel,
+        oom_kills: figures.oom_kills,
+        cpu_limit_cores: figures.cpu_limit_cores.map(round2),
+        cpu_throttled_periods_per_sec: figures.throttled_periods_per_sec.map(round2),
+        cpu_throttled_ms_per_sec: figures.throttled_ms_per_sec.map(round2),
+        compose_project: info.compose_project.clone(),
+        compose_service: info.compose_service.clone(),
     }
 }
 
@@ -300,12 +462,53 @@ mod tests {
             host_memory: Some(HOST),
             pids: Some(4),
             pids_limit: Some(50),
+            at: Some(t0 + Duration::from_secs(2)),
+            net: Some(NetCounters {
+                rx_bytes: 3_000,
+                tx_bytes: 500,
+                rx_packets: 30,
+                tx_packets: 10,
+            }),
+            block_write: Some(8_192),
+            mem_shmem: Some(4_096),
+            cpu_quota_us: Some(50_000),
+            cpu_period_us: Some(100_000),
+            throttled_periods: Some(40),
+            throttled_ns: Some(300_000_000),
+            ..Reading::default()
         };
-        let previous = CpuSample {
-            used_ns: 1_000_000_000,
-            clock: Clock::Wall(t0),
+        let previous = Reading {
+            cpu_ns: Some(1_000_000_000),
+            clock: Some(Clock::Wall(t0)),
+            at: Some(t0),
+            net: Some(NetCounters {
+                rx_bytes: 1_000,
+                tx_bytes: 600,
+                rx_packets: 10,
+                tx_packets: 4,
+            }),
+            block_write: Some(0),
+            throttled_periods: Some(20),
+            throttled_ns: Some(100_000_000),
+            ..Reading::default()
         };
-        let figures = Figures::between(Some(previous), &reading);
+        let figures = Figures::between(Some(&previous), &reading);
+        // Over 2 s: rx +2000 B, tx went backwards (a new namespace), so no rates at all.
+        assert_eq!(figures.net_rates, None);
+        let previous = Reading {
+            net: Some(NetCounters {
+                tx_bytes: 100,
+                ..previous.net.unwrap_or_default()
+            }),
+            ..previous
+        };
+        let figures = Figures::between(Some(&previous), &reading);
+        assert_eq!(figures.net_rates, Some([1_000.0, 200.0, 10.0, 3.0]));
+        assert_eq!(figures.block_write_per_sec, Some(4_096.0));
+        assert_eq!(figures.block_read_per_sec, None);
+        assert_eq!(figures.throttled_periods_per_sec, Some(10.0));
+        assert_eq!(figures.throttled_ms_per_sec, Some(100.0));
+        assert_eq!(figures.cpu_limit_cores, Some(0.5));
         assert_eq!(figures.mem_bytes, Some(70_000_640 - 2_457_600));
         assert_eq!(figures.mem_limit_bytes, Some(HOST));
         let pct = figures.cpu_pct.expect("two readings");
@@ -324,7 +527,7 @@ mod tests {
             started_at: DateTime::parse_from_rfc3339("2026-11-22T20:00:00Z")
                 .ok()
                 .map(|d| d.with_timezone(&Utc)),
-            cgroup_parent: None,
+            ..ContainerInfo::default()
         };
         let now = DateTime::parse_from_rfc3339("2026-11-22T20:01:01Z")
             .expect("date")
@@ -346,5 +549,56 @@ mod tests {
         );
         assert_eq!(entry.mem_bytes, Some(70_000_640 - 2_457_600));
         assert_eq!((entry.pids, entry.pids_limit), (Some(4), Some(50)));
+        assert_eq!(
+            (entry.net_rx_bytes, entry.net_tx_packets_per_sec),
+            (Some(3_000), Some(3.0))
+        );
+        assert_eq!(
+            (entry.mem_shmem, entry.mem_inactive_file),
+            (Some(4_096), Some(2_457_600))
+        );
+        assert_eq!(entry.cpu_throttled_ms_per_sec, Some(100.0));
+    }
+
+    #[test]
+    fn per_second_table() {
+        let cases = [
+            (Some(0), Some(1_000), Some(2.0), Some(500.0)),
+            (Some(5), Some(5), Some(1.0), Some(0.0)),
+            // reset counter (restarted container): no figure, never a negative one
+            (Some(900), Some(10), Some(1.0), None),
+            (None, Some(10), Some(1.0), None),
+            (Some(1), None, Some(1.0), None),
+            (Some(1), Some(2), None, None),
+        ];
+        for (before, after, seconds, want) in cases {
+            assert_eq!(
+                per_second(before, after, seconds),
+                want,
+                "{before:?} {after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cpu_limit_cores_table() {
+        let limit = |quota, period, cpuset| Reading {
+            cpu_quota_us: quota,
+            cpu_period_us: period,
+            cpuset_cpus: cpuset,
+            ..Reading::default()
+        };
+        let cases = [
+            (limit(Some(150_000), Some(100_000), None), Some(1.5)),
+            (limit(Some(20_000), Some(100_000), Some(2)), Some(0.2)),
+            (limit(None, Some(100_000), Some(2)), Some(2.0)),
+            (limit(Some(0), Some(100_000), None), None),
+            (limit(Some(50_000), None, None), None),
+            (limit(None, None, Some(0)), None),
+            (limit(None, None, None), None),
+        ];
+        for (reading, want) in cases {
+            assert_eq!(cpu_limit_cores(&reading), want, "{reading:?}");
+        }
     }
 }

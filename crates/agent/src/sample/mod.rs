@@ -115,4 +115,20 @@ impl StatsSource for Collector {
             Collector::Synthetic(s) => s.engine(),
         }
     }
+
+    fn exited(&self) -> Vec<ContainerStats> {
+        match self {
+            Collector::Cgroup(s) => s.exited(),
+            Collector::DockerApi(s) => s.exited(),
+            Collector::Synthetic(s) => s.exited(),
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        match self {
+            Collector::Cgroup(s) => s.warnings(),
+            Collector::DockerApi(s) => s.warnings(),
+            Collector::Synthetic(s) => s.warnings(),
+        }
+    }
 }

@@ -34,4 +34,15 @@ pub trait StatsSource: Send + 'static {
 
     /// The engine's health as of the last [`StatsSource::sample`].
     fn engine(&self) -> EngineHealth;
+
+    /// Containers that stopped recently, as of the last [`StatsSource::sample`], with their
+    /// state and exit and no live figures (`container_stats_batch.exited`).
+    fn exited(&self) -> Vec<ContainerStats> {
+        Vec::new()
+    }
+
+    /// What this collector cannot see from where the agent runs, for `agent_status.warnings`.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

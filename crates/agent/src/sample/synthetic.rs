@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use dockscope_protocol::ContainerStats;
 
 use super::containers::ContainerInfo;
-use super::figures::{container_stats, Clock, CpuSample, Figures, Reading};
+use super::figures::{container_stats, Clock, Figures, Reading};
 use super::source::{EngineHealth, StatsSource};
 
 /// N fake containers whose CPU and memory move smoothly and differently from each other.
@@ -22,7 +22,7 @@ pub struct SyntheticSource {
     started: Instant,
     /// Each container: id, what a container set would know of it (container `i` started
     /// `i` minutes before the agent), and its previous CPU counter (0 ns at `started`).
-    containers: Vec<(String, ContainerInfo, CpuSample)>,
+    containers: Vec<(String, ContainerInfo, Reading)>,
 }
 
 impl SyntheticSource {
@@ -36,11 +36,13 @@ impl SyntheticSource {
                     name: format!("synthetic-{i:03}"),
                     image: Some("synthetic".to_owned()),
                     started_at: Some(now - Duration::minutes(i as i64)),
-                    cgroup_parent: None,
+                    ..ContainerInfo::default()
                 };
-                let baseline = CpuSample {
-                    used_ns: 0,
-                    clock: Clock::Wall(started),
+                let baseline = Reading {
+                    cpu_ns: Some(0),
+                    clock: Some(Clock::Wall(started)),
+                    at: Some(started),
+                    ..Reading::default()
                 };
                 (format!("{i:064x}"), info, baseline)
             })
@@ -68,19 +70,19 @@ impl StatsSource for SyntheticSource {
                 let phase = i as f64 * 0.37;
                 let cpu = 50.0 * (1.0 + (t / 7.0 + phase).sin()) * (i % 7 + 1) as f64 / 7.0;
                 let mem_mib = 20.0 + 200.0 * (1.0 + (t / 31.0 + phase).cos()) / 2.0;
-                let Clock::Wall(then) = previous.clock else {
-                    unreachable!("synthetic counters run on the wall clock")
-                };
+                let then = previous.at.unwrap_or(self.started);
                 let wall_ns = at.duration_since(then).as_nanos() as f64;
+                let used_ns = previous.cpu_ns.unwrap_or(0);
                 let reading = Reading {
-                    cpu_ns: Some(previous.used_ns + (cpu / 100.0 * wall_ns).round() as u64),
+                    cpu_ns: Some(used_ns + (cpu / 100.0 * wall_ns).round() as u64),
                     clock: Some(Clock::Wall(at)),
+                    at: Some(at),
                     usage: Some((mem_mib * 1_048_576.0) as u64),
                     limit: Some(512 * 1_048_576),
                     ..Reading::default()
                 };
-                let figures = Figures::between(Some(*previous), &reading);
-                *previous = reading.cpu().unwrap_or(*previous);
+                let figures = Figures::between(Some(previous), &reading);
+                *previous = reading;
                 container_stats(id.clone(), info, figures, now)
             })
             .collect()

@@ -41,7 +41,7 @@ pub use hierarchy::{HierarchyError, Layout};
 pub use read::{host_memory, stat_value, CgroupFile, Files, ReadBuf};
 
 use super::containers::{ContainerInfo, ContainerSet};
-use super::figures::{container_stats, CpuSample, Figures, Reading};
+use super::figures::{container_stats, Figures, Reading};
 use super::source::{EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
@@ -53,8 +53,9 @@ struct Tracked {
     files: Option<Files>,
     /// Whether its files stay open between ticks (within the descriptor budget).
     keep_open: bool,
-    /// The previous CPU reading, the baseline for the next percentage.
-    previous: Option<CpuSample>,
+    /// The previous reading with a CPU counter, the baseline for the next percentage and
+    /// per-second figures.
+    previous: Option<Reading>,
 }
 
 /// Reads containers from their cgroup files.
@@ -150,9 +151,11 @@ impl StatsSource for CgroupSource {
                 ..files.read(&mut self.buf, keep_open)
             });
             let figures = reading.map_or_else(Figures::default, |current| {
-                Figures::between(tracked.previous, &current)
+                Figures::between(tracked.previous.as_ref(), &current)
             });
-            tracked.previous = reading.and_then(|r| r.cpu()).or(tracked.previous);
+            if let Some(current) = reading.filter(|r| r.cpu().is_some()) {
+                tracked.previous = Some(current);
+            }
             batch.push(container_stats(id.clone(), &tracked.info, figures, now));
         }
         batch

@@ -34,7 +34,10 @@ impl Files {
     /// Reads every file into one reading, reusing `buf`; with `keep_open` the files stay open
     /// for the next tick. A file that cannot be read or parsed leaves its figure `None`.
     pub fn read(&mut self, buf: &mut ReadBuf, keep_open: bool) -> Reading {
-        let mut reading = Reading::default();
+        let mut reading = Reading {
+            at: Some(Instant::now()),
+            ..Reading::default()
+        };
         for probe in &mut self.probes {
             if let Some(text) = buf.read(&mut probe.file, keep_open) {
                 (probe.fill)(text, &mut reading);
