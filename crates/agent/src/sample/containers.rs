@@ -75,6 +75,13 @@ pub struct ContainerInfo {
     pub compose_project: Option<String>,
     /// The `com.docker.compose.service` label.
     pub compose_service: Option<String>,
+    /// CFS quota in microseconds per period (`HostConfig.CpuQuota`, or `NanoCpus` over a
+    /// 100 ms period for `--cpus`); `None` when unlimited.
+    pub cpu_quota_us: Option<u64>,
+    /// CFS period in microseconds (`HostConfig.CpuPeriod`, 100 000 when 0).
+    pub cpu_period_us: Option<u64>,
+    /// CPUs in `--cpuset-cpus` (`HostConfig.CpusetCpus`); `None` when not set.
+    pub cpuset_cpus: Option<u32>,
 }
 
 impl ContainerInfo {

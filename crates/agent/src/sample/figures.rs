@@ -16,7 +16,8 @@
 //! - network, block I/O and throttling: cumulative counters as read, and per second as
 //!   Δ counter / Δ time between two readings (none when a counter went backwards: a restarted
 //!   container starts its counters again);
-//! - memory breakdown: as read; CPU limit: quota / period, else the cpuset's CPU count;
+//! - memory breakdown: as read; CPU limit (from `docker inspect`): quota / period, else the
+//!   cpuset's CPU count;
 //! - lifecycle and compose labels: what the container set knows (`docker inspect`).
 
 use std::time::Instant;
@@ -67,12 +68,6 @@ pub struct Reading {
     pub mem_kernel: Option<u64>,
     /// Processes killed by the OOM killer in the cgroup.
     pub oom_kills: Option<u64>,
-    /// CFS quota in microseconds per period; `None` when unlimited (v1 `-1`, v2 `max`).
-    pub cpu_quota_us: Option<u64>,
-    /// CFS period in microseconds.
-    pub cpu_period_us: Option<u64>,
-    /// CPUs in the container's cpuset; `None` when it has none of its own.
-    pub cpuset_cpus: Option<u32>,
     /// Periods in which the quota throttled the container (cumulative).
     pub throttled_periods: Option<u64>,
     /// Time spent throttled in nanoseconds (cumulative).
@@ -164,8 +159,6 @@ pub struct Figures {
     pub mem_kernel: Option<u64>,
     /// OOM kills, as read.
     pub oom_kills: Option<u64>,
-    /// Quota / period, else the cpuset's CPU count.
-    pub cpu_limit_cores: Option<f64>,
     /// Throttled periods per second.
     pub throttled_periods_per_sec: Option<f64>,
     /// Throttled milliseconds per second.
@@ -213,7 +206,6 @@ impl Figures {
             mem_shmem: current.mem_shmem,
             mem_kernel: current.mem_kernel,
             oom_kills: current.oom_kills,
-            cpu_limit_cores: cpu_limit_cores(current),
             throttled_periods_per_sec: rate(before.throttled_periods, current.throttled_periods),
             throttled_ms_per_sec: rate(before.throttled_ns, current.throttled_ns)
                 .map(|ns| ns / 1e6),
@@ -229,14 +221,15 @@ pub fn per_second(before: Option<u64>, after: Option<u64>, seconds: Option<f64>)
 }
 
 /// The CPUs a container may use: quota / period when a quota is set, else its cpuset's CPU
-/// count; `None` when neither limits it.
-pub fn cpu_limit_cores(reading: &Reading) -> Option<f64> {
-    let quota = reading
+/// count; `None` when neither limits it. (From `docker inspect`, refreshed on the engine's
+/// `update` event, so no file is read for it each tick.)
+pub fn cpu_limit_cores(info: &ContainerInfo) -> Option<f64> {
+    let quota = info
         .cpu_quota_us
-        .zip(reading.cpu_period_us)
+        .zip(info.cpu_period_us)
         .filter(|&(quota, period)| quota > 0 && period > 0)
         .map(|(quota, period)| quota as f64 / period as f64);
-    quota.or(reading.cpuset_cpus.filter(|&n| n > 0).map(f64::from))
+    quota.or(info.cpuset_cpus.filter(|&n| n > 0).map(f64::from))
 }
 
 /// The batch entry for container `id`: its figures (CPU rounded to two decimals) and what the
@@ -283,7 +276,7 @@ pub fn container_stats(
         mem_shmem: figures.mem_shmem,
         mem_kernel: figures.mem_kernel,
         oom_kills: figures.oom_kills,
-        cpu_limit_cores: figures.cpu_limit_cores.map(round2),
+        cpu_limit_cores: cpu_limit_cores(info).map(round2),
         cpu_throttled_periods_per_sec: figures.throttled_periods_per_sec.map(round2),
         cpu_throttled_ms_per_sec: figures.throttled_ms_per_sec.map(round2),
         compose_project: info.compose_project.clone(),
@@ -471,8 +464,6 @@ mod tests {
             }),
             block_write: Some(8_192),
             mem_shmem: Some(4_096),
-            cpu_quota_us: Some(50_000),
-            cpu_period_us: Some(100_000),
             throttled_periods: Some(40),
             throttled_ns: Some(300_000_000),
             ..Reading::default()
@@ -508,7 +499,6 @@ mod tests {
         assert_eq!(figures.block_read_per_sec, None);
         assert_eq!(figures.throttled_periods_per_sec, Some(10.0));
         assert_eq!(figures.throttled_ms_per_sec, Some(100.0));
-        assert_eq!(figures.cpu_limit_cores, Some(0.5));
         assert_eq!(figures.mem_bytes, Some(70_000_640 - 2_457_600));
         assert_eq!(figures.mem_limit_bytes, Some(HOST));
         let pct = figures.cpu_pct.expect("two readings");
@@ -582,11 +572,11 @@ mod tests {
 
     #[test]
     fn cpu_limit_cores_table() {
-        let limit = |quota, period, cpuset| Reading {
+        let limit = |quota, period, cpuset| ContainerInfo {
             cpu_quota_us: quota,
             cpu_period_us: period,
             cpuset_cpus: cpuset,
-            ..Reading::default()
+            ..ContainerInfo::default()
         };
         let cases = [
             (limit(Some(150_000), Some(100_000), None), Some(1.5)),
