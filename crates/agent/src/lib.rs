@@ -54,6 +54,7 @@ use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::publish::Publisher;
+use crate::sample::host::{self, DataRoot, HostMeter};
 use crate::sample::{Collector, StatsSource};
 use crate::sampler::StatusBoard;
 use crate::server::AppState;
@@ -93,14 +94,22 @@ pub async fn run(
     if config.serve_ui && !ui::embedded() {
         return Err(StartError::UiNotEmbedded);
     }
-    let collector = Collector::select(config.sample_settings()?);
-    serve(config, listener, collector, shutdown).await
+    let settings = config.sample_settings()?;
+    // A synthetic agent has no engine to ask; its host figures are still the real host's.
+    let data_root = match settings.synthetic_containers {
+        Some(_) => DataRoot::fixed(host::DEFAULT_DATA_ROOT),
+        None => DataRoot::ask(settings.endpoint.clone()),
+    };
+    let host = HostMeter::new("/proc", data_root);
+    let collector = Collector::select(settings);
+    serve(config, listener, collector, host, shutdown).await
 }
 
 async fn serve<S: StatsSource>(
     config: Config,
     listener: TcpListener,
     source: S,
+    host: HostMeter,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let mut features = vec![format!("collector:{}", source.name())];
@@ -138,7 +147,7 @@ async fn serve<S: StatsSource>(
         "dockscope agent started"
     );
 
-    let sampler = tokio::spawn(sampler::run(source, board, publisher, cancel.clone()));
+    let sampler = tokio::spawn(sampler::run(source, host, board, publisher, cancel.clone()));
     let clients = state.clients.clone();
     let app = server::app(state);
     let limits = listen::Limits {

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, instrument};
 
 use crate::publish::{Frame, Publisher};
+use crate::sample::host::HostMeter;
 use crate::sample::process::ProcessMeter;
 use crate::sample::{EngineHealth, StatsSource};
 
@@ -123,6 +124,7 @@ impl StatusBoard {
 #[instrument(skip_all, fields(collector = source.name()))]
 pub async fn run<S: StatsSource>(
     mut source: S,
+    mut host: HostMeter,
     board: Arc<StatusBoard>,
     publisher: Arc<Publisher>,
     shutdown: CancellationToken,
@@ -146,6 +148,7 @@ pub async fn run<S: StatsSource>(
                 }
                 let exited = source.exited();
                 let agent_metrics = meter.measure();
+                let host = host.measure();
                 let frame = publisher.publish(|sequence| {
                     Message::ContainerStatsBatch(ContainerStatsBatch {
                         agent_id: board.agent_id.clone(),
@@ -153,7 +156,7 @@ pub async fn run<S: StatsSource>(
                         sequence: Some(sequence),
                         containers,
                         agent_metrics,
-                        host: None,
+                        host: Some(host),
                         exited,
                     })
                 });
@@ -215,6 +218,7 @@ mod tests {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run(
             Flaky { calls: 0 },
+            HostMeter::new("/proc", crate::sample::host::DataRoot::fixed("/")),
             board.clone(),
             publisher.clone(),
             shutdown.clone(),

@@ -13,6 +13,7 @@
 //!   above share it.
 //! - [`synthetic`]: generated containers for UI benchmarks; labelled as such on the wire.
 //! - [`process`]: the agent's own CPU and memory.
+//! - [`host`]: the host's CPU, load, memory, swap, uptime and data-root disk.
 //!
 //! Imports point one way: this module uses its children, the collectors use the leaves
 //! (`source`, `settings`, `figures`, `containers`, [`crate::engine`]), and no child uses this
@@ -22,6 +23,7 @@ pub mod cgroup;
 pub mod containers;
 pub mod docker_api;
 pub mod figures;
+pub mod host;
 pub mod process;
 pub mod settings;
 pub mod source;
