@@ -206,7 +206,7 @@ pub fn load_average(text: &str) -> Option<[f64; 3]> {
 /// Seconds since boot, the first figure of `/proc/uptime`.
 pub fn uptime_secs(text: &str) -> Option<u64> {
     let secs: f64 = text.split_whitespace().next()?.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| secs as u64)
+    (secs.is_finite() && secs >= 0.0).then_some(secs as u64)
 }
 
 /// The `/proc/meminfo` fields the host strip needs, in bytes.
