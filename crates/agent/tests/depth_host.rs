@@ -1,6 +1,7 @@
 //! The host strip's figures (`container_stats_batch.host`) against what this test reads itself
 //! from `/proc`, `df` and the engine at the same moment: every figure within 5 % (CPU and load
 //! within a few points, since both move between two reads).
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod common;
 
