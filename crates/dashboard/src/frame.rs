@@ -532,7 +532,10 @@ fn flush_agent(
         else {
             continue;
         };
-        let (signal, row) = (agent.slots[slot].data.clone(), present::row_view(container));
+        let (signal, row) = (
+            agent.slots[slot].data.clone(),
+            present::row_view(container, agent.model.host.as_ref()),
+        );
         deferred.push(Box::new(move || signal.set(row)));
         *budget -= 1;
     }
@@ -619,7 +622,10 @@ fn push_rows(
         slot.id.clone_from(id);
         agent.pending_rows.remove(id);
         if let Some(container) = model.containers.get(id) {
-            let (data, row) = (slot.data.clone(), present::row_view(container));
+            let (data, row) = (
+                slot.data.clone(),
+                present::row_view(container, model.host.as_ref()),
+            );
             deferred.push(Box::new(move || data.set(row)));
         }
         *budget -= 1;

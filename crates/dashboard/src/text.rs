@@ -138,6 +138,8 @@ pub const SAVE_TOKEN: &str = "Save and reconnect";
 pub const CLEAR_TOKEN: &str = "Clear token";
 
 // The container table.
+/// After a container's memory when it has no limit (`24.0 MiB / no limit`).
+pub const NO_LIMIT: &str = "no limit";
 pub const CONTAINERS_TABLE: &str = "Containers";
 pub const WAITING_FOR_SAMPLE: &str = "Waiting for the first sample…";
 pub const NO_CONTAINERS: &str = "No running containers on this agent.";
