@@ -734,7 +734,7 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
 
 fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme, agent.totals_chart.width());
     if agent.totals_chart.draw(&chart).is_err() {
         // The card is not in the DOM yet: draw on the next change.
         agent.redraw = true;
@@ -757,7 +757,7 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
         return;
     }
     let (cpu, mem) = present::container_series(container.history.iter());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme, rt.detail.chart.width());
     let detail = &mut rt.detail;
     if detail.shows.as_ref() == Some(&selection) && detail.chart.is_drawn() {
         let _ = detail.chart.draw(&chart);
