@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::present::Points;
 use crate::roster::ChartId;
 use crate::store::Theme;
+use crate::time_axis;
 
 /// One chart of the page: the element it draws into and, once drawn, its ECharts instance.
 /// Dropping the slot (its card removed) disposes the instance.
@@ -41,6 +42,15 @@ impl ChartSlot {
             None => self.handle = Some(render(&self.id.element_id(), chart)?),
         }
         Ok(())
+    }
+
+    /// The width of the chart's element in CSS pixels, once it is in the page (the time axis
+    /// spaces its labels by it).
+    pub fn width(&self) -> Option<f64> {
+        let element = web_sys::window()?
+            .document()?
+            .get_element_by_id(&self.id.element_id())?;
+        Some(f64::from(element.client_width())).filter(|w| *w > 0.0)
     }
 
     /// Follows the element's new size (ECharts does not watch its element).
@@ -94,9 +104,10 @@ fn palette(theme: Theme) -> Palette {
 /// Shortest time span a chart shows, so the first samples are not stretched over the width.
 const MIN_SPAN_MS: f64 = 60_000.0;
 
-/// A two-axis time chart: CPU % on the left, memory MiB on the right. The title is HTML next
-/// to the chart (it wraps on narrow screens; a canvas title would overlap the legend).
-pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
+/// A two-axis time chart: CPU % on the left, memory MiB on the right, `width` CSS pixels wide
+/// when known (the time labels are spaced by it). The title is HTML next to the chart (it
+/// wraps on narrow screens; a canvas title would overlap the legend).
+pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, width: Option<f64>) -> Chart {
     let p = palette(theme);
     let times = || {
         cpu.iter()
@@ -109,8 +120,18 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         .type_(AxisType::Time)
         .axis_label(label_style(&p));
     if newest.is_finite() {
-        let (min, interval) = time_ticks(oldest.min(newest - MIN_SPAN_MS), newest);
-        x_axis = x_axis.min(min).max(newest).interval(interval);
+        let (min, interval) = time_axis::ticks(oldest.min(newest - MIN_SPAN_MS), newest, width);
+        // ECharts ignores `interval` on a time axis. It ticks at its estimate (span / 5)
+        // clamped to `minInterval`..`maxInterval`, rounded down to its own steps (1, 2, 5, 10,
+        // 15, 20, 30 s or min; ECharts 5.6 `TimeScale`), and drops a level of ticks that would
+        // be too many for the estimate. Pinning both 1 % above our step makes it tick at our
+        // step or coarser (a 30 s step over 65 s becomes 1 min), never finer.
+        let pinned = interval * 1.01;
+        x_axis = x_axis
+            .min(min)
+            .max(newest)
+            .min_interval(pinned)
+            .max_interval(pinned);
     }
     let label = || label_style(&p);
     let split = || SplitLine::new().line_style(LineStyle::new().color(p.grid));
@@ -124,7 +145,13 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
                 .left("center")
                 .text_style(TextStyle::new().color(p.text)),
         )
-        .grid(Grid::new().left(44).right(52).top(40).bottom(24))
+        .grid(
+            Grid::new()
+                .left(time_axis::GRID_LEFT)
+                .right(time_axis::GRID_RIGHT)
+                .top(40)
+                .bottom(24),
+        )
         .x_axis(x_axis)
         .y_axis(
             Axis::new()
@@ -158,20 +185,6 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
                 .data(mem),
         )
         .color(vec![p.cpu, p.mem])
-}
-
-/// A round tick interval giving at most four labels between `oldest` and `newest` (ECharts
-/// otherwise labels a one-minute span every 5 s, which overlaps), and the axis start aligned
-/// to it so the labels fall on round times.
-fn time_ticks(oldest: f64, newest: f64) -> (f64, f64) {
-    const STEPS_MS: [f64; 7] = [10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3];
-    let span = (newest - oldest).max(1.0);
-    let interval = STEPS_MS
-        .iter()
-        .copied()
-        .find(|step| span / step <= 4.0)
-        .unwrap_or(600e3);
-    ((oldest / interval).floor() * interval, interval)
 }
 
 fn label_style(p: &Palette) -> AxisLabel {

@@ -532,7 +532,10 @@ fn flush_agent(
         else {
             continue;
         };
-        let (signal, row) = (agent.slots[slot].data.clone(), present::row_view(container));
+        let (signal, row) = (
+            agent.slots[slot].data.clone(),
+            present::row_view(container, agent.model.host.as_ref()),
+        );
         deferred.push(Box::new(move || signal.set(row)));
         *budget -= 1;
     }
@@ -619,7 +622,10 @@ fn push_rows(
         slot.id.clone_from(id);
         agent.pending_rows.remove(id);
         if let Some(container) = model.containers.get(id) {
-            let (data, row) = (slot.data.clone(), present::row_view(container));
+            let (data, row) = (
+                slot.data.clone(),
+                present::row_view(container, model.host.as_ref()),
+            );
             deferred.push(Box::new(move || data.set(row)));
         }
         *budget -= 1;
@@ -728,7 +734,7 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
 
 fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme, agent.totals_chart.width());
     if agent.totals_chart.draw(&chart).is_err() {
         // The card is not in the DOM yet: draw on the next change.
         agent.redraw = true;
@@ -751,7 +757,7 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
         return;
     }
     let (cpu, mem) = present::container_series(container.history.iter());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme);
+    let chart = chart::cpu_mem_chart(cpu, mem, theme, rt.detail.chart.width());
     let detail = &mut rt.detail;
     if detail.shows.as_ref() == Some(&selection) && detail.chart.is_drawn() {
         let _ = detail.chart.draw(&chart);

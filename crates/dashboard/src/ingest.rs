@@ -33,7 +33,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use dockscope_protocol::{
-    decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
+    decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, HostStats, Message,
 };
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -209,6 +209,8 @@ pub struct AgentModel {
     pub malformed_count: u64,
     /// Frames skipped because a newer one arrived before they were decoded.
     pub skipped_count: u64,
+    /// The host's figures from the latest batch; `None` from an agent that does not send them.
+    pub host: Option<HostStats>,
     /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
     /// those on screen and the selected one.
     watched: HashSet<String>,
@@ -237,6 +239,7 @@ impl Default for AgentModel {
             frame_error: None,
             malformed_count: 0,
             skipped_count: 0,
+            host: None,
             watched: HashSet::new(),
             waiting: VecDeque::new(),
             staged: None,
@@ -593,6 +596,7 @@ impl AgentModel {
         let t_ms = self.clock.to_local(sent_ms, local_ms);
         self.last_batch_local_ms = Some(t_ms);
         self.agent_metrics = batch.agent_metrics;
+        self.host = batch.host;
         self.not_kept = total.saturating_sub(containers.len());
         self.changes.batch = true;
         self.changes.figures = true;

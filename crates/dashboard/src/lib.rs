@@ -16,6 +16,7 @@
 //!   width) the table view, sorting and filtering read; adding a column is one entry.
 //! - `sort.rs` — row order per clicked column.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
+//! - `time_axis.rs` — where a chart's time labels go, so they have room at its width.
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
 //! - `roster.rs` — the rules of the dashboard's own state: agent keys, what adding, importing
 //!   and removing an agent changes, the saved list, the selected container, chart element ids.
@@ -64,6 +65,7 @@ pub mod sort;
 pub mod sparkline;
 pub mod store;
 pub mod text;
+pub mod time_axis;
 pub mod url;
 pub mod viewport;
 

@@ -1,9 +1,11 @@
 //! Display data: what a row or a chart shows, derived from the model by pure functions (the
 //! "widget data" stage, after `ingest`, before the view).
 
+use dockscope_protocol::HostStats;
+
 use crate::format;
 use crate::ingest::{ContainerModel, TotalSample};
-use crate::metrics::{self, Sample, Value, METRICS, SPARK_POINTS};
+use crate::metrics::{self, Sample, Unit, Value, METRICS, SPARK_POINTS};
 use crate::sparkline;
 use crate::text;
 
@@ -30,8 +32,8 @@ pub struct RowView {
 pub struct CellView {
     /// The figure (`"24.0 MiB"`), or the name cut to [`NAME_SHOWN_CHARS`].
     pub text: String,
-    /// `" / 512 MiB"` for a figure with a limit, or empty when there is no limit figure
-    /// (hidden on phones).
+    /// `" / 512 MiB"` for a figure with a limit, `" / no limit"` for memory without one (see
+    /// [`memory_limit`]), or empty when there is no limit figure (hidden on phones).
     pub limit: String,
     /// Figure / limit in percent, for the bar; `None` when either is unknown.
     pub percent: Option<f64>,
@@ -68,8 +70,9 @@ impl RowView {
     }
 }
 
-/// The row for `container` as of its latest sample.
-pub fn row_view(container: &ContainerModel) -> RowView {
+/// The row for `container` as of its latest sample; `host` (the agent's latest host figures)
+/// tells a memory limit from the host's memory standing in for none.
+pub fn row_view(container: &ContainerModel, host: Option<&HostStats>) -> RowView {
     let stats = &container.stats;
     let cells = METRICS
         .iter()
@@ -79,14 +82,19 @@ pub fn row_view(container: &ContainerModel) -> RowView {
                 ..CellView::default()
             },
             (Value::Int(read), Some(limit)) => {
-                let (used, limit) = (read(stats), limit(stats));
+                let used = read(stats);
+                let limit = match metric.unit {
+                    Unit::Bytes => memory_limit(limit(stats), host.and_then(|h| h.mem_total_bytes)),
+                    _ => limit(stats).map_or(Limit::Unknown, Limit::Of),
+                };
                 CellView {
                     text: metric.text(stats),
                     limit: match (used, limit) {
-                        (Some(_), Some(limit)) => format!(" / {}", metric.unit.write(limit)),
+                        (Some(_), Limit::Of(limit)) => format!(" / {}", metric.unit.write(limit)),
+                        (Some(_), Limit::None) => format!(" / {}", text::NO_LIMIT),
                         _ => String::new(),
                     },
-                    percent: mem_percent(used, limit),
+                    percent: mem_percent(used, limit.bytes()),
                 }
             }
             _ => CellView {
@@ -115,6 +123,46 @@ pub fn row_view(container: &ContainerModel) -> RowView {
         title,
         cells,
         sparks,
+    }
+}
+
+/// A figure's limit as the row shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Not reported.
+    Unknown,
+    /// The container has none ("no limit", and no bar).
+    None,
+    /// A real limit.
+    Of(u64),
+}
+
+impl Limit {
+    /// The limit's figure, for the bar.
+    pub fn bytes(self) -> Option<u64> {
+        match self {
+            Limit::Of(limit) => Some(limit),
+            Limit::Unknown | Limit::None => None,
+        }
+    }
+}
+
+/// Limits from this many bytes (1 EiB) on are no limit: no machine has that memory, and it is
+/// what an agent sending the raw cgroup v1 "unlimited" value (2^63 − 4096) would send.
+pub const NO_LIMIT_FROM: u64 = 1 << 60;
+
+/// Whether `limit` (`mem_limit_bytes`) is a real limit. Agents send the host's memory when a
+/// container has none (Docker's convention, kept for old clients), so with the host's memory
+/// known (`batch.host.mem_total_bytes`, contract 5) a limit equal to it or above is no limit.
+/// From an agent that does not send `host` (an older contract) a limit that big cannot be told
+/// apart from a real one, so it is shown as a limit, as before — except from
+/// [`NO_LIMIT_FROM`] on, which is no limit from any agent.
+pub fn memory_limit(limit: Option<u64>, host_mem_total: Option<u64>) -> Limit {
+    match (limit, host_mem_total) {
+        (None, _) => Limit::Unknown,
+        (Some(limit), _) if limit >= NO_LIMIT_FROM => Limit::None,
+        (Some(limit), Some(host)) if host > 0 && limit >= host => Limit::None,
+        (Some(limit), _) => Limit::Of(limit),
     }
 }
 
@@ -258,10 +306,13 @@ mod tests {
 
     #[test]
     fn row_view_formats_and_draws() {
-        let row = row_view(&container(
-            &[(Some(10.0), Some(512)), (Some(20.0), Some(1024))],
-            Some(2048),
-        ));
+        let row = row_view(
+            &container(
+                &[(Some(10.0), Some(512)), (Some(20.0), Some(1024))],
+                Some(2048),
+            ),
+            None,
+        );
         assert_eq!(row.text("cpu"), "20.0 %");
         assert_eq!(row.text("mem"), "1.00 KiB");
         assert_eq!(row.cell("mem").unwrap().limit, " / 2.00 KiB");
@@ -270,7 +321,7 @@ mod tests {
         assert!(row.sparks[0].path.starts_with('M') && row.sparks[0].path.contains('L'));
         assert!(!row.sparks[1].path.is_empty());
 
-        let unknown = row_view(&container(&[(None, None)], None));
+        let unknown = row_view(&container(&[(None, None)], None), None);
         assert_eq!((unknown.text("cpu"), unknown.text("mem")), ("–", "–"));
         assert_eq!(unknown.cell("mem").unwrap().percent, None);
         assert_eq!(unknown.cell("mem").unwrap().limit, "");
@@ -293,13 +344,7 @@ mod tests {
         let cases: [Case; 5] = [
             (
                 (Some(1e308), Some(u64::MAX), Some(u64::MAX), Some(u64::MAX)),
-                (
-                    "> 100000 %",
-                    "16.0 EiB",
-                    " / 16.0 EiB",
-                    Some(100.0),
-                    "> 100 years",
-                ),
+                ("> 100000 %", "16.0 EiB", " / no limit", None, "> 100 years"),
             ),
             (
                 (Some(-5.0), Some(u64::MAX), Some(1), Some(0)),
@@ -311,7 +356,7 @@ mod tests {
             ),
             (
                 (Some(0.0), Some(0), Some(u64::MAX), Some(59)),
-                ("0.0 %", "0 B", " / 16.0 EiB", Some(0.0), "59s"),
+                ("0.0 %", "0 B", " / no limit", None, "59s"),
             ),
             ((None, None, None, None), ("–", "–", "", None, "–")),
         ];
@@ -320,7 +365,7 @@ mod tests {
         {
             let mut c = container(&[(cpu, mem), (cpu, mem)], limit);
             c.stats.uptime_secs = uptime;
-            let row = row_view(&c);
+            let row = row_view(&c, None);
             assert_eq!(
                 (
                     row.text("cpu"),
@@ -350,12 +395,12 @@ mod tests {
         let long = format!("<img src=x onerror=alert(1)>{}", "n".repeat(200));
         let mut c = container(&[(Some(1.0), Some(1))], None);
         c.stats.name = long.clone();
-        let row = row_view(&c);
+        let row = row_view(&c, None);
         assert_eq!(row.text("name").chars().count(), NAME_SHOWN_CHARS);
         assert!(row.text("name").ends_with('…'));
         assert_eq!(row.title, format!("{long}\nimage: nginx"));
         c.stats.image = None;
-        assert_eq!(row_view(&c).title, long);
+        assert_eq!(row_view(&c, None).title, long);
 
         let cases = [
             (
@@ -434,6 +479,85 @@ mod tests {
     }
 
     #[test]
+    fn memory_without_a_limit_says_so() {
+        const GIB: u64 = 1 << 30;
+        let host = 24 * GIB;
+        // (limit sent, host memory sent) → (limit text, bar percent to 0.01) for 1 GiB used
+        type Case = (Option<u64>, Option<u64>, &'static str, Option<f64>);
+        let cases: [Case; 10] = [
+            // Contract 5: the host's memory standing in for no limit.
+            (Some(host), Some(host), " / no limit", None),
+            (Some(host + 4096), Some(host), " / no limit", None),
+            (Some(2 * GIB), Some(host), " / 2.00 GiB", Some(50.0)),
+            // Just below the host's memory: a real limit.
+            (Some(host - GIB), Some(host), " / 23.0 GiB", Some(4.35)),
+            // An agent without `host`: a limit is a limit, as before…
+            (Some(host), None, " / 24.0 GiB", Some(4.17)),
+            // …except the raw cgroup v1 "unlimited" value, or anything no machine has.
+            (Some(9_223_372_036_854_771_712), None, " / no limit", None),
+            (Some(u64::MAX), Some(host), " / no limit", None),
+            // A host reporting 0 bytes of memory decides nothing.
+            (Some(2 * GIB), Some(0), " / 2.00 GiB", Some(50.0)),
+            (None, Some(host), "", None),
+            (None, None, "", None),
+        ];
+        for (limit, host_total, want_limit, want_percent) in cases {
+            let host = HostStats {
+                mem_total_bytes: host_total,
+                ..HostStats::default()
+            };
+            let row = row_view(
+                &container(&[(Some(1.0), Some(GIB))], limit),
+                host_total.map(|_| &host),
+            );
+            let cell = row.cell("mem").unwrap();
+            assert_eq!(
+                (
+                    cell.limit.as_str(),
+                    cell.percent.map(|p| (p * 100.0).round() / 100.0)
+                ),
+                (want_limit, want_percent),
+                "limit {limit:?}, host {host_total:?}"
+            );
+            assert_eq!(row.text("mem"), "1.00 GiB");
+        }
+        // Only memory: a PID limit is not compared with the host's memory.
+        let mut c = container(&[(Some(1.0), Some(GIB))], Some(host));
+        c.stats.pids = Some(3);
+        c.stats.pids_limit = Some(20);
+        let host_stats = HostStats {
+            mem_total_bytes: Some(10),
+            ..HostStats::default()
+        };
+        assert_eq!(
+            row_view(&c, Some(&host_stats)).cell("pids").unwrap().limit,
+            " / 20"
+        );
+    }
+
+    #[test]
+    fn a_contract_5_batch_with_host_memory_shows_no_limit() {
+        let mut model = crate::ingest::AgentModel::default();
+        let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
+ "containers":[{"id":"a","name":"free","mem_bytes":1048576,"mem_limit_bytes":25276502016},
+  {"id":"b","name":"capped","mem_bytes":1048576,"mem_limit_bytes":67108864}],
+ "agent_metrics":{"cpu_pct":1.0,"mem_bytes":1},
+ "host":{"mem_total_bytes":25276502016}}"#;
+        assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
+        let limit = |id: &str| {
+            row_view(&model.containers[id], model.host.as_ref())
+                .cell("mem")
+                .unwrap()
+                .limit
+                .clone()
+        };
+        assert_eq!(
+            (limit("a"), limit("b")),
+            (" / no limit".to_owned(), " / 64.0 MiB".to_owned())
+        );
+    }
+
+    #[test]
     fn the_original_contract_displays() {
         let mut model = crate::ingest::AgentModel::default();
         let batch = r#"{"type":"container_stats_batch","agent_id":"host-a","sent_at":"2025-10-15T10:00:00Z",
@@ -441,7 +565,7 @@ mod tests {
  "mem_limit_bytes":536870912,"uptime_secs":532}],
  "agent_metrics":{"cpu_pct":4.2,"mem_bytes":66469888}}"#;
         assert_eq!(model.ingest_frame(batch, 0.0), Ok(()));
-        let row = row_view(&model.containers["abc123"]);
+        let row = row_view(&model.containers["abc123"], model.host.as_ref());
         assert_eq!(
             (
                 row.text("name"),

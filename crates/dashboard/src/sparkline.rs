@@ -9,9 +9,13 @@ pub const WIDTH: i64 = 1200;
 /// Height of the sparkline's `viewBox`.
 pub const HEIGHT: i64 = 240;
 
-/// A polyline through `values` (oldest first), right-aligned so the newest point sits at the
-/// right edge and each slot is one of `slots` equal steps. Values are scaled to `max` (values
-/// above it are clipped); a `None` breaks the line. Empty when nothing is known.
+/// A polyline through the last `slots` of `values` (oldest first), spread over the whole
+/// width: once `slots` samples exist each is one of `slots` equal steps (a fixed 60 s axis);
+/// before that, the samples there are fill the width, so a row seconds old shows its line
+/// rather than a sliver at the right edge (as Beszel's charts start; a fixed axis left 58 of 60
+/// steps empty for the first minute). A single sample is a flat line at its value. Values are
+/// scaled to `max` (values above it are clipped); a `None` breaks the line. Empty when nothing
+/// is known.
 pub fn path(values: &[Option<f64>], slots: usize, max: f64) -> String {
     let slots = slots.max(2);
     let max = if max.is_finite() && max > 0.0 {
@@ -19,22 +23,34 @@ pub fn path(values: &[Option<f64>], slots: usize, max: f64) -> String {
     } else {
         1.0
     };
-    let first_slot = slots.saturating_sub(values.len());
     let skip = values.len().saturating_sub(slots);
+    let shown = &values[skip..];
     // Keep the line inside the box: half a stroke from top and bottom.
     let (top, span) = (5.0, (HEIGHT - 10) as f64);
-    let mut out = String::with_capacity(values.len().min(slots) * 10);
-    let mut pen_down = false;
-    for (i, value) in values.iter().skip(skip).enumerate() {
-        match value {
-            Some(v) if v.is_finite() => {
-                let slot = (first_slot + i) as i64;
-                let x = slot * WIDTH / (slots as i64 - 1);
-                let y = (top + (1.0 - (v / max).clamp(0.0, 1.0)) * span).round() as i64;
-                out.push(if pen_down { 'L' } else { 'M' });
+    let y_of = |v: f64| (top + (1.0 - (v / max).clamp(0.0, 1.0)) * span).round() as i64;
+    let mut out = String::with_capacity(shown.len() * 10 + 2);
+    if let [Some(v)] = shown {
+        if v.is_finite() {
+            let y = y_of(*v);
+            for (pen, x) in [('M', 0), ('L', WIDTH)] {
+                out.push(pen);
                 push_int(&mut out, x);
                 out.push(' ');
                 push_int(&mut out, y);
+            }
+        }
+        return out;
+    }
+    let steps = shown.len().max(2) as i64 - 1;
+    let mut pen_down = false;
+    for (i, value) in shown.iter().enumerate() {
+        match value {
+            Some(v) if v.is_finite() => {
+                let x = i as i64 * WIDTH / steps;
+                out.push(if pen_down { 'L' } else { 'M' });
+                push_int(&mut out, x);
+                out.push(' ');
+                push_int(&mut out, y_of(*v));
                 pen_down = true;
             }
             _ => pen_down = false,
@@ -79,25 +95,81 @@ pub fn cpu_scale(values: &[Option<f64>]) -> f64 {
 mod tests {
     use super::*;
 
+    /// The horizontal extent of path data from [`path`], in `viewBox` units: `(leftmost x,
+    /// rightmost x)`, `None` for an empty path.
+    fn x_extent(path: &str) -> Option<(i64, i64)> {
+        path.split(['M', 'L'])
+            .filter_map(|point| point.split(' ').next()?.parse::<i64>().ok())
+            .fold(None, |extent, x| match extent {
+                None => Some((x, x)),
+                Some((lo, hi)) => Some((lo.min(x), hi.max(x))),
+            })
+    }
+
     #[test]
     fn paths_table() {
         let cases: &[(&[Option<f64>], usize, f64, &str)] = &[
             (&[], 60, 1.0, ""),
             (&[None, None], 60, 1.0, ""),
+            (&[None], 60, 1.0, ""),
+            (&[Some(f64::NAN)], 60, 1.0, ""),
             (&[Some(0.0), Some(1.0)], 2, 1.0, "M0 235L1200 5"),
-            (&[Some(0.5)], 3, 1.0, "M1200 120"),
+            // The first seconds of a row: the samples there are span the width.
+            (&[Some(0.5)], 3, 1.0, "M0 120L1200 120"),
+            (&[Some(0.5)], 60, 1.0, "M0 120L1200 120"),
+            (&[Some(0.0), Some(1.0)], 60, 1.0, "M0 235L1200 5"),
+            (
+                &[Some(0.0), Some(0.5), Some(1.0)],
+                60,
+                1.0,
+                "M0 235L600 120L1200 5",
+            ),
             (&[Some(0.0), None, Some(2.0)], 3, 1.0, "M0 235M1200 5"),
+            // Longer than the axis: only the newest `slots` are drawn.
             (&[Some(1.0), Some(0.0), Some(1.0)], 2, 1.0, "M0 235L1200 5"),
             (
                 &[Some(-3.0), Some(f64::NAN), Some(0.25)],
                 5,
                 0.0,
-                "M600 235M1200 178",
+                "M0 235M1200 178",
             ),
         ];
         for (values, slots, max, expected) in cases {
             assert_eq!(path(values, *slots, *max), *expected, "values {values:?}");
         }
+    }
+
+    #[test]
+    fn a_full_axis_keeps_equal_steps_and_a_young_one_fills_the_width() {
+        // (samples known, slots) → horizontal extent of the line
+        type Extent = Option<(i64, i64)>;
+        let cases: [(usize, usize, Extent); 6] = [
+            (0, 60, None),
+            (1, 60, Some((0, 1200))),
+            (2, 60, Some((0, 1200))),
+            (5, 60, Some((0, 1200))),
+            (60, 60, Some((0, 1200))),
+            (300, 60, Some((0, 1200))),
+        ];
+        for (n, slots, extent) in cases {
+            let values: Vec<Option<f64>> = (0..n).map(|i| Some(i as f64)).collect();
+            let d = path(&values, slots, 300.0);
+            assert_eq!(x_extent(&d), extent, "{n} samples: {d}");
+            let points = d.matches(['M', 'L']).count();
+            assert_eq!(points, if n == 1 { 2 } else { n.min(slots) }, "{d}");
+        }
+        // A full axis: 60 samples, steps of 1200 / 59 (integer division per point).
+        let full: Vec<Option<f64>> = vec![Some(1.0); 60];
+        let d = path(&full, 60, 1.0);
+        assert!(d.starts_with("M0 5L20 5L40 5"), "{d}");
+        assert!(d.ends_with("L1200 5"), "{d}");
+    }
+
+    #[test]
+    fn x_extent_reads_path_data() {
+        assert_eq!(x_extent(""), None);
+        assert_eq!(x_extent("M1180 5L1200 7"), Some((1180, 1200)));
+        assert_eq!(x_extent("M0 235M1200 178"), Some((0, 1200)));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::fmt::Display;
 // The top bar.
 pub const APP_NAME: &str = "Dockscope";
 pub const ADD_AGENT_LABEL: &str = "Agent address";
-pub const ADD_AGENT_PLACEHOLDER: &str = "Agent address: ws://host:9100 or host:9100";
+/// Quotes the agent's default port (`--listen 0.0.0.0:8080`), so the suggested address is the
+/// one an agent started without flags answers on.
+pub const ADD_AGENT_PLACEHOLDER: &str = "Agent address: ws://host:8080 or host:8080";
 pub const ADD_TOKEN_LABEL: &str = "Agent token (optional)";
 pub const ADD_TOKEN_PLACEHOLDER: &str = "Token (optional)";
 pub const ADD_AGENT_BUTTON: &str = "Add agent";
@@ -33,7 +35,7 @@ pub const LINK_BANNER: &str = "Showing the agents from this link; your saved lis
 pub const KEEP_LINK_AGENTS: &str = "Keep these agents";
 pub const LINK_IGNORED: &str = "Ignored in the link: ";
 pub const NO_AGENTS: &str =
-    "No agents yet. Paste an agent address above, e.g. ws://host:9100 or host:9100.";
+    "No agents yet. Paste an agent address above, e.g. ws://host:8080 or host:8080.";
 pub const AGENTS_REGION: &str = "Agents";
 
 pub fn saved_list_unreadable(problem: &str) -> String {
@@ -136,6 +138,8 @@ pub const SAVE_TOKEN: &str = "Save and reconnect";
 pub const CLEAR_TOKEN: &str = "Clear token";
 
 // The container table.
+/// After a container's memory when it has no limit (`24.0 MiB / no limit`).
+pub const NO_LIMIT: &str = "no limit";
 pub const CONTAINERS_TABLE: &str = "Containers";
 pub const WAITING_FOR_SAMPLE: &str = "Waiting for the first sample…";
 pub const NO_CONTAINERS: &str = "No running containers on this agent.";
@@ -225,4 +229,32 @@ pub fn debug_last_frames(count: usize) -> String {
 
 pub fn debug_counts(malformed: u64, skipped: u64) -> String {
     format!("malformed frames: {malformed}, skipped (a newer one arrived first): {skipped}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The port `dockscope-agent` listens on without `--listen` (`crates/agent/src/config.rs`).
+    const AGENT_DEFAULT_PORT: &str = "8080";
+
+    #[test]
+    fn suggested_addresses_use_the_agents_default_port() {
+        for text in [ADD_AGENT_PLACEHOLDER, NO_AGENTS] {
+            let ports: Vec<&str> = text
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != ':')
+                .filter_map(|word| word.rsplit_once(':'))
+                .map(|(_, port)| port)
+                .filter(|port| !port.is_empty())
+                .collect();
+            assert_eq!(ports, [AGENT_DEFAULT_PORT; 2], "{text}");
+            for example in ["ws://host:8080", "host:8080"] {
+                assert!(text.contains(example), "{text}");
+                assert_eq!(
+                    crate::url::normalize(example).as_deref(),
+                    Ok("ws://host:8080/ws")
+                );
+            }
+        }
+    }
 }
