@@ -164,6 +164,10 @@ impl StatsSource for CgroupSource {
     fn engine(&self) -> EngineHealth {
         self.containers.health()
     }
+
+    fn exited(&self) -> Vec<ContainerStats> {
+        self.containers.exited()
+    }
 }
 
 #[cfg(test)]
