@@ -37,12 +37,11 @@ use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, EventM
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::Docker;
 use chrono::{DateTime, Utc};
-use dockscope_protocol::{ContainerState, ContainerStats, Health};
+use dockscope_protocol::{ContainerState, Health};
 use futures_util::{stream, StreamExt};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, instrument, warn};
 
-use super::figures::{container_stats, Figures};
 use super::source::EngineHealth;
 use crate::engine::{client, CallError, Endpoint, EngineError, CALL_TIMEOUT};
 /// How often the event-driven set is checked against a full list (events can be lost).
@@ -227,9 +226,14 @@ impl Inventory {
             .retain(|_, info| info.finished_at.is_none_or(|f| now - f <= EXITED_KEEP));
     }
 
-    /// The exited list as batch entries (most recent first), as of `now`: state, exit code
-    /// and OOM flag, no figures.
-    pub fn exited_stats(&self, now: DateTime<Utc>) -> Vec<ContainerStats> {
+    /// The exited list as batch entries (most recent first), as of `now`, each made by
+    /// `entry` (the collectors pass `figures::container_stats` with no figures: the entry
+    /// carries state, exit code and OOM flag).
+    pub fn exited_entries<T>(
+        &self,
+        now: DateTime<Utc>,
+        entry: impl Fn(String, &ContainerInfo, DateTime<Utc>) -> T,
+    ) -> Vec<T> {
         let mut recent: Vec<(&String, &Arc<ContainerInfo>)> = self
             .exited
             .iter()
@@ -238,7 +242,7 @@ impl Inventory {
         recent.sort_by(|a, b| b.1.finished_at.cmp(&a.1.finished_at).then(a.0.cmp(b.0)));
         recent
             .into_iter()
-            .map(|(id, info)| container_stats(id.clone(), info, Figures::default(), now))
+            .map(|(id, info)| entry(id.clone(), info, now))
             .collect()
     }
 
@@ -302,10 +306,10 @@ impl ContainerSet {
         lock(&self.shared)
     }
 
-    /// The containers that stopped in the last hour, as batch entries (see
-    /// [`Inventory::exited_stats`]). Does not start the watcher.
-    pub fn exited(&self) -> Vec<ContainerStats> {
-        lock(&self.shared).exited_stats(Utc::now())
+    /// The containers that stopped in the last hour, as batch entries made by `entry` (see
+    /// [`Inventory::exited_entries`]). Does not start the watcher.
+    pub fn exited<T>(&self, entry: impl Fn(String, &ContainerInfo, DateTime<Utc>) -> T) -> Vec<T> {
+        lock(&self.shared).exited_entries(Utc::now(), entry)
     }
 
     /// The engine's health. While the event stream is open the engine counts as just seen.
@@ -1142,6 +1146,16 @@ mod tests {
         }
     }
 
+    fn exited_stats(
+        inventory: &Inventory,
+        now: DateTime<Utc>,
+    ) -> Vec<dockscope_protocol::ContainerStats> {
+        use crate::sample::figures::{container_stats, Figures};
+        inventory.exited_entries(now, |id, info, now| {
+            container_stats(id, info, Figures::default(), now)
+        })
+    }
+
     fn stopped(name: &str, finished: DateTime<Utc>) -> ContainerInfo {
         ContainerInfo {
             name: name.into(),
@@ -1178,7 +1192,7 @@ mod tests {
         // Stops for good: leaves the running set, enters the exited list without uptime.
         inventory.place("a".into(), stopped("web", now), now);
         assert!(inventory.containers.is_empty());
-        let exited = inventory.exited_stats(now + chrono::TimeDelta::minutes(59));
+        let exited = exited_stats(&inventory, now + chrono::TimeDelta::minutes(59));
         assert_eq!(exited.len(), 1);
         assert_eq!(
             (exited[0].name.as_str(), exited[0].exit_code),
@@ -1187,9 +1201,7 @@ mod tests {
         assert_eq!(exited[0].uptime_secs, None);
         assert_eq!(exited[0].cpu_pct, None);
         // An hour after it finished it is gone from the batch.
-        assert!(inventory
-            .exited_stats(now + chrono::TimeDelta::minutes(61))
-            .is_empty());
+        assert!(exited_stats(&inventory, now + chrono::TimeDelta::minutes(61)).is_empty());
         // Started again: back in the running set, out of the exited list.
         inventory.place("a".into(), running, now);
         assert!(inventory.exited.is_empty() && inventory.containers.contains_key("a"));
@@ -1216,14 +1228,14 @@ mod tests {
             now,
         );
         assert_eq!(inventory.exited.len(), EXITED_CAP);
-        let batch = inventory.exited_stats(now);
+        let batch = exited_stats(&inventory, now);
         assert_eq!(batch.len(), EXITED_CAP);
         let names: Vec<&str> = batch.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names.first(), Some(&"job-0000"), "most recent first");
         assert_eq!(names.last(), Some(&"job-0099"));
         // Destroying one removes it at once.
         assert!(inventory.exited.remove("c0000").is_some());
-        assert_eq!(inventory.exited_stats(now).len(), EXITED_CAP - 1);
+        assert_eq!(exited_stats(&inventory, now).len(), EXITED_CAP - 1);
     }
 
     #[test]

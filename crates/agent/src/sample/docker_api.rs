@@ -139,7 +139,7 @@ impl StatsSource for DockerApiSource {
     }
 
     fn exited(&self) -> Vec<ContainerStats> {
-        self.containers.exited()
+        (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
     }
 }
 

@@ -9,19 +9,22 @@
 //!   default wherever they are readable, because it costs the engine nothing per sample.
 //! - [`docker_api`]: the Docker Engine API (bollard), one long-lived stats stream per container;
 //!   the fallback.
-//! - [`containers`]: which containers run, from the engine's event stream; both collectors
-//!   above share it.
+//! - [`containers`]: which containers run (and which stopped in the last hour), from the
+//!   engine's event stream and `docker inspect`; both collectors above share it.
+//! - [`netns`]: a container's network counters from its process's `/proc/<pid>/net/dev`, for
+//!   the cgroup collector (the cgroup has none).
 //! - [`synthetic`]: generated containers for UI benchmarks; labelled as such on the wire.
 //! - [`process`]: the agent's own CPU and memory.
 //!
 //! Imports point one way: this module uses its children, the collectors use the leaves
-//! (`source`, `settings`, `figures`, `containers`, [`crate::engine`]), and no child uses this
+//! (`source`, `settings`, `figures`, `containers`, `netns`, [`crate::engine`]), and no child uses this
 //! module.
 
 pub mod cgroup;
 pub mod containers;
 pub mod docker_api;
 pub mod figures;
+pub mod netns;
 pub mod process;
 pub mod settings;
 pub mod source;
