@@ -231,3 +231,139 @@ async fn shared_and_host_namespaces_carry_no_figures_and_say_whose() {
     assert_eq!(modes[1], "host");
     blocking(move || drop((sharer, owner, host))).await;
 }
+
+/// The agent binary run inside a container (`--network host`, so the test reaches it on
+/// loopback), as `nobody` with the Docker socket and the host's cgroup tree, plus `extra`
+/// run arguments. The test binary is glibc-linked: the host's libraries are mounted beside it.
+fn agent_in_a_container(label: &str, extra: &[&str]) -> (Life, u16) {
+    let port = common::free_port();
+    let binary = format!(
+        "{}:/dockscope-agent:ro",
+        env!("CARGO_BIN_EXE_dockscope-agent")
+    );
+    let listen = format!("DOCKSCOPE_LISTEN=127.0.0.1:{port}");
+    let gid = docker_socket_gid();
+    let mut args = vec![
+        "--network",
+        "host",
+        "--read-only",
+        "--user",
+        "65534:65534",
+        "--group-add",
+        &gid,
+        "-v",
+        &binary,
+        "-v",
+        "/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock:ro",
+        "-v",
+        "/sys/fs/cgroup:/host/sys/fs/cgroup:ro",
+        "-e",
+        "DOCKSCOPE_CGROUP_ROOT=/host/sys/fs/cgroup",
+        "-e",
+        &listen,
+        "-e",
+        "NO_COLOR=1",
+        "--entrypoint",
+        "/dockscope-agent",
+    ];
+    args.extend_from_slice(extra);
+    let agent = Life::run(label, &args, &[]);
+    let deadline = Instant::now() + 15 * SECOND;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent in a container never listened: {}",
+            docker(&["logs", &agent.name])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (agent, port)
+}
+
+fn docker_socket_gid() -> String {
+    let out = Command::new("stat")
+        .args(["-c", "%g", "/var/run/docker.sock"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The warnings of the first `agent_status` that has some, or none after `batches` batches
+/// with the workload's network figures (from `feed`).
+async fn warnings_or_figures(feed: &mut Feed, workload: &str) -> Result<u64, Vec<String>> {
+    let deadline = Instant::now() + 20 * SECOND;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "neither a warning nor figures in 20 s"
+        );
+        match feed.next(3 * SECOND).await.0 {
+            dockscope_protocol::Message::AgentStatus(s) if !s.warnings.is_empty() => {
+                return Err(s.warnings)
+            }
+            dockscope_protocol::Message::ContainerStatsBatch(b) => {
+                if let Some(rx) = b
+                    .containers
+                    .iter()
+                    .find(|c| c.id == workload)
+                    .and_then(|c| c.net_rx_packets)
+                {
+                    return Ok(rx);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_in_a_container_needs_the_hosts_processes_and_says_so() {
+    let workload = blocking(|| Life::run("netns-workload", &[], &["sleep", "100000"])).await;
+
+    // Its own pid namespace: no figures, and a warning that says what to add.
+    let (blind, port) = blocking(|| agent_in_a_container("agent-blind", &[])).await;
+    let mut feed = Feed::connect(&format!("ws://127.0.0.1:{port}/ws")).await;
+    let warnings = warnings_or_figures(&mut feed, &workload.id)
+        .await
+        .expect_err("a blind agent warns");
+    let text = warnings.join(" ");
+    for words in [
+        "pid: host",
+        "/host/proc",
+        "DOCKSCOPE_PROC_ROOT=/host/proc",
+        "network",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from {warnings:?}");
+    }
+    let (batch, _) = feed.next_batch(3 * SECOND).await;
+    let seen = batch.containers.iter().find(|c| c.id == workload.id);
+    assert!(
+        seen.is_some_and(|c| c.net_rx_bytes.is_none() && c.mem_bytes.is_some()),
+        "listed with memory, without network: {seen:?}"
+    );
+    drop(feed);
+    blocking(move || drop(blind)).await;
+
+    // The host's /proc mounted and named: figures, no warning (still as nobody, read-only).
+    let (seeing, port) = blocking(|| {
+        agent_in_a_container(
+            "agent-proc",
+            &[
+                "-v",
+                "/proc:/host/proc:ro",
+                "-e",
+                "DOCKSCOPE_PROC_ROOT=/host/proc",
+            ],
+        )
+    })
+    .await;
+    let mut feed = Feed::connect(&format!("ws://127.0.0.1:{port}/ws")).await;
+    let figures = warnings_or_figures(&mut feed, &workload.id).await;
+    assert!(figures.is_ok(), "with the host's /proc: {figures:?}");
+    drop(feed);
+    blocking(move || drop((seeing, workload))).await;
+}
