@@ -5,41 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod common;
+mod life;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{blocking, docker, Agent, Feed, IMAGE};
+use common::{blocking, docker, Agent, Feed};
 use dockscope_protocol::ContainerStats;
+use life::Life;
 
 const SECOND: Duration = Duration::from_secs(1);
-
-/// A container of this task (`life-` prefix), removed when dropped.
-struct Life {
-    name: String,
-    id: String,
-}
-
-impl Life {
-    fn run(label: &str, run_args: &[&str], cmd: &[&str]) -> Self {
-        let name = format!("life-{}-{label}", std::process::id());
-        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-        let mut args = vec!["run", "-d", "--name", &name];
-        args.extend_from_slice(run_args);
-        args.push(IMAGE);
-        args.extend_from_slice(cmd);
-        let id = docker(&args);
-        Life { name, id }
-    }
-}
-
-impl Drop for Life {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .output();
-    }
-}
 
 /// "21MB / 1.05GB" (a `docker stats` NetIO cell, decimal units) → (received, sent) in bytes.
 fn net_io(cell: &str) -> (f64, f64) {
