@@ -24,6 +24,9 @@
 //! irrelevant: every event sets a container's state outright (running, gone, named), so
 //! applying an already-reflected event again is harmless, and the last event per container wins.
 //!
+//! Events that need an inspect are resolved up to eight at a time and applied in the order they
+//! arrived, so a burst of starts and stops (churn) does not queue behind one call after another.
+//!
 //! A container whose restart policy brings it back is `restarting` between runs (the engine
 //! counts it as running): a `die` re-inspects it and it stays listed, so the batch never loses
 //! it for a tick. A container that stopped for good moves to the exited list, kept for an hour
@@ -328,6 +331,22 @@ fn lock(shared: &Mutex<Inventory>) -> MutexGuard<'_, Inventory> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// One container event, resolved (see [`Watcher::resolve`]).
+enum Change {
+    /// `destroy`: gone from both lists.
+    Destroyed(String),
+    /// `rename`: the new name.
+    Renamed(String, String),
+    /// `health_status: …`: the new status.
+    Health(String, Health),
+    /// Any other event: the container as inspected after it (`Ok(None)`: gone).
+    Inspected {
+        id: String,
+        action: String,
+        inspected: Result<Option<Box<ContainerInfo>>, CallError>,
+    },
+}
+
 /// The task keeping the [`Inventory`] up to date.
 struct Watcher {
     endpoint: Endpoint,
@@ -413,10 +432,20 @@ impl Watcher {
         let mut full_list = tokio::time::interval(RECONCILE_INTERVAL);
         full_list.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         full_list.tick().await; // the first tick is immediate; we just listed
+                                // Events being resolved (inspects overlap under churn), applied in arrival order.
+        let mut pending = stream::FuturesOrdered::new();
         loop {
             tokio::select! {
-                event = events.next() => match event {
-                    Some(Ok(event)) => self.apply(docker, event).await,
+                Some(change) = pending.next(), if !pending.is_empty() => {
+                    if let Some(change) = change {
+                        self.commit(change);
+                    }
+                }
+                event = events.next(), if pending.len() < INSPECT_CONCURRENCY => match event {
+                    Some(Ok(event)) => {
+                        lock(&self.shared).health.last_ok_at = Some(Utc::now());
+                        pending.push_back(self.resolve(docker, event));
+                    }
                     Some(Err(source)) => {
                         return EngineError::Events { endpoint: self.endpoint.clone(), source }
                     }
@@ -589,37 +618,56 @@ impl Watcher {
         Ok(Some(info))
     }
 
-    /// Applies one container event to the set.
-    async fn apply(&self, docker: &Docker, event: EventMessage) {
-        let Some(actor) = event.actor else { return };
-        let Some(id) = actor.id else { return };
+    /// What one container event means for the set, asking the engine when the event alone
+    /// does not say (start, restart, die, oom, pause, unpause, update: the state, pid, exit,
+    /// restart count or limits changed). Makes no change itself: see [`Watcher::commit`].
+    async fn resolve(&self, docker: &Docker, event: EventMessage) -> Option<Change> {
+        let actor = event.actor?;
+        let id = actor.id?;
         let action = event.action.unwrap_or_default();
-        lock(&self.shared).health.last_ok_at = Some(Utc::now());
-        match action.as_str() {
-            "destroy" => {
+        Some(match action.as_str() {
+            "destroy" => Change::Destroyed(id),
+            "rename" => {
+                let name = actor.attributes.as_ref().and_then(|a| a.get("name"))?;
+                Change::Renamed(id, name.trim_start_matches('/').to_owned())
+            }
+            // `health_status: healthy`: the new status is in the event itself.
+            health if health.starts_with("health_status") => {
+                let status = health.split_once(':').map(|(_, s)| s.trim())?;
+                Change::Health(id, health_of(status)?)
+            }
+            _ => {
+                let inspected = self.inspect(docker, &id).await.map(|i| i.map(Box::new));
+                Change::Inspected {
+                    id,
+                    action,
+                    inspected,
+                }
+            }
+        })
+    }
+
+    /// Applies one resolved event to the set. A `die` of a container its restart policy
+    /// brings back finds it `restarting`, and it stays listed.
+    fn commit(&self, change: Change) {
+        let mut inventory = lock(&self.shared);
+        match change {
+            Change::Destroyed(id) => {
                 debug!(container = %id, "removed");
-                let mut inventory = lock(&self.shared);
                 inventory.remove(&id);
                 inventory.exited.remove(&id);
             }
-            "rename" => {
-                let name = actor.attributes.as_ref().and_then(|a| a.get("name"));
-                let mut inventory = lock(&self.shared);
-                if let (Some(name), Some(known)) = (name, inventory.containers.get(&id)) {
+            Change::Renamed(id, name) => {
+                if let Some(known) = inventory.containers.get(&id) {
                     let renamed = ContainerInfo {
-                        name: name.trim_start_matches('/').to_owned(),
+                        name,
                         ..known.as_ref().clone()
                     };
                     inventory.insert(id, renamed);
                 }
             }
-            // `health_status: healthy`: the new status is in the event itself.
-            health if health.starts_with("health_status") => {
-                let status = health.split_once(':').map(|(_, s)| s.trim());
-                let mut inventory = lock(&self.shared);
-                if let (Some(health), Some(known)) =
-                    (status.and_then(health_of), inventory.containers.get(&id))
-                {
+            Change::Health(id, health) => {
+                if let Some(known) = inventory.containers.get(&id) {
                     let updated = ContainerInfo {
                         health: Some(health),
                         ..known.as_ref().clone()
@@ -627,17 +675,17 @@ impl Watcher {
                     inventory.insert(id, updated);
                 }
             }
-            // start, restart, die, oom, pause, unpause, update: the state, pid, exit, restart
-            // count or limits changed; ask once. A `die` of a container its restart policy
-            // brings back finds it `restarting`, and it stays listed.
-            _ => match self.inspect(docker, &id).await {
+            Change::Inspected {
+                id,
+                action,
+                inspected,
+            } => match inspected {
                 Ok(Some(info)) => {
                     debug!(container = %id, name = %info.name, %action, state = ?info.state, "inspected after event");
-                    lock(&self.shared).place(id, info, Utc::now());
+                    inventory.place(id, *info, Utc::now());
                 }
                 Ok(None) => {
                     debug!(container = %id, %action, "gone before inspect");
-                    let mut inventory = lock(&self.shared);
                     inventory.remove(&id);
                     inventory.exited.remove(&id);
                 }
@@ -645,7 +693,7 @@ impl Watcher {
                     warn!(container = %id, %action, cause = %e, "inspect after event failed");
                     // A container we cannot ask about after it died is not shown as running.
                     if action == "die" {
-                        lock(&self.shared).remove(&id);
+                        inventory.remove(&id);
                     }
                 }
             },
