@@ -24,8 +24,9 @@
 //! irrelevant: every event sets a container's state outright (running, gone, named), so
 //! applying an already-reflected event again is harmless, and the last event per container wins.
 //!
-//! Events that need an inspect are resolved up to eight at a time and applied in the order they
-//! arrived, so a burst of starts and stops (churn) does not queue behind one call after another.
+//! Events that need an inspect are resolved up to 32 at a time, each applied when its answer
+//! comes unless a newer event of the same container was applied first, so a burst of starts and
+//! stops (churn) does not queue behind one slow call.
 //!
 //! A container whose restart policy brings it back is `restarting` between runs (the engine
 //! counts it as running): a `die` re-inspects it and it stays listed, so the batch never loses
@@ -54,6 +55,8 @@ const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// Inspects in flight at once while filling the set from a list (hundreds at start-up).
 const INSPECT_CONCURRENCY: usize = 8;
+/// Events being resolved at once (most need an inspect); more wait in the event stream.
+const EVENTS_IN_FLIGHT: usize = 32;
 /// Container events that change the set or what it knows; others are filtered out by the
 /// engine. (`health_status` arrives as `health_status: healthy`; the engine matches the filter
 /// on the part before the colon.)
@@ -331,6 +334,49 @@ fn lock(shared: &Mutex<Inventory>) -> MutexGuard<'_, Inventory> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Per container, the events being resolved, so that a late answer about an older event never
+/// overrides a newer one (a `die`'s inspect finishing after the `destroy`). Forgets a
+/// container once none of its events is pending.
+#[derive(Debug, Default)]
+struct EventOrder {
+    /// Numbers events as they arrive.
+    next: u64,
+    /// Container id → (events in flight, newest event applied).
+    containers: HashMap<String, (u32, u64)>,
+}
+
+impl EventOrder {
+    /// Numbers a new event of container `id`.
+    fn start(&mut self, id: &str) -> u64 {
+        self.next += 1;
+        self.containers.entry(id.to_owned()).or_default().0 += 1;
+        self.next
+    }
+
+    /// Event `seq` of `id` is resolved: whether to apply it (no newer one was applied).
+    fn done(&mut self, id: &str, seq: u64) -> bool {
+        let Some(entry) = self.containers.get_mut(id) else {
+            return true;
+        };
+        entry.0 = entry.0.saturating_sub(1);
+        let newest = seq > entry.1;
+        if newest {
+            entry.1 = seq;
+        }
+        if entry.0 == 0 {
+            self.containers.remove(id);
+        }
+        newest
+    }
+}
+
+/// Event number `seq` of container `id`, resolved.
+struct Resolved {
+    seq: u64,
+    id: String,
+    change: Option<Change>,
+}
+
 /// One container event, resolved (see [`Watcher::resolve`]).
 enum Change {
     /// `destroy`: gone from both lists.
@@ -432,19 +478,28 @@ impl Watcher {
         let mut full_list = tokio::time::interval(RECONCILE_INTERVAL);
         full_list.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         full_list.tick().await; // the first tick is immediate; we just listed
-                                // Events being resolved (inspects overlap under churn), applied in arrival order.
-        let mut pending = stream::FuturesOrdered::new();
+                                // Events being resolved: inspects overlap, and one container's slow inspect (the
+                                // engine holds a dying container's lock while it cleans up) never delays another's.
+        let mut pending = stream::FuturesUnordered::new();
+        let mut order = EventOrder::default();
         loop {
             tokio::select! {
-                Some(change) = pending.next(), if !pending.is_empty() => {
-                    if let Some(change) = change {
+                Some(Resolved { seq, id, change }) = pending.next(), if !pending.is_empty() => {
+                    if let (true, Some(change)) = (order.done(&id, seq), change) {
                         self.commit(change);
                     }
                 }
-                event = events.next(), if pending.len() < INSPECT_CONCURRENCY => match event {
+                event = events.next(), if pending.len() < EVENTS_IN_FLIGHT => match event {
                     Some(Ok(event)) => {
                         lock(&self.shared).health.last_ok_at = Some(Utc::now());
-                        pending.push_back(self.resolve(docker, event));
+                        let Some(id) = event.actor.as_ref().and_then(|a| a.id.clone()) else {
+                            continue;
+                        };
+                        let seq = order.start(&id);
+                        pending.push(async move {
+                            let change = self.resolve(docker, event).await;
+                            Resolved { seq, id, change }
+                        });
                     }
                     Some(Err(source)) => {
                         return EngineError::Events { endpoint: self.endpoint.clone(), source }
@@ -1301,6 +1356,27 @@ mod tests {
         assert_eq!(inventory.name_of("db").as_deref(), Some("db"));
         assert_eq!(inventory.name_of("6a"), None);
         assert_eq!(inventory.name_of("web"), None);
+    }
+
+    #[test]
+    fn a_late_answer_never_overrides_a_newer_event_and_nothing_is_kept() {
+        let mut order = EventOrder::default();
+        let die = order.start("a");
+        let destroy = order.start("a");
+        let other = order.start("b");
+        // b's answer comes first: applied.
+        assert!(order.done("b", other));
+        // a's destroy is resolved before its die's inspect returns: the die is dropped.
+        assert!(order.done("a", destroy));
+        assert!(!order.done("a", die));
+        assert!(
+            order.containers.is_empty(),
+            "forgets containers with nothing pending"
+        );
+        // In order, both apply.
+        let start = order.start("c");
+        let pause = order.start("c");
+        assert!(order.done("c", start) && order.done("c", pause));
     }
 
     #[test]
