@@ -335,13 +335,15 @@ fn lock(shared: &Mutex<Inventory>) -> MutexGuard<'_, Inventory> {
 }
 
 /// Per container, the events being resolved, so that a late answer about an older event never
-/// overrides a newer one (a `die`'s inspect finishing after the `destroy`). Forgets a
-/// container once none of its events is pending.
+/// overrides a newer one (a `die`'s inspect finishing after the `destroy`). Only events that
+/// set the whole state (an inspect, a destroy) count as newer: a rename or a health change
+/// applies to whatever is known and never hides an older inspect. Forgets a container once
+/// none of its events is pending.
 #[derive(Debug, Default)]
 struct EventOrder {
     /// Numbers events as they arrive.
     next: u64,
-    /// Container id → (events in flight, newest event applied).
+    /// Container id → (events in flight, newest whole-state event applied).
     containers: HashMap<String, (u32, u64)>,
 }
 
@@ -353,14 +355,15 @@ impl EventOrder {
         self.next
     }
 
-    /// Event `seq` of `id` is resolved: whether to apply it (no newer one was applied).
-    fn done(&mut self, id: &str, seq: u64) -> bool {
+    /// Event `seq` of `id` is resolved: whether to apply it (a partial change always; one
+    /// that sets the whole state unless a newer such one was applied).
+    fn done(&mut self, id: &str, seq: u64, whole: bool) -> bool {
         let Some(entry) = self.containers.get_mut(id) else {
             return true;
         };
         entry.0 = entry.0.saturating_sub(1);
-        let newest = seq > entry.1;
-        if newest {
+        let newest = !whole || seq > entry.1;
+        if whole && newest {
             entry.1 = seq;
         }
         if entry.0 == 0 {
@@ -391,6 +394,13 @@ enum Change {
         action: String,
         inspected: Result<Option<Box<ContainerInfo>>, CallError>,
     },
+}
+
+impl Change {
+    /// Whether it replaces all that is known of the container (see [`EventOrder`]).
+    fn sets_whole_state(&self) -> bool {
+        matches!(self, Change::Destroyed(_) | Change::Inspected { .. })
+    }
 }
 
 /// The task keeping the [`Inventory`] up to date.
@@ -485,7 +495,8 @@ impl Watcher {
         loop {
             tokio::select! {
                 Some(Resolved { seq, id, change }) = pending.next(), if !pending.is_empty() => {
-                    if let (true, Some(change)) = (order.done(&id, seq), change) {
+                    let whole = change.as_ref().is_some_and(Change::sets_whole_state);
+                    if let (true, Some(change)) = (order.done(&id, seq, whole), change) {
                         self.commit(change);
                     }
                 }
@@ -1365,10 +1376,10 @@ mod tests {
         let destroy = order.start("a");
         let other = order.start("b");
         // b's answer comes first: applied.
-        assert!(order.done("b", other));
+        assert!(order.done("b", other, true));
         // a's destroy is resolved before its die's inspect returns: the die is dropped.
-        assert!(order.done("a", destroy));
-        assert!(!order.done("a", die));
+        assert!(order.done("a", destroy, true));
+        assert!(!order.done("a", die, true));
         assert!(
             order.containers.is_empty(),
             "forgets containers with nothing pending"
@@ -1376,7 +1387,12 @@ mod tests {
         // In order, both apply.
         let start = order.start("c");
         let pause = order.start("c");
-        assert!(order.done("c", start) && order.done("c", pause));
+        assert!(order.done("c", start, true) && order.done("c", pause, true));
+        // A health change resolved before an older start's inspect hides nothing.
+        let start = order.start("d");
+        let health = order.start("d");
+        assert!(order.done("d", health, false));
+        assert!(order.done("d", start, true));
     }
 
     #[test]
