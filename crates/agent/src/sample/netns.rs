@@ -50,8 +50,11 @@ pub struct NetNs {
     /// The inode of the agent's own network namespace; a container whose pid shows it is not
     /// the container (the agent sees another pid namespace).
     own_netns: Option<u64>,
-    /// Whether the last container checked was not visible.
-    hidden: bool,
+    /// Some container's process was not visible (missing, or in the agent's namespace).
+    seen_hidden: bool,
+    /// Some container's process was: then the agent sees the host's processes, and a
+    /// missing one is a container that just stopped, not a blind agent.
+    seen_visible: bool,
 }
 
 impl NetNs {
@@ -61,7 +64,8 @@ impl NetNs {
         Self {
             root,
             own_netns,
-            hidden: false,
+            seen_hidden: false,
+            seen_visible: false,
         }
     }
 
@@ -102,7 +106,11 @@ impl NetNs {
     fn open(&mut self, pid: u32) -> NetDev {
         let dir = self.root.join(pid.to_string());
         let visible = dir.join("net/dev").exists() && !self.is_own_namespace(&dir);
-        self.hidden = !visible;
+        if visible {
+            self.seen_visible = true;
+        } else {
+            self.seen_hidden = true;
+        }
         NetDev {
             pid,
             file: visible.then(|| CgroupFile::from(dir.join("net/dev"))),
@@ -120,7 +128,7 @@ impl NetNs {
     /// What to change when containers' processes are not visible, for
     /// `agent_status.warnings`; `None` while they are.
     pub fn warning(&self) -> Option<String> {
-        self.hidden.then(|| {
+        (self.seen_hidden && !self.seen_visible).then(|| {
             format!(
                 "network figures unavailable: the agent cannot see the containers' processes \
                  under {root} (it runs in its own process namespace). Run it with `pid: host`, \
