@@ -3,8 +3,8 @@
 //!
 //! # Layout
 //! - [`config`]: every setting — command-line flags, their environment fallbacks, and the
-//!   environment-only `$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT` (and `$DOCKSCOPE_PROC_ROOT`, read by
-//!   `sample::netns`) — parsed once and handed down.
+//!   environment-only `$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT` and `$DOCKSCOPE_PROC_ROOT` —
+//!   parsed once and handed down.
 //! - [`engine`]: where the Docker engine is ([`engine::Endpoint`]), its client, and
 //!   [`engine::EngineError`] (which says whether a retry can help).
 //! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors

@@ -60,6 +60,7 @@ impl Collector {
             collector: choice,
             endpoint,
             cgroup_root,
+            proc_root,
             synthetic_containers,
         } = settings;
         if let Some(n) = synthetic_containers {
@@ -78,7 +79,7 @@ impl Collector {
             }
         };
         let collector = match layout {
-            Some(Ok(layout)) => Collector::Cgroup(CgroupSource::new(layout, endpoint)),
+            Some(Ok(layout)) => Collector::Cgroup(CgroupSource::new(layout, endpoint, proc_root)),
             Some(Err(why)) => {
                 if choice == CollectorChoice::Cgroup {
                     warn!(cause = %why, "--collector cgroup: cgroup files unreadable; using the Docker API instead");

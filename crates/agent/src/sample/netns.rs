@@ -17,7 +17,8 @@
 //! container leaves, which also releases the namespace it holds).
 //!
 //! Seeing the host's processes: an agent in a container needs `pid: host`, or the host's
-//! `/proc` mounted (e.g. at `/host/proc`) and [`PROC_ROOT_ENV`] naming it. Without either,
+//! `/proc` mounted (e.g. at `/host/proc`) and [`PROC_ROOT_ENV`] naming it (read by `config`,
+//! handed down as `SampleSettings::proc_root`). Without either,
 //! `/proc/<pid>` of a container is missing or another process of the agent's own namespace;
 //! [`NetNs::warning`] says so and the figures stay unknown.
 
@@ -27,11 +28,7 @@ use std::path::{Path, PathBuf};
 use super::cgroup::read::{CgroupFile, ReadBuf};
 use super::containers::ContainerInfo;
 use super::figures::NetCounters;
-
-/// Environment variable naming the host's `/proc` when the agent sees another one.
-pub const PROC_ROOT_ENV: &str = "DOCKSCOPE_PROC_ROOT";
-/// Where `/proc` is normally.
-pub const DEFAULT_PROC_ROOT: &str = "/proc";
+use super::settings::PROC_ROOT_ENV;
 
 /// One container's `net/dev`, opened for one pid.
 #[derive(Debug)]
@@ -67,14 +64,6 @@ impl NetNs {
             seen_hidden: false,
             seen_visible: false,
         }
-    }
-
-    /// Reads under `$DOCKSCOPE_PROC_ROOT`, else `/proc`.
-    pub fn from_env() -> Self {
-        let root = std::env::var_os(PROC_ROOT_ENV)
-            .filter(|v| !v.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_PROC_ROOT), PathBuf::from);
-        Self::new(root)
     }
 
     /// The container's counters, through `slot` (its kept file, replaced when the pid

@@ -84,8 +84,9 @@ pub struct CgroupSource {
 }
 
 impl CgroupSource {
-    /// A source reading `layout`, following containers of the engine at `endpoint`.
-    pub fn new(layout: Layout, endpoint: Endpoint) -> Self {
+    /// A source reading `layout`, following containers of the engine at `endpoint`, their
+    /// network counters under `proc_root` (the host's `/proc`).
+    pub fn new(layout: Layout, endpoint: Endpoint, proc_root: std::path::PathBuf) -> Self {
         let host_memory = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| host_memory(&m));
@@ -97,7 +98,7 @@ impl CgroupSource {
             buf: ReadBuf::default(),
             host_memory,
             budget: Budget::for_this_process(),
-            netns: NetNs::from_env(),
+            netns: NetNs::new(proc_root),
         }
     }
 
