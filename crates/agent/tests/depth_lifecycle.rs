@@ -270,8 +270,9 @@ async fn an_oom_killed_container_is_in_exited_as_docker_inspect_says_until_remov
         "no live figures"
     );
 
-    // An agent started after it stopped finds it too (listed at start-up).
-    let late = Agent::start(&[]);
+    // An agent started after it stopped finds it too (listed at start-up), also with the
+    // Docker API collector.
+    let late = Agent::start(&["--collector", "docker-api"]);
     let mut late_feed = Feed::connect(&late.url()).await;
     let mut found = None;
     for _ in 0..3 {
