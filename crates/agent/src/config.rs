@@ -1,5 +1,6 @@
-//! Every setting: command-line flags, each with an environment-variable fallback, and the two
-//! settings that come from the environment only (`$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT`).
+//! Every setting: command-line flags, each with an environment-variable fallback, and the three
+//! settings that come from the environment only (`$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT`,
+//! `$DOCKSCOPE_PROC_ROOT`).
 //! Nothing else in the agent reads the environment; the parsed values are handed down
 //! ([`Config::sample_settings`], [`Config::access`]). Imports only leaves (`engine`,
 //! `sample::settings`, `access`), so nothing it uses reaches back up here.
@@ -12,7 +13,9 @@ use clap::Parser;
 use crate::access::{Access, AccessError};
 use crate::engine::{Endpoint, EndpointError, DEFAULT_ENDPOINT};
 pub use crate::sample::settings::CollectorChoice;
-use crate::sample::settings::{SampleSettings, CGROUP_ROOT_ENV, DEFAULT_CGROUP_ROOT};
+use crate::sample::settings::{
+    SampleSettings, CGROUP_ROOT_ENV, DEFAULT_CGROUP_ROOT, DEFAULT_PROC_ROOT, PROC_ROOT_ENV,
+};
 
 /// Dockscope agent: samples every running container once a second and streams the figures to
 /// WebSocket clients. Read-only: it never changes a container.
@@ -128,6 +131,12 @@ pub struct Config {
     /// the host's tree mounted elsewhere), else `/sys/fs/cgroup`.
     #[arg(skip = cgroup_root_from_env())]
     pub cgroup_root: PathBuf,
+
+    /// The host's `/proc`, where containers' network counters are read:
+    /// `$DOCKSCOPE_PROC_ROOT` (for an agent in a container with the host's `/proc` mounted
+    /// elsewhere), else `/proc`.
+    #[arg(skip = root_from_env(PROC_ROOT_ENV, DEFAULT_PROC_ROOT))]
+    pub proc_root: PathBuf,
 }
 
 /// Why a count flag was refused.
@@ -159,9 +168,14 @@ fn parse_endpoint(s: &str) -> Result<Endpoint, EndpointError> {
 }
 
 fn cgroup_root_from_env() -> PathBuf {
-    std::env::var_os(CGROUP_ROOT_ENV)
+    root_from_env(CGROUP_ROOT_ENV, DEFAULT_CGROUP_ROOT)
+}
+
+/// The directory `$variable` names, else `default`.
+fn root_from_env(variable: &str, default: &str) -> PathBuf {
+    std::env::var_os(variable)
         .filter(|r| !r.is_empty())
-        .map_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT), PathBuf::from)
+        .map_or_else(|| PathBuf::from(default), PathBuf::from)
 }
 
 impl Config {
@@ -210,7 +224,7 @@ impl Config {
         }
     }
 
-    /// What the collectors need: `--collector`, the endpoint, the cgroup root,
+    /// What the collectors need: `--collector`, the endpoint, the cgroup and proc roots,
     /// `--synthetic-containers`.
     ///
     /// # Errors
@@ -220,6 +234,7 @@ impl Config {
             collector: self.collector,
             endpoint: self.endpoint()?,
             cgroup_root: self.cgroup_root.clone(),
+            proc_root: self.proc_root.clone(),
             synthetic_containers: self.synthetic_containers,
         })
     }
@@ -287,6 +302,7 @@ mod tests {
             .expect("valid flags");
         config.docker_host = None;
         config.cgroup_root = "/host/sys/fs/cgroup".into();
+        config.proc_root = "/host/proc".into();
         let settings = config.sample_settings().expect("default endpoint");
         assert_eq!(
             settings,
@@ -294,6 +310,7 @@ mod tests {
                 collector: CollectorChoice::Cgroup,
                 endpoint: Endpoint::Unix("/var/run/docker.sock".into()),
                 cgroup_root: "/host/sys/fs/cgroup".into(),
+                proc_root: "/host/proc".into(),
                 synthetic_containers: None,
             }
         );

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`config`]: every setting — command-line flags, their environment fallbacks, and the
-//!   environment-only `$DOCKER_HOST` and `$DOCKSCOPE_CGROUP_ROOT` — parsed once and handed down.
+//!   environment-only `$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT` and `$DOCKSCOPE_PROC_ROOT` —
+//!   parsed once and handed down.
 //! - [`engine`]: where the Docker engine is ([`engine::Endpoint`]), its client, and
 //!   [`engine::EngineError`] (which says whether a retry can help).
 //! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors
@@ -21,6 +22,7 @@
 //! - [`listen`]: the accept loop, TLS handshakes and HTTP/1.1 (hyper) with the limits that hold
 //!   before a WebSocket upgrade: header read timeout, caps on pending connections.
 //! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
+//! - [`health_log`]: answers a client's `health_log_request` with one `docker inspect`.
 //! - [`tls`]: loading `--tls-cert`/`--tls-key`.
 //! - [`ui`]: the dashboard bundle compiled into the binary.
 //!
@@ -33,6 +35,7 @@
 pub mod access;
 pub mod config;
 pub mod engine;
+pub mod health_log;
 pub mod healthcheck;
 pub mod listen;
 pub mod publish;
@@ -53,6 +56,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::health_log::HealthLog;
 use crate::publish::Publisher;
 use crate::sample::host::{self, DataRoot, HostMeter};
 use crate::sample::{Collector, StatsSource};
@@ -137,6 +141,10 @@ async fn serve<S: StatsSource>(
         access: Arc::new(access),
         shutdown: cancel.clone(),
         clients: TaskTracker::new(),
+        health_log: Arc::new(HealthLog::new(
+            board.agent_id.clone(),
+            config.endpoint().ok(),
+        )),
     };
     info!(
         agent_id = %board.agent_id,

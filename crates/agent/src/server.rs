@@ -2,8 +2,10 @@
 //!
 //! ```text
 //!   /ws, / (upgrade)  ──► client(): subscribe ─► send task: latest batch, fresh status,
-//!                                                 then every published frame + pings
-//!                                       └────► recv task: pongs, close, ignore the rest
+//!                                                 then every published frame + pings,
+//!                                                 and this client's health-log answers
+//!                                       └────► recv task: pongs, close, health_log_request
+//!                                              (one in flight; others dropped), ignore the rest
 //!   /healthz          ──► JSON health, loopback peers only
 //!   /agent.json       ──► AgentInfo for the embedded dashboard (--serve-ui)
 //!   /, /<file>        ──► the embedded dashboard (--serve-ui)
@@ -39,13 +41,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use dockscope_protocol::{AgentInfo, AGENT_INFO_PATH};
+use dockscope_protocol::{AgentInfo, ClientMessage, Message, AGENT_INFO_PATH};
 use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::access::{self, Access, Denied};
+use crate::health_log::HealthLog;
 use crate::listen::{Full, Slots};
 use crate::publish::Publisher;
 use crate::sampler::StatusBoard;
@@ -57,8 +60,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(10);
 const CLIENT_SILENCE_LIMIT: Duration = Duration::from_secs(30);
 /// A single frame that cannot be written for this long means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// The stream is read-only: clients may send small control messages at most. Larger ones
-/// close the connection with 1009.
+/// Clients may send small requests at most (`health_log_request`). Larger messages close the
+/// connection with 1009.
 pub const MAX_INBOUND_MESSAGE: usize = 4 * 1024;
 /// Inbound messages a client may send in a burst, and per second after that; more closes the
 /// connection with 1008.
@@ -83,6 +86,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks client tasks so shutdown can wait for their close frames.
     pub clients: TaskTracker,
+    /// Answers clients' health-log requests.
+    pub health_log: Arc<HealthLog>,
 }
 
 /// The agent's HTTP surface.
@@ -270,8 +275,12 @@ async fn client(socket: WebSocket, state: AppState) {
 
     let heard = last_heard.clone();
     let (close_tx, mut close_rx) = tokio::sync::oneshot::channel::<CloseFrame>();
+    // Answers for this client only; one request is in flight at a time, so one slot.
+    let (answer_tx, mut answer_rx) = tokio::sync::mpsc::channel::<String>(1);
+    let health_log = state.health_log.clone();
     let mut recv_task = tokio::spawn(async move {
         let mut budget = InboundBudget::new(Instant::now());
+        let mut in_flight = InFlight::default();
         let reason = loop {
             let message = match stream.next().await {
                 None | Some(Ok(WsMessage::Close(_))) => return None,
@@ -283,7 +292,7 @@ async fn client(socket: WebSocket, state: AppState) {
                     );
                     break close_frame(
                         close_code::SIZE,
-                        "message too big: this stream is read-only",
+                        "message too big: requests are 4 KiB at most",
                     );
                 }
                 Some(Err(e)) => {
@@ -300,10 +309,13 @@ async fn client(socket: WebSocket, state: AppState) {
                 info!("closing client that floods the agent with messages");
                 break close_frame(
                     close_code::POLICY,
-                    "too many messages: this stream is read-only",
+                    "too many messages: this stream takes a few requests at most",
                 );
             }
-            // Anything else a client sends is ignored: there are no commands.
+            if let WsMessage::Text(text) = &message {
+                request(text.as_str(), &health_log, &answer_tx, &mut in_flight);
+            }
+            // Anything else a client sends is ignored.
         };
         Some(reason)
     });
@@ -343,6 +355,11 @@ async fn client(socket: WebSocket, state: AppState) {
                     let _ = send(&mut sink, WsMessage::Close(Some(close))).await;
                     return;
                 }
+                Some(answer) = answer_rx.recv() => {
+                    if !send(&mut sink, WsMessage::Text(answer.into())).await {
+                        return;
+                    }
+                }
                 Ok(close) = &mut close_rx => {
                     let _ = send(&mut sink, WsMessage::Close(Some(close))).await;
                     return;
@@ -366,6 +383,55 @@ async fn client(socket: WebSocket, state: AppState) {
         },
     }
     debug!("client disconnected");
+}
+
+/// A client's request being answered; aborted when the client leaves.
+#[derive(Debug, Default)]
+struct InFlight(Option<tokio::task::JoinHandle<()>>);
+
+impl InFlight {
+    fn busy(&self) -> bool {
+        self.0.as_ref().is_some_and(|task| !task.is_finished())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Acts on one text frame from a client: a `health_log_request` starts one inspect unless one
+/// is in flight for this client (then it is dropped: a flood of requests costs the engine one
+/// call at a time per client); unknown and malformed frames are ignored.
+fn request(
+    text: &str,
+    health_log: &Arc<HealthLog>,
+    answers: &tokio::sync::mpsc::Sender<String>,
+    in_flight: &mut InFlight,
+) {
+    match ClientMessage::decode(text) {
+        Ok(ClientMessage::HealthLogRequest { id }) => {
+            if in_flight.busy() {
+                debug!(container = %id, "dropping a health log request: one is being answered");
+                return;
+            }
+            let (health_log, answers) = (health_log.clone(), answers.clone());
+            in_flight.0 = Some(tokio::spawn(async move {
+                let answer = health_log.answer(&id).await;
+                match Message::ContainerHealth(answer).encode() {
+                    Ok(text) => {
+                        let _ = answers.send(text).await;
+                    }
+                    Err(e) => warn!(cause = %e, "could not encode a health log answer"),
+                }
+            }));
+        }
+        Ok(ClientMessage::Unknown) => debug!("ignoring a client message of an unknown type"),
+        Err(e) => debug!(cause = %e, "ignoring a malformed client message"),
+    }
 }
 
 fn close_frame(code: u16, reason: &'static str) -> CloseFrame {

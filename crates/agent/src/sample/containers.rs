@@ -5,10 +5,15 @@
 //!   watcher task (one per agent)
 //!     connect + negotiate ──► subscribe to container events (replaying the last second)
 //!       │                     list running containers once, inspect each new one
-//!       │                     ┌─ event start ──► inspect once ─► add ─┐
-//!       │                     ├─ event die/destroy ─► remove ─────────┤
-//!       │                     ├─ event rename ─► new name ────────────┼─► Inventory (generation += 1)
-//!       │                     └─ every 30 s: list again, reconcile ───┘         │
+//!       │                     list exited ones once (stopped in the last hour, 100 at most)
+//!       │                     ┌─ event start/restart/die/oom/pause/unpause/update
+//!       │                     │        ──► inspect ─► running, paused, restarting: keep ─┐
+//!       │                     │                       exited, dead: move to `exited` ────┤
+//!       │                     ├─ event health_status ─► new health ──────────────────────┤
+//!       │                     ├─ event destroy ─► remove (running or exited) ────────────┤
+//!       │                     ├─ event rename ─► new name ───────────────────────────────┼─► Inventory
+//!       │                     └─ every 30 s: list again, reconcile ──────────────────────┘  (generation
+//!       │                                                                                 += 1) │
 //!       └── stream or list fails: clear, mark unreachable, back off 0.5 s … 4 s  │
 //!                                                                                ▼
 //!   collector's sample() (once a second): if the generation moved, re-sync its own per-container
@@ -18,12 +23,21 @@
 //! Replaying events from one second before the list makes the order of "subscribe" and "list"
 //! irrelevant: every event sets a container's state outright (running, gone, named), so
 //! applying an already-reflected event again is harmless, and the last event per container wins.
+//!
+//! Events that need an inspect are resolved up to 32 at a time, each applied when its answer
+//! comes unless a newer event of the same container was applied first, so a burst of starts and
+//! stops (churn) does not queue behind one slow call.
+//!
+//! A container whose restart policy brings it back is `restarting` between runs (the engine
+//! counts it as running): a `die` re-inspects it and it stays listed, so the batch never loses
+//! it for a tick. A container that stopped for good moves to the exited list, kept for an hour
+//! after `FinishedAt` ([`EXITED_KEEP`]), the [`EXITED_CAP`] most recent at most.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bollard::models::{ContainerInspectResponse, EventMessage};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, EventMessage};
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::Docker;
 use chrono::{DateTime, Utc};
@@ -41,8 +55,30 @@ const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// Inspects in flight at once while filling the set from a list (hundreds at start-up).
 const INSPECT_CONCURRENCY: usize = 8;
-/// Container events that change the set; others are filtered out by the engine.
-const EVENTS: [&str; 6] = ["start", "die", "destroy", "rename", "pause", "unpause"];
+/// Events being resolved at once (most need an inspect); more wait in the event stream.
+const EVENTS_IN_FLIGHT: usize = 32;
+/// Container events that change the set or what it knows; others are filtered out by the
+/// engine. (`health_status` arrives as `health_status: healthy`; the engine matches the filter
+/// on the part before the colon.)
+const EVENTS: [&str; 10] = [
+    "start",
+    "restart",
+    "die",
+    "oom",
+    "destroy",
+    "rename",
+    "pause",
+    "unpause",
+    "update",
+    "health_status",
+];
+/// How long a stopped container stays in the exited list after it finished.
+pub const EXITED_KEEP: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// At most this many exited containers are kept (the most recent): a host with thousands of
+/// stopped containers must not make every batch huge.
+pub const EXITED_CAP: usize = 100;
+/// The CFS period Docker uses for `--cpus` and when `--cpu-period` is not given.
+const DEFAULT_CPU_PERIOD_US: u64 = 100_000;
 
 /// What the agent knows about one running container, from `docker inspect`; replaced when an
 /// event changes it (rename, health status, pause).
@@ -82,9 +118,31 @@ pub struct ContainerInfo {
     pub cpu_period_us: Option<u64>,
     /// CPUs in `--cpuset-cpus` (`HostConfig.CpusetCpus`); `None` when not set.
     pub cpuset_cpus: Option<u32>,
+    /// `State.FinishedAt` of the last run; `None` before the first ends.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 impl ContainerInfo {
+    /// Whether the container belongs in the running set: running, paused, or between runs
+    /// of its restart policy. Without a state (an engine that does not say), it counts as
+    /// running.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.state,
+            None | Some(ContainerState::Running)
+                | Some(ContainerState::Paused)
+                | Some(ContainerState::Restarting)
+        )
+    }
+
+    /// Whether it stopped (exited or dead) and so belongs in the exited list.
+    pub fn is_stopped(&self) -> bool {
+        matches!(
+            self.state,
+            Some(ContainerState::Exited) | Some(ContainerState::Dead)
+        )
+    }
+
     /// Seconds since the container started, as of `now`.
     pub fn uptime_secs(&self, now: DateTime<Utc>) -> Option<u64> {
         self.started_at
@@ -97,8 +155,11 @@ impl ContainerInfo {
 pub struct Inventory {
     /// Bumped on every change to `containers`, so a collector re-syncs only when needed.
     pub generation: u64,
-    /// Running (or paused) containers by full id.
+    /// Running, paused or restarting containers by full id.
     pub containers: HashMap<String, Arc<ContainerInfo>>,
+    /// Containers that stopped in the last hour, by full id, with their exit (the
+    /// [`EXITED_CAP`] most recent).
+    pub exited: HashMap<String, Arc<ContainerInfo>>,
     /// Reachability as of the last engine call or event.
     pub health: EngineHealth,
     /// The negotiated client while the engine is reachable (the Docker API collector's
@@ -120,6 +181,85 @@ impl Inventory {
         if self.containers.remove(id).is_some() {
             self.generation += 1;
         }
+    }
+
+    /// Puts an inspected container where its state says: the running set, the exited list
+    /// (as of `now`), or neither (created, being removed).
+    pub fn place(&mut self, id: String, info: ContainerInfo, now: DateTime<Utc>) {
+        if info.is_live() {
+            self.exited.remove(&id);
+            self.insert(id, info);
+        } else {
+            self.remove(&id);
+            if info.is_stopped() {
+                self.add_exited(id, info, now);
+            } else {
+                self.exited.remove(&id);
+            }
+        }
+    }
+
+    /// Records a stopped container unless it finished more than [`EXITED_KEEP`] before
+    /// `now`; keeps the [`EXITED_CAP`] most recent. Its start time is dropped: it has no
+    /// uptime any more.
+    fn add_exited(&mut self, id: String, info: ContainerInfo, now: DateTime<Utc>) {
+        if info.finished_at.is_some_and(|f| now - f > EXITED_KEEP) {
+            self.exited.remove(&id);
+            return;
+        }
+        let info = ContainerInfo {
+            started_at: None,
+            ..info
+        };
+        self.exited.insert(id, Arc::new(info));
+        self.prune_exited(now);
+        while self.exited.len() > EXITED_CAP {
+            let oldest = self
+                .exited
+                .iter()
+                .min_by_key(|(_, info)| info.finished_at)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => self.exited.remove(&id),
+                None => break,
+            };
+        }
+    }
+
+    /// Forgets exited containers that finished more than [`EXITED_KEEP`] before `now`.
+    fn prune_exited(&mut self, now: DateTime<Utc>) {
+        self.exited
+            .retain(|_, info| info.finished_at.is_none_or(|f| now - f <= EXITED_KEEP));
+    }
+
+    /// The exited list as batch entries (most recent first), as of `now`, each made by
+    /// `entry` (the collectors pass `figures::container_stats` with no figures: the entry
+    /// carries state, exit code and OOM flag).
+    pub fn exited_entries<T>(
+        &self,
+        now: DateTime<Utc>,
+        entry: impl Fn(String, &ContainerInfo, DateTime<Utc>) -> T,
+    ) -> Vec<T> {
+        let mut recent: Vec<(&String, &Arc<ContainerInfo>)> = self
+            .exited
+            .iter()
+            .filter(|(_, info)| info.finished_at.is_none_or(|f| now - f <= EXITED_KEEP))
+            .collect();
+        recent.sort_by(|a, b| b.1.finished_at.cmp(&a.1.finished_at).then(a.0.cmp(b.0)));
+        recent
+            .into_iter()
+            .map(|(id, info)| entry(id.clone(), info, now))
+            .collect()
+    }
+
+    /// The name of the container `reference` (a full id, an id prefix or a name) names,
+    /// when it is running or recently exited.
+    fn name_of(&self, reference: &str) -> Option<String> {
+        let all = || self.containers.iter().chain(self.exited.iter());
+        all()
+            .find(|(id, info)| id.as_str() == reference || info.name == reference)
+            .or_else(|| all().find(|(id, _)| reference.len() >= 12 && id.starts_with(reference)))
+            .map(|(_, info)| info.name.clone())
     }
 }
 
@@ -172,6 +312,12 @@ impl ContainerSet {
         lock(&self.shared)
     }
 
+    /// The containers that stopped in the last hour, as batch entries made by `entry` (see
+    /// [`Inventory::exited_entries`]). Does not start the watcher.
+    pub fn exited<T>(&self, entry: impl Fn(String, &ContainerInfo, DateTime<Utc>) -> T) -> Vec<T> {
+        lock(&self.shared).exited_entries(Utc::now(), entry)
+    }
+
     /// The engine's health. While the event stream is open the engine counts as just seen.
     pub fn health(&self) -> EngineHealth {
         let mut health = lock(&self.shared).health.clone();
@@ -186,6 +332,75 @@ fn lock(shared: &Mutex<Inventory>) -> MutexGuard<'_, Inventory> {
     shared
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Per container, the events being resolved, so that a late answer about an older event never
+/// overrides a newer one (a `die`'s inspect finishing after the `destroy`). Only events that
+/// set the whole state (an inspect, a destroy) count as newer: a rename or a health change
+/// applies to whatever is known and never hides an older inspect. Forgets a container once
+/// none of its events is pending.
+#[derive(Debug, Default)]
+struct EventOrder {
+    /// Numbers events as they arrive.
+    next: u64,
+    /// Container id → (events in flight, newest whole-state event applied).
+    containers: HashMap<String, (u32, u64)>,
+}
+
+impl EventOrder {
+    /// Numbers a new event of container `id`.
+    fn start(&mut self, id: &str) -> u64 {
+        self.next += 1;
+        self.containers.entry(id.to_owned()).or_default().0 += 1;
+        self.next
+    }
+
+    /// Event `seq` of `id` is resolved: whether to apply it (a partial change always; one
+    /// that sets the whole state unless a newer such one was applied).
+    fn done(&mut self, id: &str, seq: u64, whole: bool) -> bool {
+        let Some(entry) = self.containers.get_mut(id) else {
+            return true;
+        };
+        entry.0 = entry.0.saturating_sub(1);
+        let newest = !whole || seq > entry.1;
+        if whole && newest {
+            entry.1 = seq;
+        }
+        if entry.0 == 0 {
+            self.containers.remove(id);
+        }
+        newest
+    }
+}
+
+/// Event number `seq` of container `id`, resolved.
+struct Resolved {
+    seq: u64,
+    id: String,
+    change: Option<Change>,
+}
+
+/// One container event, resolved (see [`Watcher::resolve`]).
+enum Change {
+    /// `destroy`: gone from both lists.
+    Destroyed(String),
+    /// `rename`: the new name.
+    Renamed(String, String),
+    /// `health_status: …`: the new status.
+    Health(String, Health),
+    /// Any other event: the container as inspected after it (`Ok(None)`: gone).
+    Inspected {
+        id: String,
+        action: String,
+        inspected: Result<Option<Box<ContainerInfo>>, CallError>,
+    },
+}
+
+impl Change {
+    /// Whether it replaces all that is known of the container (see [`EventOrder`]).
+    fn sets_whole_state(&self) -> bool {
+        matches!(self, Change::Destroyed(_) | Change::Inspected { .. })
+    }
 }
 
 /// The task keeping the [`Inventory`] up to date.
@@ -251,6 +466,9 @@ impl Watcher {
         if let Err(error) = self.reconcile(docker).await {
             return error;
         }
+        if let Err(error) = self.list_exited(docker).await {
+            return error;
+        }
         {
             let mut inventory = lock(&self.shared);
             if !inventory.health.reachable {
@@ -270,10 +488,30 @@ impl Watcher {
         let mut full_list = tokio::time::interval(RECONCILE_INTERVAL);
         full_list.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         full_list.tick().await; // the first tick is immediate; we just listed
+                                // Events being resolved: inspects overlap, and one container's slow inspect (the
+                                // engine holds a dying container's lock while it cleans up) never delays another's.
+        let mut pending = stream::FuturesUnordered::new();
+        let mut order = EventOrder::default();
         loop {
             tokio::select! {
-                event = events.next() => match event {
-                    Some(Ok(event)) => self.apply(docker, event).await,
+                Some(Resolved { seq, id, change }) = pending.next(), if !pending.is_empty() => {
+                    let whole = change.as_ref().is_some_and(Change::sets_whole_state);
+                    if let (true, Some(change)) = (order.done(&id, seq, whole), change) {
+                        self.commit(change);
+                    }
+                }
+                event = events.next(), if pending.len() < EVENTS_IN_FLIGHT => match event {
+                    Some(Ok(event)) => {
+                        lock(&self.shared).health.last_ok_at = Some(Utc::now());
+                        let Some(id) = event.actor.as_ref().and_then(|a| a.id.clone()) else {
+                            continue;
+                        };
+                        let seq = order.start(&id);
+                        pending.push(async move {
+                            let change = self.resolve(docker, event).await;
+                            Resolved { seq, id, change }
+                        });
+                    }
                     Some(Err(source)) => {
                         return EngineError::Events { endpoint: self.endpoint.clone(), source }
                     }
@@ -288,27 +526,74 @@ impl Watcher {
         }
     }
 
+    /// Lists containers with `options`.
+    async fn list(
+        &self,
+        docker: &Docker,
+        options: ListContainersOptions,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
+        match tokio::time::timeout(CALL_TIMEOUT, docker.list_containers(Some(options))).await {
+            Ok(Ok(listed)) => Ok(listed),
+            Ok(Err(source)) => Err(EngineError::List {
+                endpoint: self.endpoint.clone(),
+                source,
+            }),
+            Err(_) => Err(EngineError::ListTimeout {
+                endpoint: self.endpoint.clone(),
+            }),
+        }
+    }
+
+    /// Fills the exited list at the start of a session: containers that stopped in the last
+    /// hour. The list says "Exited (0) 5 minutes ago"; only those whose words allow the last
+    /// hour are inspected (for `FinishedAt`), the [`EXITED_CAP`] most recently created at most,
+    /// so a host with thousands of old stopped containers costs one list call.
+    async fn list_exited(&self, docker: &Docker) -> Result<(), EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([(
+                "status".to_owned(),
+                vec!["exited".to_owned(), "dead".to_owned()],
+            )])),
+            ..Default::default()
+        };
+        let listed = self.list(docker, options).await?;
+        let mut candidates: Vec<(i64, String)> = listed
+            .into_iter()
+            .filter(|summary| summary.status.as_deref().is_none_or(within_the_hour))
+            .filter_map(|summary| Some((summary.created.unwrap_or(0), summary.id?)))
+            .collect();
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        candidates.truncate(EXITED_CAP);
+        lock(&self.shared).exited.clear();
+        let mut inspected = stream::iter(candidates)
+            .map(|(_, id)| async move {
+                let info = self.inspect(docker, &id).await;
+                (id, info)
+            })
+            .buffer_unordered(INSPECT_CONCURRENCY);
+        while let Some((id, info)) = inspected.next().await {
+            match info {
+                Ok(Some(info)) if info.is_stopped() => {
+                    lock(&self.shared).place(id, info, Utc::now());
+                }
+                Ok(_) => {}
+                Err(source) => return Err(EngineError::Inspect { id, source }),
+            }
+        }
+        Ok(())
+    }
+
     /// Lists running containers and makes the set match: inspects new ones, drops gone ones.
     async fn reconcile(&self, docker: &Docker) -> Result<(), EngineError> {
         let options = ListContainersOptions {
             all: false,
             ..Default::default()
         };
-        let listed =
-            match tokio::time::timeout(CALL_TIMEOUT, docker.list_containers(Some(options))).await {
-                Ok(Ok(listed)) => listed,
-                Ok(Err(source)) => {
-                    return Err(EngineError::List {
-                        endpoint: self.endpoint.clone(),
-                        source,
-                    })
-                }
-                Err(_) => {
-                    return Err(EngineError::ListTimeout {
-                        endpoint: self.endpoint.clone(),
-                    })
-                }
-            };
+        let listed = match self.list(docker, options).await {
+            Ok(listed) => listed,
+            Err(error) => return Err(error),
+        };
         let listed: HashMap<String, String> = listed
             .into_iter()
             .filter_map(|summary| {
@@ -353,7 +638,7 @@ impl Watcher {
         };
         let mut inspected = stream::iter(unknown)
             .map(|id| async move {
-                let info = inspect(docker, &id).await;
+                let info = self.inspect(docker, &id).await;
                 (id, info)
             })
             .buffer_unordered(INSPECT_CONCURRENCY);
@@ -361,9 +646,9 @@ impl Watcher {
             match info {
                 Ok(Some(info)) => {
                     debug!(container = %id, name = %info.name, "following container");
-                    lock(&self.shared).insert(id, info);
+                    lock(&self.shared).place(id, info, Utc::now());
                 }
-                // Stopped between list and inspect.
+                // Removed between list and inspect.
                 Ok(None) => {}
                 Err(source) => return Err(EngineError::Inspect { id, source }),
             }
@@ -371,39 +656,113 @@ impl Watcher {
         Ok(())
     }
 
-    /// Applies one container event to the set.
-    async fn apply(&self, docker: &Docker, event: EventMessage) {
-        let Some(actor) = event.actor else { return };
-        let Some(id) = actor.id else { return };
-        let action = event.action.unwrap_or_default();
-        lock(&self.shared).health.last_ok_at = Some(Utc::now());
-        match action.as_str() {
-            "start" => match inspect(docker, &id).await {
-                Ok(Some(info)) => {
-                    debug!(container = %id, name = %info.name, "started");
-                    lock(&self.shared).insert(id, info);
-                }
-                Ok(None) => debug!(container = %id, "started and stopped before inspect"),
-                // The next full list picks it up.
-                Err(e) => warn!(container = %id, cause = %e, "inspect after start failed"),
-            },
-            "die" | "destroy" => {
-                debug!(container = %id, %action, "stopped");
-                lock(&self.shared).remove(&id);
+    /// Inspects one container (`Ok(None)`: it is gone), naming the container whose network
+    /// namespace it shares.
+    async fn inspect(&self, docker: &Docker, id: &str) -> Result<Option<ContainerInfo>, CallError> {
+        let Some(mut info) = inspect(docker, id).await? else {
+            return Ok(None);
+        };
+        if let Some(target) = info
+            .network_mode
+            .as_deref()
+            .and_then(|m| m.strip_prefix("container:"))
+            .map(str::to_owned)
+        {
+            let known = lock(&self.shared).name_of(&target);
+            let name = match known {
+                Some(name) => Some(name),
+                None => inspect(docker, &target)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|i| i.name),
+            };
+            if let Some(name) = name {
+                info.network_mode = Some(format!("container:{name}"));
             }
+        }
+        Ok(Some(info))
+    }
+
+    /// What one container event means for the set, asking the engine when the event alone
+    /// does not say (start, restart, die, oom, pause, unpause, update: the state, pid, exit,
+    /// restart count or limits changed). Makes no change itself: see [`Watcher::commit`].
+    async fn resolve(&self, docker: &Docker, event: EventMessage) -> Option<Change> {
+        let actor = event.actor?;
+        let id = actor.id?;
+        let action = event.action.unwrap_or_default();
+        Some(match action.as_str() {
+            "destroy" => Change::Destroyed(id),
             "rename" => {
-                let name = actor.attributes.as_ref().and_then(|a| a.get("name"));
-                let mut inventory = lock(&self.shared);
-                if let (Some(name), Some(known)) = (name, inventory.containers.get(&id)) {
+                let name = actor.attributes.as_ref().and_then(|a| a.get("name"))?;
+                Change::Renamed(id, name.trim_start_matches('/').to_owned())
+            }
+            // `health_status: healthy`: the new status is in the event itself.
+            health if health.starts_with("health_status") => {
+                let status = health.split_once(':').map(|(_, s)| s.trim())?;
+                Change::Health(id, health_of(status)?)
+            }
+            _ => {
+                let inspected = self.inspect(docker, &id).await.map(|i| i.map(Box::new));
+                Change::Inspected {
+                    id,
+                    action,
+                    inspected,
+                }
+            }
+        })
+    }
+
+    /// Applies one resolved event to the set. A `die` of a container its restart policy
+    /// brings back finds it `restarting`, and it stays listed.
+    fn commit(&self, change: Change) {
+        let mut inventory = lock(&self.shared);
+        match change {
+            Change::Destroyed(id) => {
+                debug!(container = %id, "removed");
+                inventory.remove(&id);
+                inventory.exited.remove(&id);
+            }
+            Change::Renamed(id, name) => {
+                if let Some(known) = inventory.containers.get(&id) {
                     let renamed = ContainerInfo {
-                        name: name.trim_start_matches('/').to_owned(),
+                        name,
                         ..known.as_ref().clone()
                     };
                     inventory.insert(id, renamed);
                 }
             }
-            // A paused container stays listed (as `docker ps` shows it), with 0 % CPU.
-            _ => debug!(container = %id, %action, "event"),
+            Change::Health(id, health) => {
+                if let Some(known) = inventory.containers.get(&id) {
+                    let updated = ContainerInfo {
+                        health: Some(health),
+                        ..known.as_ref().clone()
+                    };
+                    inventory.insert(id, updated);
+                }
+            }
+            Change::Inspected {
+                id,
+                action,
+                inspected,
+            } => match inspected {
+                Ok(Some(info)) => {
+                    debug!(container = %id, name = %info.name, %action, state = ?info.state, "inspected after event");
+                    inventory.place(id, *info, Utc::now());
+                }
+                Ok(None) => {
+                    debug!(container = %id, %action, "gone before inspect");
+                    inventory.remove(&id);
+                    inventory.exited.remove(&id);
+                }
+                Err(e) => {
+                    warn!(container = %id, %action, cause = %e, "inspect after event failed");
+                    // A container we cannot ask about after it died is not shown as running.
+                    if action == "die" {
+                        inventory.remove(&id);
+                    }
+                }
+            },
         }
     }
 
@@ -419,16 +778,17 @@ impl Watcher {
             inventory.containers.clear();
             inventory.generation += 1;
         }
+        inventory.exited.clear();
         inventory.docker = None;
         inventory.health.reachable = false;
         inventory.health.error = Some(error);
     }
 }
 
-/// Inspects one container: `Ok(None)` when it is gone or no longer running.
+/// Inspects one container: `Ok(None)` when it is gone.
 async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerInfo>, CallError> {
     match tokio::time::timeout(CALL_TIMEOUT, docker.inspect_container(id, None)).await {
-        Ok(Ok(inspect)) => Ok(container_info(id, inspect)),
+        Ok(Ok(inspect)) => Ok(Some(container_info(id, inspect))),
         Ok(Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         })) => Ok(None),
@@ -437,30 +797,162 @@ async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerInfo>, Cal
     }
 }
 
-/// Converts `docker inspect` output; `None` unless the container is running (or paused).
-pub fn container_info(id: &str, inspect: ContainerInspectResponse) -> Option<ContainerInfo> {
+/// Converts `docker inspect` output, whatever the container's state (see
+/// [`ContainerInfo::is_live`]). `network_mode` is `container:<id>` as the engine wrote it; the
+/// watcher names the container.
+pub fn container_info(id: &str, inspect: ContainerInspectResponse) -> ContainerInfo {
     let state = inspect.state.unwrap_or_default();
-    if state.running == Some(false) {
-        return None;
-    }
-    let started_at = state
-        .started_at
-        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-        .map(|d| d.with_timezone(&Utc));
-    Some(ContainerInfo {
+    let host = inspect.host_config.unwrap_or_default();
+    let config = inspect.config.unwrap_or_default();
+    let label = |key: &str| {
+        config
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    let (cpu_quota_us, cpu_period_us) = cpu_quota(host.nano_cpus, host.cpu_quota, host.cpu_period);
+    ContainerInfo {
         name: inspect
             .name
             .map(|n| n.trim_start_matches('/').to_owned())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| short(id)),
-        image: inspect.config.and_then(|c| c.image),
-        started_at,
-        cgroup_parent: inspect
-            .host_config
-            .and_then(|h| h.cgroup_parent)
-            .filter(|p| !p.is_empty()),
-        ..ContainerInfo::default()
+        image: config.image.clone(),
+        started_at: state.started_at.as_deref().and_then(engine_time),
+        cgroup_parent: host.cgroup_parent.filter(|p| !p.is_empty()),
+        pid: state
+            .pid
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|&p| p > 0),
+        network_mode: host.network_mode.as_deref().and_then(network_mode),
+        state: state.status.and_then(state_of).or(match state.running {
+            Some(true) => Some(ContainerState::Running),
+            Some(false) => Some(ContainerState::Exited),
+            None => None,
+        }),
+        health: state
+            .health
+            .and_then(|h| h.status)
+            .and_then(|s| health_of(s.as_ref())),
+        restart_count: inspect.restart_count.and_then(|n| u64::try_from(n).ok()),
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed,
+        compose_project: label("com.docker.compose.project"),
+        compose_service: label("com.docker.compose.service"),
+        cpu_quota_us,
+        cpu_period_us,
+        cpuset_cpus: host.cpuset_cpus.as_deref().and_then(cpuset_count),
+        finished_at: state.finished_at.as_deref().and_then(engine_time),
+    }
+}
+
+/// An engine timestamp (RFC 3339); `None` for the zero time (`0001-01-01T00:00:00Z`) the
+/// engine writes for "never".
+fn engine_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+        .filter(|d| d.timestamp() > 0)
+}
+
+/// `State.Status` as the wire spells it.
+fn state_of(status: ContainerStateStatusEnum) -> Option<ContainerState> {
+    Some(match status {
+        ContainerStateStatusEnum::EMPTY => return None,
+        ContainerStateStatusEnum::CREATED => ContainerState::Created,
+        ContainerStateStatusEnum::RUNNING => ContainerState::Running,
+        ContainerStateStatusEnum::PAUSED => ContainerState::Paused,
+        ContainerStateStatusEnum::RESTARTING => ContainerState::Restarting,
+        ContainerStateStatusEnum::REMOVING => ContainerState::Removing,
+        ContainerStateStatusEnum::EXITED => ContainerState::Exited,
+        ContainerStateStatusEnum::DEAD => ContainerState::Dead,
+        // Newer engines: on its way to exited, still running.
+        ContainerStateStatusEnum::STOPPING => ContainerState::Running,
     })
+}
+
+/// A health status as `docker inspect` and the `health_status: …` event spell it; `None` for
+/// `none` and the empty status (no health check).
+pub fn health_of(status: &str) -> Option<Health> {
+    match status {
+        "starting" => Some(Health::Starting),
+        "healthy" => Some(Health::Healthy),
+        "unhealthy" => Some(Health::Unhealthy),
+        _ => None,
+    }
+}
+
+/// `HostConfig.NetworkMode` as the batch reports it: `host`, `none` and `container:<id>` are
+/// someone else's namespace (or none); `default`, `bridge` and user networks are the
+/// container's own (`None`).
+fn network_mode(mode: &str) -> Option<String> {
+    match mode {
+        "host" | "none" => Some(mode.to_owned()),
+        _ if mode.starts_with("container:") && mode.len() > "container:".len() => {
+            Some(mode.to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// The CFS quota and period in microseconds: `--cpus` (`NanoCpus`) over Docker's 100 ms
+/// period, else `--cpu-quota` over `--cpu-period` (100 ms when 0); none without a quota.
+fn cpu_quota(
+    nano_cpus: Option<i64>,
+    quota: Option<i64>,
+    period: Option<i64>,
+) -> (Option<u64>, Option<u64>) {
+    let positive = |v: Option<i64>| v.and_then(|v| u64::try_from(v).ok()).filter(|&v| v > 0);
+    if let Some(nano) = positive(nano_cpus) {
+        let quota = (u128::from(nano) * u128::from(DEFAULT_CPU_PERIOD_US) / 1_000_000_000) as u64;
+        return (Some(quota), Some(DEFAULT_CPU_PERIOD_US));
+    }
+    match positive(quota) {
+        Some(quota) => (
+            Some(quota),
+            Some(positive(period).unwrap_or(DEFAULT_CPU_PERIOD_US)),
+        ),
+        None => (None, None),
+    }
+}
+
+/// How many CPUs a cpuset list names (`0-1,3` → 3); `None` when empty or not a list.
+pub fn cpuset_count(list: &str) -> Option<u32> {
+    let list = list.trim();
+    if list.is_empty() {
+        return None;
+    }
+    let mut count: u32 = 0;
+    for part in list.split(',') {
+        let part = part.trim();
+        let n = match part.split_once('-') {
+            Some((from, to)) => {
+                let from: u32 = from.trim().parse().ok()?;
+                let to: u32 = to.trim().parse().ok()?;
+                to.checked_sub(from)?.checked_add(1)?
+            }
+            None => {
+                part.parse::<u32>().ok()?;
+                1
+            }
+        };
+        count = count.checked_add(n)?;
+    }
+    Some(count)
+}
+
+/// Whether a list's status words ("Exited (0) 5 minutes ago", "About an hour ago", "Dead")
+/// allow that the container stopped within the last hour; inspect has the exact time.
+fn within_the_hour(status: &str) -> bool {
+    let status = status.to_ascii_lowercase();
+    if status.contains("about an hour") {
+        return true;
+    }
+    !["hours", "day", "week", "month", "year"]
+        .iter()
+        .any(|unit| status.contains(unit))
 }
 
 /// The 12-character id `docker ps` shows, for containers without a name.
@@ -471,14 +963,22 @@ fn short(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::{ContainerConfig, ContainerState, HostConfig};
+    use bollard::models::{ContainerConfig, ContainerState as EngineState, HostConfig};
+
+    const ID: &str = "6afaa22c1bd2030a54c251de88e3567a4a262e67400bfb701caa0518397d4d08";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .expect("date")
+            .with_timezone(&Utc)
+    }
 
     #[test]
     fn inspect_conversion_table() {
         let inspect = |name: Option<&str>, running: Option<bool>, parent: Option<&str>| {
             ContainerInspectResponse {
                 name: name.map(str::to_owned),
-                state: Some(ContainerState {
+                state: Some(EngineState {
                     running,
                     started_at: Some("2026-11-22T20:00:00.123456789Z".to_owned()),
                     ..Default::default()
@@ -494,32 +994,405 @@ mod tests {
                 ..Default::default()
             }
         };
-        let id = "6afaa22c1bd2030a54c251de88e3567a4a262e67400bfb701caa0518397d4d08";
         let cases = [
-            // name, running, cgroup parent → (name, parent) or not running
-            (Some("/web"), Some(true), None, Some(("web", None))),
-            (Some("/web"), None, Some(""), Some(("web", None))),
+            // name, running, cgroup parent → (name, parent, live)
+            (Some("/web"), Some(true), None, ("web", None, true)),
+            (Some("/web"), None, Some(""), ("web", None, true)),
             (
                 None,
                 Some(true),
                 Some("/ci"),
-                Some(("6afaa22c1bd2", Some("/ci"))),
+                ("6afaa22c1bd2", Some("/ci"), true),
             ),
-            (Some("/web"), Some(false), None, None),
+            (Some("/web"), Some(false), None, ("web", None, false)),
         ];
         for (name, running, parent, want) in cases {
-            let got = container_info(id, inspect(name, running, parent));
-            let got = got
-                .as_ref()
-                .map(|i| (i.name.as_str(), i.cgroup_parent.as_deref()));
+            let got = container_info(ID, inspect(name, running, parent));
+            let got = (
+                got.name.as_str(),
+                got.cgroup_parent.as_deref(),
+                got.is_live(),
+            );
             assert_eq!(got, want, "{name:?} {running:?} {parent:?}");
         }
-        let info = container_info(id, inspect(Some("/web"), Some(true), None)).expect("running");
+        let info = container_info(ID, inspect(Some("/web"), Some(true), None));
         assert_eq!(info.image.as_deref(), Some("busybox"));
-        let now = DateTime::parse_from_rfc3339("2026-11-22T20:01:01Z")
-            .expect("date")
-            .with_timezone(&Utc);
-        assert_eq!(info.uptime_secs(now), Some(60));
+        assert_eq!(info.uptime_secs(at("2026-11-22T20:01:01Z")), Some(60));
+    }
+
+    /// The lifecycle, compose and network fields of a real `docker inspect` (Docker 20.10
+    /// JSON, trimmed), table-driven over the fields that vary.
+    #[test]
+    fn inspect_lifecycle_table() {
+        let json = |status: &str, health: &str, mode: &str, pid: i64| {
+            format!(
+                r#"{{"Name":"/api","RestartCount":2,
+                "State":{{"Status":"{status}","Running":{running},"Paused":false,
+                  "Restarting":{restarting},"OOMKilled":true,"Dead":false,"Pid":{pid},
+                  "ExitCode":137,"StartedAt":"2026-11-22T20:00:00Z",
+                  "FinishedAt":"0001-01-01T00:00:00Z"{health}}},
+                "Config":{{"Image":"busybox","Labels":{{"com.docker.compose.project":"shop",
+                  "com.docker.compose.service":"api","other":"x"}}}},
+                "HostConfig":{{"NetworkMode":"{mode}","NanoCpus":0,"CpuQuota":0,
+                  "CpuPeriod":0,"CpusetCpus":""}}}}"#,
+                running = status == "running" || status == "restarting" || status == "paused",
+                restarting = status == "restarting",
+                health = if health.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#","Health":{{"Status":"{health}","FailingStreak":0,"Log":[]}}"#)
+                },
+            )
+        };
+        use dockscope_protocol::ContainerState as S;
+        let cases = [
+            // status, health, network mode, pid → state, health, mode, pid, live, stopped
+            (
+                "running",
+                "healthy",
+                "default",
+                4242,
+                Some(S::Running),
+                Some(Health::Healthy),
+                None,
+                Some(4242),
+                true,
+                false,
+            ),
+            (
+                "paused",
+                "",
+                "bridge",
+                7,
+                Some(S::Paused),
+                None,
+                None,
+                Some(7),
+                true,
+                false,
+            ),
+            (
+                "restarting",
+                "starting",
+                "my-net",
+                0,
+                Some(S::Restarting),
+                Some(Health::Starting),
+                None,
+                None,
+                true,
+                false,
+            ),
+            (
+                "exited",
+                "unhealthy",
+                "host",
+                0,
+                Some(S::Exited),
+                Some(Health::Unhealthy),
+                Some("host"),
+                None,
+                false,
+                true,
+            ),
+            (
+                "dead",
+                "none",
+                "none",
+                0,
+                Some(S::Dead),
+                None,
+                Some("none"),
+                None,
+                false,
+                true,
+            ),
+            (
+                "created",
+                "",
+                "container:abc123",
+                0,
+                Some(S::Created),
+                None,
+                Some("container:abc123"),
+                None,
+                false,
+                false,
+            ),
+        ];
+        for (status, health, mode, pid, state, want_health, want_mode, want_pid, live, stopped) in
+            cases
+        {
+            let inspect: ContainerInspectResponse =
+                serde_json::from_str(&json(status, health, mode, pid)).expect("inspect json");
+            let info = container_info(ID, inspect);
+            assert_eq!(info.state, state, "{status}");
+            assert_eq!(info.health, want_health, "{status} {health}");
+            assert_eq!(info.network_mode.as_deref(), want_mode, "{mode}");
+            assert_eq!(info.pid, want_pid, "{status} pid");
+            assert_eq!(
+                (info.is_live(), info.is_stopped()),
+                (live, stopped),
+                "{status}"
+            );
+            assert_eq!(info.restart_count, Some(2));
+            assert_eq!((info.exit_code, info.oom_killed), (Some(137), Some(true)));
+            assert_eq!(info.compose_project.as_deref(), Some("shop"));
+            assert_eq!(info.compose_service.as_deref(), Some("api"));
+            // The zero time is "never finished".
+            assert_eq!(info.finished_at, None);
+            assert_eq!(
+                (info.cpu_quota_us, info.cpu_period_us, info.cpuset_cpus),
+                (None, None, None)
+            );
+        }
+    }
+
+    #[test]
+    fn cpu_limit_table() {
+        let cases = [
+            // NanoCpus, CpuQuota, CpuPeriod, CpusetCpus → quota, period, cpuset, cores
+            (
+                Some(1_500_000_000),
+                Some(0),
+                Some(0),
+                None,
+                Some(150_000),
+                Some(100_000),
+                None,
+                Some(1.5),
+            ),
+            (
+                Some(250_000_000),
+                None,
+                None,
+                Some("0-3"),
+                Some(25_000),
+                Some(100_000),
+                Some(4),
+                Some(0.25),
+            ),
+            (
+                Some(0),
+                Some(50_000),
+                Some(0),
+                None,
+                Some(50_000),
+                Some(100_000),
+                None,
+                Some(0.5),
+            ),
+            (
+                None,
+                Some(30_000),
+                Some(10_000),
+                None,
+                Some(30_000),
+                Some(10_000),
+                None,
+                Some(3.0),
+            ),
+            (
+                Some(0),
+                Some(-1),
+                Some(100_000),
+                Some("0-1,3"),
+                None,
+                None,
+                Some(3),
+                Some(3.0),
+            ),
+            (Some(0), Some(0), Some(0), Some(""), None, None, None, None),
+        ];
+        for (nano, quota, period, cpuset, want_quota, want_period, want_set, cores) in cases {
+            let inspect = ContainerInspectResponse {
+                host_config: Some(HostConfig {
+                    nano_cpus: nano,
+                    cpu_quota: quota,
+                    cpu_period: period,
+                    cpuset_cpus: cpuset.map(str::to_owned),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let info = container_info(ID, inspect);
+            assert_eq!(
+                (info.cpu_quota_us, info.cpu_period_us, info.cpuset_cpus),
+                (want_quota, want_period, want_set),
+                "{nano:?} {quota:?} {period:?} {cpuset:?}"
+            );
+            assert_eq!(crate::sample::figures::cpu_limit_cores(&info), cores);
+        }
+    }
+
+    #[test]
+    fn cpuset_count_table() {
+        let cases = [
+            ("0", Some(1)),
+            ("0-1", Some(2)),
+            ("0-1,3", Some(3)),
+            (" 0-3 , 8-11 ", Some(8)),
+            ("2,4,6", Some(3)),
+            ("", None),
+            ("3-1", None),
+            ("a-b", None),
+            ("0,,1", None),
+        ];
+        for (list, want) in cases {
+            assert_eq!(cpuset_count(list), want, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn list_status_words_table() {
+        let cases = [
+            ("Exited (0) Less than a second ago", true),
+            ("Exited (3) 5 seconds ago", true),
+            ("Exited (137) 59 minutes ago", true),
+            ("Exited (0) About an hour ago", true),
+            ("Exited (0) 2 hours ago", false),
+            ("Exited (1) 3 days ago", false),
+            ("Exited (1) 2 weeks ago", false),
+            ("Dead", true),
+        ];
+        for (status, want) in cases {
+            assert_eq!(within_the_hour(status), want, "{status}");
+        }
+    }
+
+    fn exited_stats(
+        inventory: &Inventory,
+        now: DateTime<Utc>,
+    ) -> Vec<dockscope_protocol::ContainerStats> {
+        use crate::sample::figures::{container_stats, Figures};
+        inventory.exited_entries(now, |id, info, now| {
+            container_stats(id, info, Figures::default(), now)
+        })
+    }
+
+    fn stopped(name: &str, finished: DateTime<Utc>) -> ContainerInfo {
+        ContainerInfo {
+            name: name.into(),
+            state: Some(dockscope_protocol::ContainerState::Exited),
+            exit_code: Some(3),
+            started_at: Some(finished - chrono::TimeDelta::minutes(1)),
+            finished_at: Some(finished),
+            ..ContainerInfo::default()
+        }
+    }
+
+    #[test]
+    fn restarting_stays_listed_and_stopped_moves_to_exited() {
+        let now = at("2026-11-22T20:00:00Z");
+        let mut inventory = Inventory::default();
+        let running = ContainerInfo {
+            name: "web".into(),
+            state: Some(dockscope_protocol::ContainerState::Running),
+            ..ContainerInfo::default()
+        };
+        inventory.place("a".into(), running.clone(), now);
+        // Dies, its restart policy restarts it: still listed, now restarting.
+        let restarting = ContainerInfo {
+            state: Some(dockscope_protocol::ContainerState::Restarting),
+            restart_count: Some(1),
+            ..running.clone()
+        };
+        inventory.place("a".into(), restarting, now);
+        assert_eq!(
+            inventory.containers.get("a").and_then(|i| i.state),
+            Some(dockscope_protocol::ContainerState::Restarting)
+        );
+        assert!(inventory.exited.is_empty());
+        // Stops for good: leaves the running set, enters the exited list without uptime.
+        inventory.place("a".into(), stopped("web", now), now);
+        assert!(inventory.containers.is_empty());
+        let exited = exited_stats(&inventory, now + chrono::TimeDelta::minutes(59));
+        assert_eq!(exited.len(), 1);
+        assert_eq!(
+            (exited[0].name.as_str(), exited[0].exit_code),
+            ("web", Some(3))
+        );
+        assert_eq!(exited[0].uptime_secs, None);
+        assert_eq!(exited[0].cpu_pct, None);
+        // An hour after it finished it is gone from the batch.
+        assert!(exited_stats(&inventory, now + chrono::TimeDelta::minutes(61)).is_empty());
+        // Started again: back in the running set, out of the exited list.
+        inventory.place("a".into(), running, now);
+        assert!(inventory.exited.is_empty() && inventory.containers.contains_key("a"));
+    }
+
+    #[test]
+    fn three_thousand_exited_containers_make_a_batch_of_the_hundred_most_recent() {
+        let now = at("2026-11-22T20:00:00Z");
+        let mut inventory = Inventory::default();
+        for i in 0..3_000i64 {
+            // Every second over the last 50 minutes, in no particular order.
+            let k = (i * 7919) % 3_000;
+            let finished = now - chrono::TimeDelta::seconds(k);
+            inventory.place(
+                format!("c{k:04}"),
+                stopped(&format!("job-{k:04}"), finished),
+                now,
+            );
+        }
+        // And some that finished long ago are not kept at all.
+        inventory.place(
+            "old".into(),
+            stopped("old", now - chrono::TimeDelta::hours(3)),
+            now,
+        );
+        assert_eq!(inventory.exited.len(), EXITED_CAP);
+        let batch = exited_stats(&inventory, now);
+        assert_eq!(batch.len(), EXITED_CAP);
+        let names: Vec<&str> = batch.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.first(), Some(&"job-0000"), "most recent first");
+        assert_eq!(names.last(), Some(&"job-0099"));
+        // Destroying one removes it at once.
+        assert!(inventory.exited.remove("c0000").is_some());
+        assert_eq!(exited_stats(&inventory, now).len(), EXITED_CAP - 1);
+    }
+
+    #[test]
+    fn shared_namespace_is_named_by_id_prefix_or_name() {
+        let mut inventory = Inventory::default();
+        inventory.insert(
+            ID.into(),
+            ContainerInfo {
+                name: "db".into(),
+                ..ContainerInfo::default()
+            },
+        );
+        assert_eq!(inventory.name_of(ID).as_deref(), Some("db"));
+        assert_eq!(inventory.name_of(&ID[..12]).as_deref(), Some("db"));
+        assert_eq!(inventory.name_of("db").as_deref(), Some("db"));
+        assert_eq!(inventory.name_of("6a"), None);
+        assert_eq!(inventory.name_of("web"), None);
+    }
+
+    #[test]
+    fn a_late_answer_never_overrides_a_newer_event_and_nothing_is_kept() {
+        let mut order = EventOrder::default();
+        let die = order.start("a");
+        let destroy = order.start("a");
+        let other = order.start("b");
+        // b's answer comes first: applied.
+        assert!(order.done("b", other, true));
+        // a's destroy is resolved before its die's inspect returns: the die is dropped.
+        assert!(order.done("a", destroy, true));
+        assert!(!order.done("a", die, true));
+        assert!(
+            order.containers.is_empty(),
+            "forgets containers with nothing pending"
+        );
+        // In order, both apply.
+        let start = order.start("c");
+        let pause = order.start("c");
+        assert!(order.done("c", start, true) && order.done("c", pause, true));
+        // A health change resolved before an older start's inspect hides nothing.
+        let start = order.start("d");
+        let health = order.start("d");
+        assert!(order.done("d", health, false));
+        assert!(order.done("d", start, true));
     }
 
     #[test]

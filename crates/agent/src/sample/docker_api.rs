@@ -137,6 +137,10 @@ impl StatsSource for DockerApiSource {
     fn engine(&self) -> EngineHealth {
         self.containers.health()
     }
+
+    fn exited(&self) -> Vec<ContainerStats> {
+        (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
+    }
 }
 
 /// Follows one container's stats stream; if the stream fails while the container still runs,

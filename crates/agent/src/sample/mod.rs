@@ -9,21 +9,24 @@
 //!   default wherever they are readable, because it costs the engine nothing per sample.
 //! - [`docker_api`]: the Docker Engine API (bollard), one long-lived stats stream per container;
 //!   the fallback.
-//! - [`containers`]: which containers run, from the engine's event stream; both collectors
-//!   above share it.
+//! - [`containers`]: which containers run (and which stopped in the last hour), from the
+//!   engine's event stream and `docker inspect`; both collectors above share it.
+//! - [`netns`]: a container's network counters from its process's `/proc/<pid>/net/dev`, for
+//!   the cgroup collector (the cgroup has none).
 //! - [`synthetic`]: generated containers for UI benchmarks; labelled as such on the wire.
 //! - [`process`]: the agent's own CPU and memory.
 //! - [`host`]: the host's CPU, load, memory, swap, uptime and data-root disk.
 //!
 //! Imports point one way: this module uses its children, the collectors use the leaves
-//! (`source`, `settings`, `figures`, `containers`, [`crate::engine`]), and no child uses this
-//! module.
+//! (`source`, `settings`, `figures`, `containers`, `netns`, [`crate::engine`]), and no child
+//! uses this module.
 
 pub mod cgroup;
 pub mod containers;
 pub mod docker_api;
 pub mod figures;
 pub mod host;
+pub mod netns;
 pub mod process;
 pub mod settings;
 pub mod source;
@@ -59,6 +62,7 @@ impl Collector {
             collector: choice,
             endpoint,
             cgroup_root,
+            proc_root,
             synthetic_containers,
         } = settings;
         if let Some(n) = synthetic_containers {
@@ -77,7 +81,7 @@ impl Collector {
             }
         };
         let collector = match layout {
-            Some(Ok(layout)) => Collector::Cgroup(CgroupSource::new(layout, endpoint)),
+            Some(Ok(layout)) => Collector::Cgroup(CgroupSource::new(layout, endpoint, proc_root)),
             Some(Err(why)) => {
                 if choice == CollectorChoice::Cgroup {
                     warn!(cause = %why, "--collector cgroup: cgroup files unreadable; using the Docker API instead");

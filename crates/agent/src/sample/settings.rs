@@ -10,6 +10,11 @@ use crate::engine::Endpoint;
 pub const CGROUP_ROOT_ENV: &str = "DOCKSCOPE_CGROUP_ROOT";
 /// Where the host's cgroup tree is mounted normally.
 pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// Environment variable naming the host's `/proc` (network counters of containers' processes)
+/// when the agent sees another one.
+pub const PROC_ROOT_ENV: &str = "DOCKSCOPE_PROC_ROOT";
+/// Where `/proc` is normally.
+pub const DEFAULT_PROC_ROOT: &str = "/proc";
 
 /// `--collector`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +36,8 @@ pub struct SampleSettings {
     pub endpoint: Endpoint,
     /// The cgroup hierarchy: [`CGROUP_ROOT_ENV`], else [`DEFAULT_CGROUP_ROOT`].
     pub cgroup_root: PathBuf,
+    /// The host's `/proc`: [`PROC_ROOT_ENV`], else [`DEFAULT_PROC_ROOT`].
+    pub proc_root: PathBuf,
     /// `--synthetic-containers`: fake containers instead of Docker.
     pub synthetic_containers: Option<usize>,
 }

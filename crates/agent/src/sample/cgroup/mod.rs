@@ -17,7 +17,9 @@
 //!   driver (`cgroupfs`, `systemd`, or `--cgroup-parent`);
 //! - [`v1`], [`v2`]: each version's table of files and the [`Reading`] field each fills;
 //! - [`read`]: reads whatever a table lists, with one reused buffer and kept handles;
-//! - [`budget`]: how many containers may keep their files open.
+//! - [`budget`]: how many containers may keep their files open;
+//! - network counters are not in the cgroup: [`crate::sample::netns`] reads them from the
+//!   container's init process, with the same buffer and budget.
 //!
 //! The arithmetic (`docker stats` figures) is [`crate::sample::figures`], shared with the
 //! Docker API collector.
@@ -42,6 +44,7 @@ pub use read::{host_memory, stat_value, CgroupFile, Files, ReadBuf};
 
 use super::containers::{ContainerInfo, ContainerSet};
 use super::figures::{container_stats, Figures, Reading};
+use super::netns::{NetDev, NetNs};
 use super::source::{EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
@@ -53,6 +56,8 @@ struct Tracked {
     files: Option<Files>,
     /// Whether its files stay open between ticks (within the descriptor budget).
     keep_open: bool,
+    /// Its network namespace's `net/dev` (see [`crate::sample::netns`]).
+    net: Option<NetDev>,
     /// The previous reading with a CPU counter, the baseline for the next percentage and
     /// per-second figures.
     previous: Option<Reading>,
@@ -74,11 +79,14 @@ pub struct CgroupSource {
     host_memory: Option<u64>,
     /// Which containers may keep their files open.
     budget: Budget,
+    /// Network counters from the containers' processes.
+    netns: NetNs,
 }
 
 impl CgroupSource {
-    /// A source reading `layout`, following containers of the engine at `endpoint`.
-    pub fn new(layout: Layout, endpoint: Endpoint) -> Self {
+    /// A source reading `layout`, following containers of the engine at `endpoint`, their
+    /// network counters under `proc_root` (the host's `/proc`).
+    pub fn new(layout: Layout, endpoint: Endpoint, proc_root: std::path::PathBuf) -> Self {
         let host_memory = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| host_memory(&m));
@@ -90,6 +98,7 @@ impl CgroupSource {
             buf: ReadBuf::default(),
             host_memory,
             budget: Budget::for_this_process(),
+            netns: NetNs::new(proc_root),
         }
     }
 
@@ -121,6 +130,7 @@ impl CgroupSource {
                             info: info.clone(),
                             files,
                             keep_open,
+                            net: None,
                             previous: None,
                         },
                     );
@@ -146,9 +156,15 @@ impl StatsSource for CgroupSource {
                     .locate(id, tracked.info.cgroup_parent.as_deref());
             }
             let keep_open = tracked.keep_open;
-            let reading = tracked.files.as_mut().map(|files| Reading {
-                host_memory: self.host_memory,
-                ..files.read(&mut self.buf, keep_open)
+            let reading = tracked.files.as_mut().map(|files| {
+                let cgroup = files.read(&mut self.buf, keep_open);
+                Reading {
+                    host_memory: self.host_memory,
+                    net: self
+                        .netns
+                        .read(&mut tracked.net, &tracked.info, &mut self.buf, keep_open),
+                    ..cgroup
+                }
             });
             let figures = reading.map_or_else(Figures::default, |current| {
                 Figures::between(tracked.previous.as_ref(), &current)
@@ -163,6 +179,14 @@ impl StatsSource for CgroupSource {
 
     fn engine(&self) -> EngineHealth {
         self.containers.health()
+    }
+
+    fn exited(&self) -> Vec<ContainerStats> {
+        (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.netns.warning().into_iter().collect()
     }
 }
 
