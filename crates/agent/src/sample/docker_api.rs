@@ -281,7 +281,7 @@ pub fn reading(stats: &ContainerStatsResponse) -> Reading {
         mem_anon: either("total_rss", "anon"),
         mem_file: either("total_cache", "file"),
         mem_shmem: either("total_shmem", "shmem"),
-        mem_kernel: kernel_memory(stat),
+        mem_kernel: kernel_memory(|key| stat(key).map(Some)),
         oom_kills: stat("oom_kill"),
         throttled_periods: throttling.and_then(|t| t.throttled_periods),
         throttled_ns: throttling.and_then(|t| t.throttled_time),

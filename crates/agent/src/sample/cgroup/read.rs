@@ -127,14 +127,19 @@ impl From<PathBuf> for CgroupFile {
 /// Searches for the key directly rather than splitting every line (v1 `memory.stat` has about
 /// 40 lines and is read for every container every second).
 pub fn stat_value(text: &str, key: &str) -> Option<u64> {
+    stat_field(text, key)?.trim().parse().ok()
+}
+
+/// The text after `key ` on its line, whether or not it is a number; `None` when no line has
+/// the key (which tells an older kernel's file from a figure that does not parse).
+pub fn stat_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(found) = text[from..].find(key) {
         let at = from + found;
         let end = at + key.len();
         if (at == 0 || bytes[at - 1] == b'\n') && bytes.get(end) == Some(&b' ') {
-            let value = text[end + 1..].split('\n').next()?;
-            return value.trim().parse().ok();
+            return text[end + 1..].split('\n').next();
         }
         from = end;
     }

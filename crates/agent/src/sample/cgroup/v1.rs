@@ -198,8 +198,8 @@ pub struct ServiceBytes {
 /// (`Read`, `Write`, `Sync`, `Async`, `Discard`, `Total`), then one `Total value` line. Sums
 /// the `Read` and `Write` rows over devices, as the Docker CLI does (`calculateBlockIO`,
 /// case-insensitively, so `Total` rows never count twice). `None` when a line is not of that
-/// form, a value does not fit in 64 bits or a sum overflows (runc then reports nothing
-/// either).
+/// form or a value does not fit in 64 bits (runc fails to parse the file and passes over it),
+/// or a sum overflows (the CLI would wrap around; no figure is better than a wrong one).
 pub fn service_bytes(text: &str) -> Option<ServiceBytes> {
     let mut bytes = ServiceBytes {
         read: 0,

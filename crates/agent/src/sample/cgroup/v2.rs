@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use super::read::{number, stat_value, wall_clocked, Files, Fill, Probe};
+use super::read::{number, stat_field, stat_value, wall_clocked, Files, Fill, Probe};
 use crate::sample::figures::Reading;
 
 /// The `memory.stat` key Docker subtracts from usage on cgroup v2.
@@ -47,26 +47,30 @@ fn memory_stat(text: &str, r: &mut Reading) {
     r.mem_anon = value("anon");
     r.mem_file = value("file");
     r.mem_shmem = value("shmem");
-    r.mem_kernel = kernel_memory(value);
+    r.mem_kernel = kernel_memory(|key| stat_field(text, key).map(|v| v.trim().parse().ok()));
 }
 
 /// Kernel memory from cgroup v2 `memory.stat` keys (the files or the engine's copy of them):
 /// `kernel` where the kernel writes it (5.18 and later: all kernel memory charged to the
 /// group). Older kernels lack it; then the sum of `kernel_stack`, `slab` and `sock` — those
 /// of the three that are present, the bulk of what `kernel` counts (page tables, per-CPU and
-/// vmalloc memory are left out). `None` when none of them is there (or a sum overflows).
-pub fn kernel_memory(value: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+/// vmalloc memory are left out). `None` when none of them is there, when one that is there
+/// does not parse, or a sum overflows. `value` gives a key's figure, `Some(None)` for a key
+/// that is there but does not parse.
+pub fn kernel_memory(value: impl Fn(&str) -> Option<Option<u64>>) -> Option<u64> {
     if let Some(kernel) = value("kernel") {
-        return Some(kernel);
+        return kernel;
     }
-    let parts: Vec<u64> = ["kernel_stack", "slab", "sock"]
+    let parts: Vec<Option<u64>> = ["kernel_stack", "slab", "sock"]
         .into_iter()
         .filter_map(&value)
         .collect();
     if parts.is_empty() {
         return None;
     }
-    parts.into_iter().try_fold(0u64, u64::checked_add)
+    parts
+        .into_iter()
+        .try_fold(0u64, |sum, part| sum.checked_add(part?))
 }
 
 /// Bytes read and written from `io.stat`: one line per device, `MAJ:MIN rbytes=… wbytes=…
@@ -154,7 +158,9 @@ mod tests {
 
     #[test]
     fn kernel_memory_table() {
-        let stat = |text: &'static str| move |key: &str| stat_value(text, key);
+        let stat = |text: &'static str| {
+            move |key: &str| stat_field(text, key).map(|v| v.trim().parse().ok())
+        };
         let cases = [
             (
                 "kernel 348160\nkernel_stack 16384\nslab 221184\nsock 0\n",
@@ -167,6 +173,9 @@ mod tests {
             ),
             ("kernel_stack 16384\nslab 221184\n", Some(237_568)),
             ("anon 1\nfile 2\n", None),
+            // there but not a number: unknown, never a guess from the other keys
+            ("kernel lots\nkernel_stack 16384\nslab 221184\n", None),
+            ("kernel_stack 16384\nslab x\n", None),
         ];
         for (text, want) in cases {
             assert_eq!(kernel_memory(stat(text)), want, "{text:?}");
