@@ -299,10 +299,27 @@ async fn oom_kills_are_counted_while_the_container_runs() {
     blocking(move || drop(victim)).await;
 }
 
+/// Throttling figures for `id` until `count` distinct ones were seen (a batch that repeats the
+/// previous figure carries no new reading: the engine's stream fell behind the 1 s tick).
+async fn distinct_figures(feed: &mut Feed, id: &str, count: usize, into: &mut Vec<(f64, f64)>) {
+    let deadline = Instant::now() + 30 * SECOND;
+    while into.len() < count {
+        assert!(Instant::now() < deadline, "throttling figures: {into:?}");
+        let (batch, _) = feed.next_batch(3 * SECOND).await;
+        let figure = batch.containers.iter().find(|c| c.id == id).and_then(|c| {
+            c.cpu_throttled_periods_per_sec
+                .zip(c.cpu_throttled_ms_per_sec)
+        });
+        if let Some(figure) = figure.filter(|f| into.last() != Some(f)) {
+            into.push(figure);
+        }
+    }
+}
+
 /// A busy loop under `--cpus 0.2` is throttled in nearly every 100 ms period: both collectors
-/// report throttled periods and milliseconds per second within 20 % of the kernel's own
-/// `cpu.stat` counters read by the test over the same seconds (and never more periods than
-/// there are: 10 per second).
+/// report throttled periods and milliseconds per second within 20 % (cgroup) or 35 % (the
+/// engine's payload, which arrives late) of the kernel's own `cpu.stat` counters read by the
+/// test over the same seconds, and never more periods than there are (10 per second).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_matches_the_kernel_counters() {
     let busy = blocking(|| {
@@ -330,34 +347,10 @@ async fn throttling_matches_the_kernel_counters() {
         let mut feed = Feed::connect(&agent.url()).await;
         // Two figures first: the first readings may cover the container's start.
         let mut figures = Vec::new();
-        while figures.len() < 2 {
-            let (batch, _) = feed.next_batch(3 * SECOND).await;
-            figures.extend(
-                batch
-                    .containers
-                    .iter()
-                    .filter(|c| c.id == busy.id)
-                    .filter_map(|c| {
-                        c.cpu_throttled_periods_per_sec
-                            .zip(c.cpu_throttled_ms_per_sec)
-                    }),
-            );
-        }
+        distinct_figures(&mut feed, &busy.id, 2, &mut figures).await;
         let (t0, periods0, ns0) = read_counters(busy.id.clone()).await;
         figures.clear();
-        while figures.len() < 6 {
-            let (batch, _) = feed.next_batch(3 * SECOND).await;
-            figures.extend(
-                batch
-                    .containers
-                    .iter()
-                    .filter(|c| c.id == busy.id)
-                    .filter_map(|c| {
-                        c.cpu_throttled_periods_per_sec
-                            .zip(c.cpu_throttled_ms_per_sec)
-                    }),
-            );
-        }
+        distinct_figures(&mut feed, &busy.id, 8, &mut figures).await;
         let (t1, periods1, ns1) = read_counters(busy.id.clone()).await;
         let seconds = (t1 - t0).as_secs_f64();
         let kernel_periods = (periods1 - periods0) as f64 / seconds;
@@ -372,12 +365,15 @@ async fn throttling_matches_the_kernel_counters() {
             periods > 0.0 && periods <= 10.5,
             "{collector}: {periods:.2} throttled periods/s ({figures:?})"
         );
+        // The engine's payload is up to a second or two old when it arrives, so its window is
+        // shifted against the test's; on a loaded host the rate moves within that shift.
+        let band = if collector == "cgroup" { 0.2 } else { 0.35 };
         assert!(
-            (periods - kernel_periods).abs() <= 0.2 * kernel_periods,
+            (periods - kernel_periods).abs() <= band * kernel_periods,
             "{collector}: {periods:.2} periods/s vs the kernel's {kernel_periods:.2} ({figures:?})"
         );
         assert!(
-            (ms - kernel_ms).abs() <= 0.2 * kernel_ms,
+            (ms - kernel_ms).abs() <= band * kernel_ms,
             "{collector}: {ms:.1} throttled ms/s vs the kernel's {kernel_ms:.1} ({figures:?})"
         );
     }
