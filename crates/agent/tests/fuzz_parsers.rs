@@ -1,7 +1,8 @@
 //! The agent's parsers of what Docker and the kernel hand it, fed mutations of real input: the
-//! stats payloads and cgroup trees captured under `src/sample/fixtures`, and this host's own
-//! `/proc` text. Most mutations keep the format (a number replaced by any value, lines
-//! reordered, padding, surrounding whitespace), so the parsers' accept paths run and what they
+//! stats payloads and cgroup trees captured under `src/sample/fixtures` (CPU and memory, and the
+//! depth files: blkio and io.stat rows, the memory breakdown, OOM kills, throttling), and this
+//! host's own `/proc` text. Most mutations keep the format (a number replaced by any value,
+//! lines reordered, padding, surrounding whitespace), so the parsers' accept paths run and what they
 //! return is checked against what was written; others break it (wrong JSON types, removed
 //! keys, numbers past `u64::MAX`), which must give `None` or a clear error, never a panic.
 //! `mutations_mostly_parse` checks that the mutated stats payloads still mostly parse (the accept
@@ -185,6 +186,54 @@ fn check_payload(fixture: usize, text: &str, touched: &[String]) -> Result<bool,
         reading.mem_limit_bytes,
         mem.and_then(|m| m.limit).filter(|&l| l > 0)
     );
+    // Block I/O, network and throttling: exactly the payload's, summed as the CLI sums.
+    let raw = dockscope_agent::sample::docker_api::reading(&stats);
+    let entries = stats
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref());
+    for (op, got) in [("read", raw.block_read), ("write", raw.block_write)] {
+        let want = entries.and_then(|entries| {
+            entries
+                .iter()
+                .filter(|e| e.op.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(op)))
+                .try_fold(0u64, |sum, e| sum.checked_add(e.value.unwrap_or(0)))
+        });
+        prop_assert_eq!(got, want, "block {}", op);
+    }
+    let net_sum = |field: fn(&bollard::models::ContainerNetworkStats) -> Option<u64>| {
+        stats.networks.as_ref().and_then(|n| {
+            n.values()
+                .try_fold(0u64, |sum, i| sum.checked_add(field(i).unwrap_or(0)))
+        })
+    };
+    let want_net = (|| {
+        Some(figures::NetCounters {
+            rx_bytes: net_sum(|i| i.rx_bytes)?,
+            tx_bytes: net_sum(|i| i.tx_bytes)?,
+            rx_packets: net_sum(|i| i.rx_packets)?,
+            tx_packets: net_sum(|i| i.tx_packets)?,
+        })
+    })();
+    prop_assert_eq!(raw.net, want_net);
+    let throttling = stats
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.throttling_data.as_ref());
+    prop_assert_eq!(
+        (raw.throttled_periods, raw.throttled_ns),
+        (
+            throttling.and_then(|t| t.throttled_periods),
+            throttling.and_then(|t| t.throttled_time)
+        )
+    );
+    let stat = |key: &str| {
+        mem.and_then(|m| m.stats.as_ref())
+            .and_then(|s| s.get(key))
+            .copied()
+    };
+    prop_assert_eq!(raw.mem_anon, stat("total_rss").or(stat("anon")));
+    prop_assert_eq!(raw.mem_file, stat("total_cache").or(stat("file")));
     // Edits elsewhere leave a figure as it was.
     let original = original_reading(fixture);
     if !touched
@@ -462,11 +511,378 @@ fn container_id(version: u8) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The depth files (block I/O, the memory breakdown, OOM kills, throttling) with every figure
+// rewritten: the captured v1 container (`DEPTH`) and the v2 fixture container.
+
+const DEPTH_V1: &str = "20321b19ff2e2916156649a1393b105f97de9eefd2493d860a02dd080989a7f2";
+const DEPTH_V2: &str = "6afaa22c1bd2030a54c251de88e3567a4a262e67400bfb701caa0518397d4d08";
+
+/// A block I/O figure: mostly ones whose sums fit, sometimes any (sums then may overflow).
+fn block_figure() -> impl Strategy<Value = Figure> {
+    prop_oneof![
+        6 => (0..1u64 << 40).prop_map(Figure::Fits),
+        1 => figure(),
+    ]
+}
+
+/// One device's counters.
+#[derive(Debug, Clone)]
+struct Device {
+    major: u16,
+    minor: u16,
+    read: Figure,
+    write: Figure,
+    /// Sync, Async, Discard and Total rows: never counted.
+    others: [Figure; 4],
+}
+
+fn devices(most: usize) -> impl Strategy<Value = Vec<Device>> {
+    prop::collection::vec(
+        (
+            any::<u16>(),
+            any::<u16>(),
+            block_figure(),
+            block_figure(),
+            [figure(), figure(), figure(), figure()],
+        )
+            .prop_map(|(major, minor, read, write, others)| Device {
+                major,
+                minor,
+                read,
+                write,
+                others,
+            }),
+        0..=most,
+    )
+}
+
+/// A v1 `io_service_bytes` file in the kernel's form, rows in `shuffle`d order.
+fn blkio_text(devices: &[Device], total: &Figure, shuffle: &[Index]) -> String {
+    let mut rows = Vec::new();
+    for d in devices {
+        let dev = format!("{}:{}", d.major, d.minor);
+        rows.push(format!("{dev} Read {}", d.read.text()));
+        rows.push(format!("{dev} Write {}", d.write.text()));
+        for (op, figure) in ["Sync", "Async", "Discard", "Total"].iter().zip(&d.others) {
+            rows.push(format!("{dev} {op} {}", figure.text()));
+        }
+    }
+    reorder(&mut rows, shuffle);
+    rows.push(format!("Total {}", total.text()));
+    rows.join("\n") + "\n"
+}
+
+/// What a v1 file yields, by our rule: the Read and Write sums, `None` when a value or a sum
+/// does not fit (a `Total` line or row that does not fit spoils the file too).
+fn blkio_sums(devices: &[Device], total: &Figure) -> Option<(u64, u64, usize)> {
+    total.value()?;
+    let (mut read, mut write) = (0u64, 0u64);
+    for d in devices {
+        for other in &d.others {
+            other.value()?;
+        }
+        read = read.checked_add(d.read.value()?)?;
+        write = write.checked_add(d.write.value()?)?;
+    }
+    Some((read, write, devices.len()))
+}
+
+/// A v2 `io.stat`: one line per device, its keys in a `shuffle`d order.
+fn io_stat_text(devices: &[Device], shuffle: &[Index]) -> String {
+    devices
+        .iter()
+        .map(|d| {
+            let mut fields = vec![
+                format!("rbytes={}", d.read.text()),
+                format!("wbytes={}", d.write.text()),
+            ];
+            for (key, figure) in ["rios", "wios", "dbytes", "dios"].iter().zip(&d.others) {
+                fields.push(format!("{key}={}", figure.text()));
+            }
+            reorder(&mut fields, shuffle);
+            format!("{}:{} {}\n", d.major, d.minor, fields.join(" "))
+        })
+        .collect()
+}
+
+/// The figures one rewrite writes.
+#[derive(Debug, Clone)]
+struct DepthFiles {
+    /// v1: bfq (its device rows, its Total), throttle recursive, and the non-recursive
+    /// throttle file that must never be read; v2: `io.stat` from the first list.
+    bfq: (Vec<Device>, Figure),
+    throttle: (Vec<Device>, Figure),
+    decoy: Vec<Device>,
+    /// anon, file, shmem, kernel (v1: kmem file; v2: `kernel`, or `None`: an older kernel's
+    /// memory.stat without it).
+    anon: Figure,
+    file: Figure,
+    shmem: Figure,
+    kernel: Option<Figure>,
+    /// `None`: a kernel before 4.13, whose `memory.oom_control` has no `oom_kill` line.
+    oom_kills: Option<Figure>,
+    periods: Figure,
+    throttled: Figure,
+    shuffle: Vec<Index>,
+    pad: (&'static str, &'static str),
+}
+
+fn depth_files() -> impl Strategy<Value = DepthFiles> {
+    (
+        (
+            devices(3),
+            block_figure(),
+            devices(3),
+            block_figure(),
+            devices(2),
+        ),
+        (
+            figure(),
+            figure(),
+            figure(),
+            proptest::option::weighted(0.8, figure()),
+        ),
+        (
+            proptest::option::weighted(0.9, figure()),
+            figure(),
+            figure(),
+        ),
+        prop::collection::vec(any::<Index>(), 0..30),
+        padding(),
+    )
+        .prop_map(
+            |(
+                (bfq, bfq_total, throttle, throttle_total, decoy),
+                (anon, file, shmem, kernel),
+                (oom_kills, periods, throttled),
+                shuffle,
+                pad,
+            )| DepthFiles {
+                bfq: (bfq, bfq_total),
+                throttle: (throttle, throttle_total),
+                decoy,
+                anon,
+                file,
+                shmem,
+                kernel,
+                oom_kills,
+                periods,
+                throttled,
+                shuffle,
+                pad,
+            },
+        )
+}
+
+/// Replaces the values of `keys` in a real `key value` file (removing a key given `None`),
+/// reorders its lines.
+fn rewrite_stat(original: &str, keys: &[(&str, Option<&Figure>)], shuffle: &[Index]) -> String {
+    let mut lines: Vec<String> = original
+        .lines()
+        .filter_map(|l| {
+            let key = l.split_once(' ').map_or(l, |(k, _)| k);
+            match keys.iter().find(|(k, _)| *k == key) {
+                Some((_, Some(figure))) => Some(format!("{key} {}", figure.text())),
+                Some((_, None)) => None,
+                None => Some(l.to_owned()),
+            }
+        })
+        .collect();
+    reorder(&mut lines, shuffle);
+    lines.join("\n") + "\n"
+}
+
+/// The reading's depth figures, in one comparable tuple.
+type Depth = (
+    (Option<u64>, Option<u64>),
+    (Option<u64>, Option<u64>, Option<u64>, Option<u64>),
+    Option<u64>,
+    (Option<u64>, Option<u64>),
+);
+
+fn depth_of(r: &Reading) -> Depth {
+    (
+        (r.block_read, r.block_write),
+        (r.mem_anon, r.mem_file, r.mem_shmem, r.mem_kernel),
+        r.oom_kills,
+        (r.throttled_periods, r.throttled_ns),
+    )
+}
+
+/// Copies the depth container's tree with its files rewritten; returns what the reader must
+/// report.
+fn write_depth_tree(version: u8, root: &Path, f: &DepthFiles) -> Depth {
+    let (pad_l, pad_r) = f.pad;
+    let lone = |fig: &Figure| format!("{pad_l}{}{pad_r}", fig.text());
+    let write = |path: std::path::PathBuf, text: String| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    if version == 1 {
+        let source = Path::new(FIXTURES).join("cgroup/v1-cgroupfs");
+        let id = DEPTH_V1;
+        for (ctrl, file) in [
+            ("cpuacct", "cpuacct.usage"),
+            ("memory", "memory.usage_in_bytes"),
+            ("cpu", "cpu.stat"),
+        ] {
+            write(
+                root.join(ctrl).join(file),
+                std::fs::read_to_string(source.join(ctrl).join(file)).unwrap(),
+            );
+        }
+        let dir = |ctrl: &str| root.join(ctrl).join("docker").join(id);
+        let original = |ctrl: &str, file: &str| {
+            std::fs::read_to_string(source.join(ctrl).join("docker").join(id).join(file)).unwrap()
+        };
+        write(
+            dir("cpuacct").join("cpuacct.usage"),
+            original("cpuacct", "cpuacct.usage"),
+        );
+        let memory_keys = [
+            ("total_rss", Some(&f.anon)),
+            ("total_cache", Some(&f.file)),
+            ("total_shmem", Some(&f.shmem)),
+        ];
+        write(
+            dir("memory").join("memory.stat"),
+            rewrite_stat(&original("memory", "memory.stat"), &memory_keys, &f.shuffle),
+        );
+        let kernel = f.kernel.clone().unwrap_or(Figure::Fits(0));
+        write(
+            dir("memory").join("memory.kmem.usage_in_bytes"),
+            lone(&kernel),
+        );
+        write(
+            dir("memory").join("memory.oom_control"),
+            rewrite_stat(
+                &original("memory", "memory.oom_control"),
+                &[("oom_kill", f.oom_kills.as_ref())],
+                &f.shuffle,
+            ),
+        );
+        write(
+            dir("cpu").join("cpu.stat"),
+            rewrite_stat(
+                &original("cpu", "cpu.stat"),
+                &[
+                    ("nr_throttled", Some(&f.periods)),
+                    ("throttled_time", Some(&f.throttled)),
+                ],
+                &f.shuffle,
+            ),
+        );
+        let blkio = dir("blkio");
+        write(
+            blkio.join("blkio.bfq.io_service_bytes_recursive"),
+            blkio_text(&f.bfq.0, &f.bfq.1, &f.shuffle),
+        );
+        write(
+            blkio.join("blkio.throttle.io_service_bytes_recursive"),
+            blkio_text(&f.throttle.0, &f.throttle.1, &f.shuffle),
+        );
+        write(
+            blkio.join("blkio.throttle.io_service_bytes"),
+            blkio_text(&f.decoy, &Figure::Fits(1), &f.shuffle),
+        );
+        // runc's choice: bfq when it lists a device (and parses), else the throttle file.
+        let block = match blkio_sums(&f.bfq.0, &f.bfq.1) {
+            Some((read, write, rows)) if rows > 0 => (Some(read), Some(write)),
+            _ => blkio_sums(&f.throttle.0, &f.throttle.1)
+                .map_or((None, None), |(read, write, _)| (Some(read), Some(write))),
+        };
+        (
+            block,
+            (
+                f.anon.value(),
+                f.file.value(),
+                f.shmem.value(),
+                kernel.value(),
+            ),
+            f.oom_kills.as_ref().and_then(Figure::value),
+            (f.periods.value(), f.throttled.value()),
+        )
+    } else {
+        let source = Path::new(FIXTURES).join("cgroup/v2-cgroupfs");
+        let id = DEPTH_V2;
+        write(
+            root.join("cgroup.controllers"),
+            std::fs::read_to_string(source.join("cgroup.controllers")).unwrap(),
+        );
+        let dir = root.join("docker").join(id);
+        let original = |file: &str| {
+            std::fs::read_to_string(source.join("docker").join(id).join(file)).unwrap()
+        };
+        let kernel_keys = [
+            ("anon", Some(&f.anon)),
+            ("file", Some(&f.file)),
+            ("shmem", Some(&f.shmem)),
+            ("kernel", f.kernel.as_ref()),
+        ];
+        write(
+            dir.join("memory.stat"),
+            rewrite_stat(&original("memory.stat"), &kernel_keys, &f.shuffle),
+        );
+        write(
+            dir.join("memory.events"),
+            rewrite_stat(
+                &original("memory.events"),
+                &[("oom_kill", f.oom_kills.as_ref())],
+                &f.shuffle,
+            ),
+        );
+        write(
+            dir.join("cpu.stat"),
+            rewrite_stat(
+                &original("cpu.stat"),
+                &[
+                    ("nr_throttled", Some(&f.periods)),
+                    ("throttled_usec", Some(&f.throttled)),
+                ],
+                &f.shuffle,
+            ),
+        );
+        write(dir.join("io.stat"), io_stat_text(&f.bfq.0, &f.shuffle));
+        let block = f
+            .bfq
+            .0
+            .iter()
+            .try_fold((0u64, 0u64), |(r, w), d| {
+                for other in &d.others {
+                    other.value()?;
+                }
+                Some((
+                    r.checked_add(d.read.value()?)?,
+                    w.checked_add(d.write.value()?)?,
+                ))
+            })
+            .map_or((None, None), |(r, w)| (Some(r), Some(w)));
+        // Without `kernel`: the fixture's kernel_stack + slab + sock.
+        let kernel = match &f.kernel {
+            Some(k) => k.value(),
+            None => Some(16_384 + 221_184),
+        };
+        (
+            block,
+            (f.anon.value(), f.file.value(), f.shmem.value(), kernel),
+            f.oom_kills.as_ref().and_then(Figure::value),
+            (
+                f.periods.value(),
+                f.throttled.value().and_then(|us| us.checked_mul(1_000)),
+            ),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // /proc text of this very process, with its figures rewritten.
 
 /// Swaps lines as the seeds say: any order can come out.
 fn reorder<T>(lines: &mut [T], seeds: &[Index]) {
     let n = lines.len();
+    if n == 0 {
+        return;
+    }
     for (i, seed) in seeds.iter().enumerate() {
         lines.swap(i % n, seed.index(n));
     }
@@ -548,6 +964,30 @@ proptest! {
         let expected = write_tree(version, &root, &second);
         let raw = files.read(&mut buf, keep_open);
         prop_assert_eq!((raw.cpu_ns, raw.usage, raw.inactive_file, raw.limit), expected);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The depth files of both versions, every figure rewritten (rows and lines reordered, keys
+    /// removed where old kernels lack them, values past 64 bits): the reader reports exactly
+    /// what the files say — v1 block I/O from the file runc picks (bfq when it lists a device,
+    /// else the throttle file; the non-recursive one never) — and after a second rewrite,
+    /// through the same handles and buffer, exactly the new figures.
+    #[test]
+    fn cgroup_depth_files_read_back_what_was_written(
+        version in prop::sample::select(vec![1u8, 2]),
+        first in depth_files(),
+        second in depth_files(),
+        keep_open in any::<bool>(),
+    ) {
+        let root = tempdir();
+        let expected = write_depth_tree(version, &root, &first);
+        let layout = Layout::detect(&root).unwrap();
+        let id = if version == 1 { DEPTH_V1 } else { DEPTH_V2 };
+        let mut files = layout.locate(id, None).expect("container files found");
+        let mut buf = ReadBuf::default();
+        prop_assert_eq!(depth_of(&files.read(&mut buf, keep_open)), expected);
+        let expected = write_depth_tree(version, &root, &second);
+        prop_assert_eq!(depth_of(&files.read(&mut buf, keep_open)), expected);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCpuStats, ContainerStatsResponse};
+use bollard::models::{ContainerCpuStats, ContainerNetworkStats, ContainerStatsResponse};
 use bollard::query_parameters::StatsOptions;
 use bollard::Docker;
 use chrono::Utc;
@@ -29,8 +29,9 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
+use super::cgroup::v2::kernel_memory;
 use super::containers::{ContainerInfo, ContainerSet};
-use super::figures::{container_stats, Clock, Figures, Reading};
+use super::figures::{container_stats, Clock, Figures, NetCounters, Reading};
 use super::source::{EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
@@ -118,7 +119,12 @@ impl DockerApiSource {
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 let figures = latest.map_or_else(Figures::default, |latest| latest.figures());
-                container_stats(id.clone(), &tracked.info, figures, now)
+                container_stats(
+                    id.clone(),
+                    &tracked.info,
+                    own_network(figures, &tracked.info),
+                    now,
+                )
             })
             .collect()
     }
@@ -140,6 +146,20 @@ impl StatsSource for DockerApiSource {
 
     fn exited(&self) -> Vec<ContainerStats> {
         (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
+    }
+}
+
+/// The figures without network counters for a container in another's network namespace or
+/// the host's: the engine reports that namespace's interfaces for it too, and they belong to
+/// the namespace's owner (counted once, there) or to the host.
+pub fn own_network(figures: Figures, info: &ContainerInfo) -> Figures {
+    if info.network_mode.is_none() {
+        return figures;
+    }
+    Figures {
+        net: None,
+        net_rates: None,
+        ..figures
     }
 }
 
@@ -241,23 +261,79 @@ impl Latest {
 pub fn reading(stats: &ContainerStatsResponse) -> Reading {
     let mem = stats.memory_stats.as_ref();
     let mem_stats = mem.and_then(|m| m.stats.as_ref());
+    // cgroup v1 engines report both the `total_` key (with descendants) and the group's own;
+    // the v1 one wins, as in the CLI.
+    let stat = |key: &str| mem_stats.and_then(|s| s.get(key)).copied();
+    let either = |v1: &str, v2: &str| stat(v1).or_else(|| stat(v2));
+    let (block_read, block_write) = block_io(stats);
+    let throttling = stats
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.throttling_data.as_ref());
     Reading {
         usage: mem.and_then(|m| m.usage),
-        // cgroup v1 engines report both keys; the v1 one (with descendants) wins, as in the CLI.
-        inactive_file: mem_stats
-            .and_then(|s| s.get("total_inactive_file"))
-            .or_else(|| mem_stats.and_then(|s| s.get("inactive_file")))
-            .copied(),
+        inactive_file: either("total_inactive_file", "inactive_file"),
         limit: mem.and_then(|m| m.limit),
         host_memory: None,
         pids: stats.pids_stats.as_ref().and_then(|p| p.current),
         pids_limit: stats.pids_stats.as_ref().and_then(|p| p.limit),
+        net: network(stats),
+        block_read,
+        block_write,
+        // v1 engines (Docker 20.10) pass `total_rss`/`total_cache` and no shmem or kernel
+        // figure; v2 engines the kernel's `memory.stat` keys.
+        mem_anon: either("total_rss", "anon"),
+        mem_file: either("total_cache", "file"),
+        mem_shmem: either("total_shmem", "shmem"),
+        mem_kernel: kernel_memory(|key| stat(key).map(Some)),
+        oom_kills: stat("oom_kill"),
+        throttled_periods: throttling.and_then(|t| t.throttled_periods),
+        throttled_ns: throttling.and_then(|t| t.throttled_time),
         ..stats
             .cpu_stats
             .as_ref()
             .map(cpu_reading)
             .unwrap_or_default()
     }
+}
+
+/// Bytes read and written: the `read` and `write` entries of `io_service_bytes_recursive`
+/// summed over devices, the operation's name in any case (the CLI's `calculateBlockIO`). An
+/// empty list is zero (what the CLI shows); no list, or a sum past 64 bits, is `None`.
+fn block_io(stats: &ContainerStatsResponse) -> (Option<u64>, Option<u64>) {
+    let Some(entries) = stats
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref())
+    else {
+        return (None, None);
+    };
+    let sum = |op: &str| {
+        entries
+            .iter()
+            .filter(|e| e.op.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(op)))
+            .try_fold(0u64, |sum, e| sum.checked_add(e.value.unwrap_or(0)))
+    };
+    (sum("read"), sum("write"))
+}
+
+/// Network counters summed over every interface the engine lists (the CLI's
+/// `calculateNetwork`; the engine leaves loopback out). `None` without a `networks` map (a
+/// container without a namespace of its own, `--network host` or `none`), or when a sum
+/// overflows.
+fn network(stats: &ContainerStatsResponse) -> Option<NetCounters> {
+    let networks = stats.networks.as_ref()?;
+    let sum = |field: fn(&ContainerNetworkStats) -> Option<u64>| {
+        networks
+            .values()
+            .try_fold(0u64, |sum, n| sum.checked_add(field(n).unwrap_or(0)))
+    };
+    Some(NetCounters {
+        rx_bytes: sum(|n| n.rx_bytes)?,
+        tx_bytes: sum(|n| n.tx_bytes)?,
+        rx_packets: sum(|n| n.rx_packets)?,
+        tx_packets: sum(|n| n.tx_packets)?,
+    })
 }
 
 /// The CPU half of a reading: `cpu_usage.total_usage` against the host's `system_cpu_usage`
@@ -294,7 +370,7 @@ fn online_cpus(stats: &ContainerCpuStats) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::ContainerMemoryStats;
+    use bollard::models::{ContainerBlkioStatEntry, ContainerBlkioStats, ContainerMemoryStats};
 
     fn fixture(name: &str) -> ContainerStatsResponse {
         let text = match name {
@@ -412,6 +488,124 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(figures(&input, None).mem_bytes, want, "{input:?}");
+        }
+    }
+
+    /// Block I/O, network, the memory breakdown and throttling from the captured payloads
+    /// (v1: Docker 20.10 passes `total_rss`/`total_cache`, no shmem or kernel figure; v2: the
+    /// kernel's keys, `kernel` absent in the reference example, so kernel_stack + slab + sock).
+    #[test]
+    fn depth_figures_from_the_payloads() {
+        let v1 = reading(&fixture("v1_busy"));
+        assert_eq!((v1.block_read, v1.block_write), (Some(0), Some(0)));
+        assert_eq!(
+            v1.net,
+            Some(NetCounters {
+                rx_bytes: 806,
+                rx_packets: 9,
+                ..NetCounters::default()
+            })
+        );
+        assert_eq!(
+            (v1.mem_anon, v1.mem_file, v1.mem_shmem, v1.mem_kernel),
+            (Some(57_344), Some(67_108_864), None, None)
+        );
+        assert_eq!(
+            (v1.throttled_periods, v1.throttled_ns, v1.oom_kills),
+            (Some(135), Some(10_570_089_138), None)
+        );
+        let v2 = reading(&fixture("v2_docs"));
+        assert_eq!((v2.block_read, v2.block_write, v2.net), (None, None, None));
+        assert_eq!(
+            (v2.mem_anon, v2.mem_file, v2.mem_shmem, v2.mem_kernel),
+            (Some(299_008), Some(3_985_408), Some(0), Some(16_384))
+        );
+        assert_eq!((v2.throttled_periods, v2.throttled_ns), (Some(0), Some(0)));
+    }
+
+    #[test]
+    fn block_io_table() {
+        let entry = |major, op: &str, value| ContainerBlkioStatEntry {
+            major: Some(major),
+            minor: Some(0),
+            op: Some(op.to_owned()),
+            value: Some(value),
+        };
+        let payload = |entries: Option<Vec<ContainerBlkioStatEntry>>| ContainerStatsResponse {
+            blkio_stats: Some(ContainerBlkioStats {
+                io_service_bytes_recursive: entries,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let cases = [
+            (None, (None, None)),
+            (Some(vec![]), (Some(0), Some(0))),
+            // v1 engines: runc's rows, capitalised, with Sync/Async/Total rows that never count
+            (
+                Some(vec![
+                    entry(8, "Read", 4_096),
+                    entry(8, "Write", 32_768),
+                    entry(8, "Sync", 36_864),
+                    entry(8, "Total", 36_864),
+                    entry(253, "Read", 1_000),
+                    entry(253, "Write", 2_000),
+                    entry(253, "Total", 3_000),
+                ]),
+                (Some(5_096), Some(34_768)),
+            ),
+            // v2 engines: lower case, one read and one write entry per device
+            (
+                Some(vec![entry(8, "read", 7), entry(8, "write", 9)]),
+                (Some(7), Some(9)),
+            ),
+            (
+                Some(vec![entry(8, "read", u64::MAX), entry(9, "read", 1)]),
+                (None, Some(0)),
+            ),
+        ];
+        for (entries, want) in cases {
+            let r = reading(&payload(entries.clone()));
+            assert_eq!((r.block_read, r.block_write), want, "{entries:?}");
+        }
+    }
+
+    #[test]
+    fn network_sums_every_interface_and_a_borrowed_namespace_shows_none() {
+        let iface = |rx_bytes, tx_bytes| ContainerNetworkStats {
+            rx_bytes: Some(rx_bytes),
+            tx_bytes: Some(tx_bytes),
+            rx_packets: Some(1),
+            tx_packets: Some(2),
+            ..Default::default()
+        };
+        let stats = ContainerStatsResponse {
+            networks: Some(
+                [("eth0", iface(1_000, 10)), ("eth1", iface(500, 5))]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let net = NetCounters {
+            rx_bytes: 1_500,
+            tx_bytes: 15,
+            rx_packets: 2,
+            tx_packets: 4,
+        };
+        assert_eq!(reading(&stats).net, Some(net));
+        let figures = figures(&stats, None);
+        let own = ContainerInfo::default();
+        assert_eq!(own_network(figures, &own).net, Some(net));
+        for mode in ["host", "container:web", "none"] {
+            let borrowed = ContainerInfo {
+                network_mode: Some(mode.to_owned()),
+                ..ContainerInfo::default()
+            };
+            let dropped = own_network(figures, &borrowed);
+            assert_eq!((dropped.net, dropped.net_rates), (None, None), "{mode}");
+            assert_eq!(dropped.mem_bytes, figures.mem_bytes, "{mode}");
         }
     }
 

@@ -12,7 +12,7 @@ use super::{blocking, docker, parse_size, Container, Feed};
 const SECOND: Duration = Duration::from_secs(1);
 
 /// The first figure `pick` finds for container `id` in the next `batches` batches.
-async fn figure_within<T>(
+pub async fn figure_within<T>(
     feed: &mut Feed,
     id: &str,
     batches: usize,
@@ -243,4 +243,27 @@ pub async fn batches_arrive_every_second(
     }
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
     last.expect("eleven batches")
+}
+
+/// A `docker stats` NET I/O or BLOCK I/O cell ("1.02kB / 33.6MB") → both figures in bytes. The
+/// CLI writes these in decimal units (`units.HumanSize`: kB = 1000), unlike MEM USAGE (MiB).
+pub fn parse_decimal_pair(cell: &str) -> (f64, f64) {
+    let one = |part: &str| {
+        let part = part.trim();
+        let split = part
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or_else(|| panic!("no unit in {cell:?}"));
+        let (number, unit) = part.split_at(split);
+        let scale = match unit {
+            "B" => 1.0,
+            "kB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "TB" => 1e12,
+            other => panic!("unknown unit {other} in {cell:?}"),
+        };
+        number.parse::<f64>().expect("a number") * scale
+    };
+    let (first, second) = cell.split_once('/').expect("two figures");
+    (one(first), one(second))
 }

@@ -4,9 +4,10 @@
 
 use super::{v1, v2};
 
-/// The most files one container's readers hold (the longer of the two version tables).
-pub const FILES_PER_CONTAINER: usize = if v1::FILES.len() > v2::FILES.len() {
-    v1::FILES.len()
+/// The most files one container's readers hold open: the larger of the two versions (v1's
+/// table with `blkio` as up to three files, [`v1::MOST_FILES`]; v2's table).
+pub const FILES_PER_CONTAINER: usize = if v1::MOST_FILES > v2::FILES.len() {
+    v1::MOST_FILES
 } else {
     v2::FILES.len()
 };
@@ -79,8 +80,8 @@ mod tests {
                  Max open files            {soft}                524288               files\n"
             )
         };
-        // Half of what 256 reserved descriptors leave, one share per container's files (four
-        // today: 1024 → 96 containers).
+        // Half of what 256 reserved descriptors leave, one share per container's files (twelve
+        // today, v1 with three blkio files: 1024 → 32 containers).
         let per = 2 * FILES_PER_CONTAINER;
         let cases = [
             ("1024", 768 / per),
@@ -92,6 +93,12 @@ mod tests {
             assert_eq!(open_file_budget(&limits(soft)), want, "{soft}");
         }
         assert_eq!(open_file_budget("garbage"), 0);
+    }
+
+    #[test]
+    fn the_share_covers_every_file_a_container_may_hold() {
+        assert_eq!(FILES_PER_CONTAINER, 12);
+        assert!(FILES_PER_CONTAINER >= v2::FILES.len());
     }
 
     #[test]

@@ -10,17 +10,42 @@ use std::time::Instant;
 
 use crate::sample::figures::{Clock, Reading};
 
-/// Puts one file's text into its field of the reading; a text that does not parse leaves the
-/// field `None`.
+/// Puts one file's text into its fields of the reading (one parse of `memory.stat` fills
+/// several); a text that does not parse leaves its fields `None`.
 pub type Fill = fn(&str, &mut Reading);
 
-/// One file of a container's cgroup and the field it fills.
+/// One file of a container's cgroup and the fields it fills.
 #[derive(Debug)]
 pub struct Probe {
     /// The file.
     pub file: CgroupFile,
-    /// Where its figure goes.
+    /// Where its figures go.
     pub fill: Fill,
+    /// Files read in `file`'s place, in turn, while the text read so far holds no figure;
+    /// `None` for almost every file.
+    pub fallback: Option<Fallback>,
+}
+
+impl Probe {
+    /// A probe of one file.
+    pub fn new(file: CgroupFile, fill: Fill) -> Self {
+        Self {
+            file,
+            fill,
+            fallback: None,
+        }
+    }
+}
+
+/// The files a figure may come from, beyond the first: v1 `blkio` writes the same counters in
+/// one file per policy (bfq, cfq, throttle), and runc takes the first that lists a device.
+#[derive(Debug)]
+pub struct Fallback {
+    /// In the order tried, each existing when the container was found.
+    pub files: Vec<CgroupFile>,
+    /// Whether a text holds no figure, so the next file is read. The last file read is filled
+    /// either way (a file of no devices is zero bytes).
+    pub empty: fn(&str) -> bool,
 }
 
 /// The files read for one container, resolved once when it appears.
@@ -39,8 +64,29 @@ impl Files {
             ..Reading::default()
         };
         for probe in &mut self.probes {
-            if let Some(text) = buf.read(&mut probe.file, keep_open) {
-                (probe.fill)(text, &mut reading);
+            match &mut probe.fallback {
+                None => {
+                    if let Some(text) = buf.read(&mut probe.file, keep_open) {
+                        (probe.fill)(text, &mut reading);
+                    }
+                }
+                Some(fallback) => {
+                    // Each file is read only while the ones before it held nothing.
+                    let count = 1 + fallback.files.len();
+                    for i in 0..count {
+                        let file = match i.checked_sub(1) {
+                            None => &mut probe.file,
+                            Some(j) => &mut fallback.files[j],
+                        };
+                        let Some(text) = buf.read(file, keep_open) else {
+                            continue;
+                        };
+                        if i + 1 == count || !(fallback.empty)(text) {
+                            (probe.fill)(text, &mut reading);
+                            break;
+                        }
+                    }
+                }
             }
         }
         reading
@@ -81,14 +127,19 @@ impl From<PathBuf> for CgroupFile {
 /// Searches for the key directly rather than splitting every line (v1 `memory.stat` has about
 /// 40 lines and is read for every container every second).
 pub fn stat_value(text: &str, key: &str) -> Option<u64> {
+    stat_field(text, key)?.trim().parse().ok()
+}
+
+/// The text after `key ` on its line, whether or not it is a number; `None` when no line has
+/// the key (which tells an older kernel's file from a figure that does not parse).
+pub fn stat_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let bytes = text.as_bytes();
     let mut from = 0;
     while let Some(found) = text[from..].find(key) {
         let at = from + found;
         let end = at + key.len();
         if (at == 0 || bytes[at - 1] == b'\n') && bytes.get(end) == Some(&b' ') {
-            let value = text[end + 1..].split('\n').next()?;
-            return value.trim().parse().ok();
+            return text[end + 1..].split('\n').next();
         }
         from = end;
     }
