@@ -42,6 +42,10 @@ use tracing::{info, warn};
 use dockscope_protocol::ContainerStats;
 
 /// The collector chosen at start-up; dispatches to the implementation.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one Collector per process, made once at start-up"
+)]
 pub enum Collector {
     /// See [`cgroup`].
     Cgroup(CgroupSource),

@@ -157,7 +157,7 @@ impl StatsSource for CgroupSource {
             }
             let keep_open = tracked.keep_open;
             let reading = tracked.files.as_mut().map(|files| {
-                let cgroup = files.read(&mut self.buf, keep_open);
+                let cgroup = files.read_tick(&mut self.buf, keep_open);
                 Reading {
                     host_memory: self.host_memory,
                     net: self

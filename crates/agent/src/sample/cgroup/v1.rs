@@ -247,26 +247,30 @@ pub fn lists_no_device(text: &str) -> bool {
 /// or `blkio` on some v1 hosts) is left out once here rather than failing to open every
 /// second.
 pub fn files(mounts: &Mounts, relative: &str) -> Option<Files> {
-    (mounts.cpu.join(relative).is_dir() && mounts.memory.join(relative).is_dir()).then(|| Files {
-        probes: FILES
-            .iter()
-            .filter(|(controller, ..)| mounts.dir(*controller).join(relative).is_dir())
-            .filter_map(|&(controller, name, fill)| {
-                let dir = mounts.dir(controller).join(relative);
-                if !matches!(controller, Controller::Blkio) {
-                    return Some(Probe::new(dir.join(name).into(), fill));
-                }
-                let mut found = blkio_files(&dir).into_iter().map(Into::into);
-                Some(Probe {
-                    file: found.next()?,
-                    fill,
-                    fallback: Some(Fallback {
-                        files: found.collect(),
-                        empty: lists_no_device,
-                    }),
+    (mounts.cpu.join(relative).is_dir() && mounts.memory.join(relative).is_dir()).then(|| {
+        Files::new(
+            FILES
+                .iter()
+                .filter(|(controller, ..)| mounts.dir(*controller).join(relative).is_dir())
+                .filter_map(|&(controller, name, fill)| {
+                    let dir = mounts.dir(controller).join(relative);
+                    if !matches!(controller, Controller::Blkio) {
+                        return Some(Probe::new(dir.join(name).into(), fill));
+                    }
+                    let mut found = blkio_files(&dir).into_iter().map(Into::into);
+                    Some(Probe {
+                        file: found.next()?,
+                        fill,
+                        fallback: Some(Fallback {
+                            files: found.collect(),
+                            empty: lists_no_device,
+                            chosen: 0,
+                        }),
+                        slow: false,
+                    })
                 })
-            })
-            .collect(),
+                .collect(),
+        )
     })
 }
 

@@ -114,12 +114,12 @@ pub fn files(root: &Path, relative: &str) -> Option<Files> {
 
 /// The files of the cgroup at `dir`, whether or not it exists.
 pub fn files_in(dir: &Path) -> Files {
-    Files {
-        probes: FILES
+    Files::new(
+        FILES
             .iter()
             .map(|&(name, fill)| Probe::new(dir.join(name).into(), fill))
             .collect(),
-    }
+    )
 }
 
 /// CPU time in nanoseconds from `cpu.stat`'s `usage_usec`.
