@@ -50,14 +50,12 @@ fn info_of(i: usize, now: chrono::DateTime<Utc>) -> ContainerInfo {
     } else {
         ContainerState::Running
     };
-    let health = (i % 5 == 2).then(|| {
-        if i % 10 == 7 {
-            Health::Unhealthy
-        } else if i % 25 == 12 {
-            Health::Starting
-        } else {
-            Health::Healthy
-        }
+    let health = (i % 5 == 2).then_some(if i % 10 == 7 {
+        Health::Unhealthy
+    } else if i % 25 == 12 {
+        Health::Starting
+    } else {
+        Health::Healthy
     });
     let restarts = if i % 9 == 2 { i as u64 / 9 + 1 } else { 0 };
     let compose = (i % 4 != 3).then(|| {
