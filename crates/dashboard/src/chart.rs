@@ -94,9 +94,10 @@ fn palette(theme: Theme) -> Palette {
 /// Shortest time span a chart shows, so the first samples are not stretched over the width.
 const MIN_SPAN_MS: f64 = 60_000.0;
 
-/// A two-axis time chart: CPU % on the left, memory MiB on the right. The title is HTML next
-/// to the chart (it wraps on narrow screens; a canvas title would overlap the legend).
-pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
+/// A two-axis time chart: CPU % on the left (named `cpu_label`, which says its scale), memory
+/// MiB on the right. The title is HTML next to the chart (it wraps on narrow screens; a canvas
+/// title would overlap the legend).
+pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, cpu_label: &str) -> Chart {
     let p = palette(theme);
     let times = || {
         cpu.iter()
@@ -129,7 +130,7 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         .y_axis(
             Axis::new()
                 .type_(AxisType::Value)
-                .name("CPU %")
+                .name(cpu_label)
                 .min(0)
                 .axis_label(label())
                 .split_line(split()),
@@ -144,7 +145,7 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
         )
         .series(
             Line::new()
-                .name("CPU %")
+                .name(cpu_label)
                 .show_symbol(false)
                 .line_style(LineStyle::new().color(p.cpu).width(1.5))
                 .data(cpu),
@@ -158,6 +159,57 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme) -> Chart {
                 .data(mem),
         )
         .color(vec![p.cpu, p.mem])
+}
+
+/// The selected container's I/O over time: one line per named series of KiB/s points.
+pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme) -> Chart {
+    let p = palette(theme);
+    let newest = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied()))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let oldest = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied()))
+        .fold(f64::INFINITY, f64::min);
+    let mut x_axis = Axis::new()
+        .type_(AxisType::Time)
+        .axis_label(label_style(&p));
+    if newest.is_finite() {
+        let (min, interval) = time_ticks(oldest.min(newest - MIN_SPAN_MS), newest);
+        x_axis = x_axis.min(min).max(newest).interval(interval);
+    }
+    let colours = vec![p.cpu, p.mem, "#3fb950", "#bc8cff"];
+    let mut chart = Chart::new()
+        .animation(false)
+        .background_color("transparent")
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(
+            Legend::new()
+                .top(0)
+                .left("center")
+                .text_style(TextStyle::new().color(p.text)),
+        )
+        .grid(Grid::new().left(52).right(20).top(40).bottom(24))
+        .x_axis(x_axis)
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Value)
+                .name("KiB/s")
+                .min(0)
+                .axis_label(label_style(&p))
+                .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
+        );
+    for ((name, points), colour) in series.into_iter().zip(colours.iter().copied()) {
+        chart = chart.series(
+            Line::new()
+                .name(name)
+                .show_symbol(false)
+                .line_style(LineStyle::new().color(colour).width(1.5))
+                .data(points),
+        );
+    }
+    chart.color(colours)
 }
 
 /// A round tick interval giving at most four labels between `oldest` and `newest` (ECharts
