@@ -165,10 +165,12 @@ impl Dashboard {
             schedule_frame();
         });
         let selected = self.selected;
-        let health_log = self.health_log;
+        let (health_log, detail) = (self.health_log, self.detail);
         Effect::new(move |_| {
             let selection = selected.get();
+            // Nothing of the previous container shows while the new one's figures are drawn.
             health_log.set(HealthLog::NotAsked);
+            detail.set(None);
             with_runtime(|rt| {
                 rt.selection = selection;
                 rt.detail_dirty = true;

@@ -119,7 +119,7 @@ pub static METRICS: [Metric; 10] = [
             scale: |values, _| sparkline::cpu_scale(values),
             label_for: |max| format!("CPU last 60 s, top of scale {}", format::percent(Some(max))),
         }),
-        width: "60px",
+        width: "76px",
         phone_width: "52px",
         total: None,
         shown_by_default: true,
@@ -532,14 +532,14 @@ mod tests {
         let original = Columns::from_keys(["name", "cpu", "mem", "uptime", "pids"]);
         assert_eq!(
             grid_columns(original),
-            "minmax(100px, 2fr) 60px minmax(100px, 1.4fr) 64px 72px 92px 92px"
+            "minmax(100px, 2fr) 76px minmax(100px, 1.4fr) 64px 72px 92px 92px"
         );
         assert_eq!(
             phone_grid_columns(original),
             "minmax(72px, 1.5fr) 52px minmax(64px, 1fr) 60px 44px"
         );
         let few = Columns::from_keys(["cpu", "restarts"]);
-        assert_eq!(grid_columns(few), "minmax(100px, 2fr) 60px 64px 92px 92px");
+        assert_eq!(grid_columns(few), "minmax(100px, 2fr) 76px 64px 92px 92px");
         // Phones leave out the network, block and restart columns.
         assert_eq!(
             phone_grid_columns(Columns::default()),
