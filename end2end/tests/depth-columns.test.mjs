@@ -87,8 +87,15 @@ test('network, restarts and PIDs show generated figures; badges and stopped cont
   // Rates with their cumulative counter on hover, once two readings exist.
   const all = await waitForRows(page, synthUrl, 'network rates', (rs) => rs
     .filter((r) => r.kind === 'container-row' && !/-(012|025|038)$/.test(r.name))
-    .every((r) => RATE.test(r.netRx) && RATE.test(r.netTx) && /^received [\d.]+ (B|KiB|MiB|GiB) in all$/.test(r.netRxTip)));
+    .every((r) => RATE.test(r.netRx) && RATE.test(r.netTx)));
   assert.ok(all.some((r) => Number.parseFloat(r.netRx) > 0), 'some container receives');
+  // Tooltips are written while the pointer is over a row: the cumulative counter behind a rate.
+  await dash.filter('synthetic-001');
+  await waitForRows(page, synthUrl, 'synthetic-001', (rs) => rs.length === 1 && rs[0].name === 'synthetic-001');
+  await dash.card(synthUrl).getByTestId('container-row').hover();
+  await waitForRows(page, synthUrl, 'received in all', (rs) => /^received [\d.]+ (B|KiB|MiB|GiB) in all$/.test(rs[0].netRxTip));
+  await page.mouse.move(0, 0);
+  await waitForRows(page, synthUrl, 'no tooltip away from the row', (rs) => rs[0].netRxTip === '');
 
   // One container at a time, through the filter: its badges, restarts and PIDs are the
   // generator's (container i: PIDs 1 + i % 20; i % 9 == 2 restarted i / 9 + 1 times).
@@ -200,6 +207,8 @@ test('the CPU scale relabels and rescales every figure', async () => {
     assert.equal(spark, `CPU 60 s (${scale})`);
   }
   await dash.filter('synthetic-000');
+  await waitForRows(page, synthUrl, 'synthetic-000', (rs) => rs.length === 1 && rs[0].name === 'synthetic-000');
+  await card.getByTestId('container-row').hover();
   const [limited] = await waitForRows(page, synthUrl, 'limited container', (rs) => rs.length === 1 && /of one core/.test(rs[0].cpuTip));
   // The tooltip holds both figures of the same instant: limit % = core % / 0.5.
   const core = percent(/([\d.]+) % of one core/.exec(limited.cpuTip)[1]);
@@ -208,6 +217,9 @@ test('the CPU scale relabels and rescales every figure', async () => {
   assert.ok(Math.abs(percent(limited.cpu) - core / 0.5) <= 0.2, `${limited.cpu} vs ${core} / 0.5`);
 
   await dash.filter('synthetic-002');
+  await waitForRows(page, synthUrl, 'synthetic-002', (rs) => rs.length === 1 && rs[0].name === 'synthetic-002');
+  await page.mouse.move(0, 0);
+  await card.getByTestId('container-row').hover();
   const [free] = await waitForRows(page, synthUrl, 'unlimited container', (rs) => rs.length === 1 && /no limit/.test(rs[0].cpuTip));
   const cores = /host's (\d+) cores/.exec(free.cpuTip);
   if (cores) {
@@ -220,8 +232,8 @@ test('the CPU scale relabels and rescales every figure', async () => {
     assert.match(free.cpuTip, /does not report its host's cores/);
   }
   await page.getByTestId('cpu-scale-core').click();
-  const [back] = await waitForRows(page, synthUrl, 'core scale', (rs) => rs.length === 1 && rs[0].cpu !== '–');
-  assert.match(back.cpuTip, /^% of one core: /);
+  await card.getByTestId('container-row').hover();
+  await waitForRows(page, synthUrl, 'core scale', (rs) => rs.length === 1 && rs[0].cpu !== '–' && /^% of one core: /.test(rs[0].cpuTip));
   await dash.filter('');
 });
 

@@ -177,8 +177,24 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             })
         }
     };
-    let tip =
-        move |i: usize| move || data.with(|d| d.tips.get(i).filter(|t| !t.is_empty()).cloned());
+    // Tooltips are written only while the pointer is over the row: most of them change every
+    // second (the figures they explain), and 75 rows × 10 `title` writes a second cost more
+    // than the tooltips are worth when nobody looks. A memo per cell writes nothing while the
+    // row is not hovered. The name's tooltip (name, image, health, compose labels) rarely
+    // changes and is always there.
+    let hovered = RwSignal::new(false);
+    let tip = move |i: usize| {
+        let always = METRICS
+            .get(i)
+            .is_some_and(|m| matches!(m.value, Value::Name));
+        let memo = Memo::new(move |_| {
+            if !always && !hovered.get() {
+                return None;
+            }
+            data.with(|d| d.tips.get(i).filter(|t| !t.is_empty()).cloned())
+        });
+        move || memo.get()
+    };
     let is_group = move || data.with(|d| d.group.is_some());
     let cells = METRICS
         .iter()
@@ -267,6 +283,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
+            on:pointerenter=move |_| hovered.set(true)
+            on:pointerleave=move |_| hovered.set(false)
             on:click=move |_| toggle()
             on:keydown=move |ev| {
                 if ev.key() == "Enter" || ev.key() == " " {
