@@ -360,6 +360,8 @@ const CHART_INTERVAL_MS: f64 = 1_900.0;
 /// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
 /// page that stays light with many agents of 100+ containers.
 pub const ROWS_SHOWN: usize = 25;
+/// Stopped containers listed below those rows until "show all" is clicked.
+pub const EXITED_SHOWN: usize = 10;
 /// With "show all", rows move into their new order at most this often while only the figures
 /// change (a new or vanished container, a sort click or a filter re-orders at once): a long
 /// list whose rows jump every second cannot be read, and each re-order redraws most of the
@@ -591,8 +593,12 @@ fn flush_agent(
             agent.groups.clear();
             ids
         };
-        // Stopped containers follow the running ones.
-        ids.extend(agent.model.exited_ids(&ctx.filter));
+        // Stopped containers follow the running ones (a few of them, until "show all").
+        let mut exited = agent.model.exited_ids(&ctx.filter);
+        if limit.is_some() {
+            exited.truncate(EXITED_SHOWN);
+        }
+        ids.extend(exited);
         agent.order = ids;
         agent.window_stale = true;
     }

@@ -56,11 +56,11 @@ pub const DEBUG_FRAMES: usize = 20;
 /// Characters of each raw frame kept for the debug panel.
 pub const DEBUG_FRAME_CHARS: usize = 2_000;
 /// Largest frame read, in characters (UTF-16 code units, as the browser counts them; for JSON,
-/// which is almost all ASCII, that is bytes): 8 MiB. Our agent sends ~230 bytes per container
-/// (204 for a synthetic one), so this holds ~36,000 containers, 3.6 times the 10,000 one card
-/// is built for. Bigger frames
+/// which is almost all ASCII, that is bytes): 32 MiB. With every contract 5 figure our agent
+/// sends ~870 bytes per container (865 for a synthetic one; it was ~230 before contract 5), so
+/// this holds ~38,000 containers, 3.8 times the 10,000 one card is built for. Bigger frames
 /// are refused unread and the connection is closed.
-pub const MAX_FRAME_CHARS: usize = 8 * 1024 * 1024;
+pub const MAX_FRAME_CHARS: usize = 32 * 1024 * 1024;
 /// Largest `agent_status` frame decoded (ours are ~300 bytes).
 pub const MAX_STATUS_CHARS: usize = 64 * 1024;
 /// Containers kept per agent; the rest of a bigger batch are counted and reported, not shown.
@@ -1101,7 +1101,7 @@ mod tests {
         assert_eq!(
             refused,
             Err(
-                "refused a frame of 8.00 MiB (this dashboard reads frames up to 8.00 MiB)"
+                "refused a frame of 32.0 MiB (this dashboard reads frames up to 32.0 MiB)"
                     .to_owned()
             )
         );
