@@ -66,7 +66,7 @@ test('a real agent stays live and smooth next to a 300,000-container agent and a
   // The huge agent's card says why, and the frame was refused unread: nothing of it is shown.
   const bigCard = dash.card(big);
   assert.match(await bigCard.getByTestId('agent-state-detail').textContent(),
-    /refused a frame of 6\d\.\d MiB \(this dashboard reads frames up to 8\.00 MiB\)/);
+    /refused a frame of 6\d\.\d MiB \(this dashboard reads frames up to 32\.0 MiB\)/);
   assert.equal(await bigCard.getByTestId('container-row').count(), 0);
 
   // Markup is shown as text: no element it describes exists, no handler ran.

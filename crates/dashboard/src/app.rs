@@ -22,9 +22,10 @@ use crate::conn::{self, Event, Wake};
 use crate::frame::{on_scroll, schedule_frame, schedule_ingest, with_runtime};
 use crate::query;
 use crate::roster::{self, Selection};
+use crate::rows::CpuScale;
 use crate::sort::SortKey;
-use crate::state::Dashboard;
-use crate::store::{self, Theme};
+use crate::state::{Dashboard, HealthLog};
+use crate::store::{self, Theme, ViewPrefs};
 use crate::text;
 use crate::url;
 
@@ -71,15 +72,21 @@ impl Dashboard {
                 .flatten()
                 .as_deref(),
         );
+        let saved = browser::storage_get(store::AGENTS_KEY)
+            .and_then(|text| store::parse_saved(text.as_deref()).map_err(|e| e.to_string()));
+        let view = saved.as_ref().map(|l| l.view).unwrap_or_default();
         let dashboard = Dashboard {
             agents: RwSignal::new(Vec::new()),
             filter: RwSignal::new(String::new()),
             theme: RwSignal::new(theme),
+            view: RwSignal::new(view),
             storage_warning: RwSignal::new(None),
             link_mode: RwSignal::new(query.agents.is_some()),
             link_rejected: RwSignal::new(roster::link_problems(&query)),
             import_result: RwSignal::new(None),
             selected: RwSignal::new(None),
+            detail: RwSignal::new(None),
+            health_log: RwSignal::new(HealthLog::NotAsked),
             now: RwSignal::new(now_ms()),
             debug: query.debug,
         };
@@ -88,10 +95,11 @@ impl Dashboard {
             rt.theme = theme;
             rt.debug = query.debug;
             rt.perf = query.perf;
+            rt.view = view;
+            rt.detail_signal = Some(dashboard.detail);
+            rt.health_signal = Some(dashboard.health_log);
         });
 
-        let saved = browser::storage_get(store::AGENTS_KEY)
-            .and_then(|text| store::parse_saved(text.as_deref()).map_err(|e| e.to_string()));
         let saved: Option<store::AgentList> = match saved {
             Ok(list) => Some(list),
             Err(problem) => {
@@ -157,13 +165,30 @@ impl Dashboard {
             schedule_frame();
         });
         let selected = self.selected;
+        let (health_log, detail) = (self.health_log, self.detail);
         Effect::new(move |_| {
             let selection = selected.get();
+            // Nothing of the previous container shows while the new one's figures are drawn.
+            health_log.set(HealthLog::NotAsked);
+            detail.set(None);
             with_runtime(|rt| {
                 rt.selection = selection;
                 rt.detail_dirty = true;
             });
             schedule_frame();
+        });
+        let view = self.view;
+        Effect::new(move |previous: Option<ViewPrefs>| {
+            let prefs = view.get();
+            if previous.is_some_and(|p| p != prefs) {
+                with_runtime(|rt| {
+                    rt.view = prefs;
+                    rt.redraw_rows = true;
+                });
+                schedule_frame();
+                self.save_view(prefs);
+            }
+            prefs
         });
         let theme = self.theme;
         Effect::new(move |previous: Option<Theme>| {
@@ -298,15 +323,82 @@ impl Dashboard {
         self.selected.set(None);
     }
 
-    /// The shown agents and their tokens, as saved in localStorage.
+    /// Asks the selected container's agent for its health log (contract 5), on that agent's
+    /// socket; the answer is folded by `ingest` and shown by the detail panel.
+    pub fn request_health_log(self) {
+        let Some(selection) = self.selected.get_untracked() else {
+            return;
+        };
+        let request = dockscope_protocol::ClientMessage::HealthLogRequest {
+            id: selection.container_id.clone(),
+        };
+        let Ok(text) = request.encode() else {
+            return;
+        };
+        with_runtime(|rt| {
+            if let Some(agent) = rt.agents.get_mut(&selection.agent_key) {
+                agent.model.health_answer = None;
+                let _ = agent.wake.unbounded_send(Wake::Send(text));
+            }
+        });
+        self.health_log
+            .set(HealthLog::Waiting { since_ms: now_ms() });
+    }
+
+    /// Shows or hides one column on every card.
+    pub fn toggle_column(self, key: &str) {
+        self.view.update(|v| v.columns = v.columns.toggled(key));
+    }
+
+    /// Switches what every CPU figure is a percentage of.
+    pub fn set_cpu_scale(self, scale: CpuScale) {
+        self.view.update(|v| v.cpu_scale = scale);
+    }
+
+    /// Groups rows by compose project, or lists them flat again.
+    pub fn toggle_grouped(self) {
+        self.view.update(|v| v.grouped = !v.grouped);
+    }
+
+    /// Folds or unfolds one compose group on one card.
+    pub fn toggle_group(self, agent_key: u32, group_id: String) {
+        with_runtime(|rt| {
+            if let Some(agent) = rt.agents.get_mut(&agent_key) {
+                if !agent.collapsed.remove(&group_id) {
+                    agent.collapsed.insert(group_id.clone());
+                }
+                // The header row shows whether it is folded: draw it anew with the order.
+                agent.pending_rows.insert(group_id);
+                agent.force_order();
+            }
+        });
+        schedule_frame();
+    }
+
+    /// Saves the view settings into the stored record, leaving its agents alone (a `?agents=`
+    /// link does not replace the saved list; corrupt stored text is not overwritten).
+    fn save_view(self, prefs: ViewPrefs) {
+        let stored = browser::storage_get(store::AGENTS_KEY).ok().flatten();
+        let Some(text) = store::with_view(stored.as_deref(), prefs) else {
+            return;
+        };
+        if let Err(e) = browser::storage_set(store::AGENTS_KEY, &text) {
+            self.storage_warning
+                .set(Some(text::saved_list_not_saved(&e)));
+        }
+    }
+
+    /// The shown agents and their tokens, as saved in localStorage, with the view settings.
     fn agent_list(self) -> store::AgentList {
-        self.agents.with_untracked(|agents| {
+        let mut list = self.agents.with_untracked(|agents| {
             roster::saved_list(
                 agents
                     .iter()
                     .map(|v| (v.url.as_str(), v.token.get_untracked())),
             )
-        })
+        });
+        list.view = self.view.get_untracked();
+        list
     }
 
     /// Saves the list, unless the page shows a `?agents=` link (then it is saved only when the

@@ -104,35 +104,24 @@ fn palette(theme: Theme) -> Palette {
 /// Shortest time span a chart shows, so the first samples are not stretched over the width.
 const MIN_SPAN_MS: f64 = 60_000.0;
 
-/// A two-axis time chart: CPU % on the left, memory MiB on the right, `width` CSS pixels wide
-/// when known (the time labels are spaced by it). The title is HTML next to the chart (it
-/// wraps on narrow screens; a canvas title would overlap the legend).
-pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, width: Option<f64>) -> Chart {
+/// A two-axis time chart: CPU % on the left (named `cpu_label`, which says its scale), memory
+/// MiB on the right, `width` CSS pixels wide when known (the time labels are spaced by it). The
+/// title is HTML next to the chart (it wraps on narrow screens; a canvas title would overlap the
+/// legend).
+pub fn cpu_mem_chart(
+    cpu: Points,
+    mem: Points,
+    theme: Theme,
+    cpu_label: &str,
+    width: Option<f64>,
+) -> Chart {
     let p = palette(theme);
     let times = || {
         cpu.iter()
             .chain(mem.iter())
             .filter_map(|point| point.first().copied())
     };
-    let newest = times().fold(f64::NEG_INFINITY, f64::max);
-    let oldest = times().fold(f64::INFINITY, f64::min);
-    let mut x_axis = Axis::new()
-        .type_(AxisType::Time)
-        .axis_label(label_style(&p));
-    if newest.is_finite() {
-        let (min, interval) = time_axis::ticks(oldest.min(newest - MIN_SPAN_MS), newest, width);
-        // ECharts ignores `interval` on a time axis. It ticks at its estimate (span / 5)
-        // clamped to `minInterval`..`maxInterval`, rounded down to its own steps (1, 2, 5, 10,
-        // 15, 20, 30 s or min; ECharts 5.6 `TimeScale`), and drops a level of ticks that would
-        // be too many for the estimate. Pinning both 1 % above our step makes it tick at our
-        // step or coarser (a 30 s step over 65 s becomes 1 min), never finer.
-        let pinned = interval * 1.01;
-        x_axis = x_axis
-            .min(min)
-            .max(newest)
-            .min_interval(pinned)
-            .max_interval(pinned);
-    }
+    let x_axis = time_x_axis(&p, times(), width);
     let label = || label_style(&p);
     let split = || SplitLine::new().line_style(LineStyle::new().color(p.grid));
     Chart::new()
@@ -156,7 +145,7 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, width: Option<f64>)
         .y_axis(
             Axis::new()
                 .type_(AxisType::Value)
-                .name("CPU %")
+                .name(cpu_label)
                 .min(0)
                 .axis_label(label())
                 .split_line(split()),
@@ -171,7 +160,7 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, width: Option<f64>)
         )
         .series(
             Line::new()
-                .name("CPU %")
+                .name(cpu_label)
                 .show_symbol(false)
                 .line_style(LineStyle::new().color(p.cpu).width(1.5))
                 .data(cpu),
@@ -185,6 +174,78 @@ pub fn cpu_mem_chart(cpu: Points, mem: Points, theme: Theme, width: Option<f64>)
                 .data(mem),
         )
         .color(vec![p.cpu, p.mem])
+}
+
+/// The selected container's I/O over time: one line per named series of KiB/s points.
+pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme, width: Option<f64>) -> Chart {
+    let p = palette(theme);
+    let x_axis = time_x_axis(
+        &p,
+        series
+            .iter()
+            .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied())),
+        width,
+    );
+    let colours = vec![p.cpu, p.mem, "#3fb950", "#bc8cff"];
+    let mut chart = Chart::new()
+        .animation(false)
+        .background_color("transparent")
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(
+            Legend::new()
+                .top(0)
+                .left("center")
+                .text_style(TextStyle::new().color(p.text)),
+        )
+        .grid(
+            Grid::new()
+                .left(time_axis::GRID_LEFT)
+                .right(time_axis::GRID_RIGHT)
+                .top(40)
+                .bottom(24),
+        )
+        .x_axis(x_axis)
+        .y_axis(
+            Axis::new()
+                .type_(AxisType::Value)
+                .name("KiB/s")
+                .min(0)
+                .axis_label(label_style(&p))
+                .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
+        );
+    for ((name, points), colour) in series.into_iter().zip(colours.iter().copied()) {
+        chart = chart.series(
+            Line::new()
+                .name(name)
+                .show_symbol(false)
+                .line_style(LineStyle::new().color(colour).width(1.5))
+                .data(points),
+        );
+    }
+    chart.color(colours)
+}
+
+/// The time axis of every chart: at least [`MIN_SPAN_MS`] ending at the newest of `times`,
+/// labelled at a round step spaced for `width` ([`time_axis::ticks`]).
+fn time_x_axis(p: &Palette, times: impl Iterator<Item = f64> + Clone, width: Option<f64>) -> Axis {
+    let newest = times.clone().fold(f64::NEG_INFINITY, f64::max);
+    let oldest = times.fold(f64::INFINITY, f64::min);
+    let mut x_axis = Axis::new().type_(AxisType::Time).axis_label(label_style(p));
+    if newest.is_finite() {
+        let (min, interval) = time_axis::ticks(oldest.min(newest - MIN_SPAN_MS), newest, width);
+        // ECharts ignores `interval` on a time axis. It ticks at its estimate (span / 5)
+        // clamped to `minInterval`..`maxInterval`, rounded down to its own steps (1, 2, 5, 10,
+        // 15, 20, 30 s or min; ECharts 5.6 `TimeScale`), and drops a level of ticks that would
+        // be too many for the estimate. Pinning both 1 % above our step makes it tick at our
+        // step or coarser (a 30 s step over 65 s becomes 1 min), never finer.
+        let pinned = interval * 1.01;
+        x_axis = x_axis
+            .min(min)
+            .max(newest)
+            .min_interval(pinned)
+            .max_interval(pinned);
+    }
+    x_axis
 }
 
 fn label_style(p: &Palette) -> AxisLabel {

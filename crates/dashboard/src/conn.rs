@@ -46,6 +46,9 @@ pub enum Wake {
     Reconnect,
     /// What became of a frame this connection passed on.
     Verdict(Verdict),
+    /// A client message (contract 5: a health-log request) to send on the open socket; dropped
+    /// when no connection is open (the asker times out).
+    Send(String),
 }
 
 /// What a connection task reports.
@@ -133,8 +136,8 @@ pub async fn run(
                         break;
                     }
                     Some(Wake::RetryNow) => break,
-                    // A late verdict about the closed connection.
-                    Some(Wake::Verdict(_)) => {}
+                    // A late verdict about the closed connection; nothing to send on.
+                    Some(Wake::Verdict(_)) | Some(Wake::Send(_)) => {}
                 },
             }
         }
@@ -230,6 +233,20 @@ impl Socket {
     }
 }
 
+impl Socket {
+    /// Asks the worker to send `text` on its socket (`{send: text}`); before the worker is
+    /// ready there is no socket to send on, and the message is dropped.
+    fn send(&self, text: &str) {
+        if !self.ready.get() {
+            return;
+        }
+        let order = js_sys::Object::new();
+        if js_sys::Reflect::set(&order, &"send".into(), &JsValue::from_str(text)).is_ok() {
+            let _ = self.worker.post_message(&order);
+        }
+    }
+}
+
 /// Whether a message of the worker is its `{t: "ready"}`.
 fn is_ready(data: &JsValue) -> bool {
     js_sys::Reflect::get(data, &"t".into())
@@ -289,7 +306,7 @@ async fn session(
         ],
         None => Vec::new(),
     };
-    let (_socket, events) = match Socket::open(url, &protocols) {
+    let (socket, events) = match Socket::open(url, &protocols) {
         Ok(opened) => opened,
         Err(reason) => {
             return End::Failed {
@@ -387,6 +404,7 @@ async fn session(
                 }
                 // Already trying; a live connection needs no retry.
                 Some(Wake::RetryNow) => {}
+                Some(Wake::Send(text)) => socket.send(&text),
                 Some(Wake::Reconnect) => return End::Reconnect,
                 None => return End::Removed,
             },

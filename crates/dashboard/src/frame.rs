@@ -15,7 +15,7 @@
 //! yielding, so one agent's 10,000-container batch never holds the main thread for long.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Not;
 
 use futures::channel::mpsc::UnboundedSender;
@@ -26,11 +26,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::browser::{self, now_ms};
 use crate::chart::{self, ChartSlot};
 use crate::conn::Wake;
+use crate::detail::{self, DetailView};
 use crate::ingest::{AgentModel, Verdict};
-use crate::present::{self, RowView};
+use crate::present::{self, Points};
 use crate::roster::Keys;
-use crate::state::{AgentView, ChartId, RowHandle, Selection, StatusView};
-use crate::store::Theme;
+use crate::rows::{self, Row, RowContext};
+use crate::state::{AgentView, ChartId, HealthLog, RowHandle, Selection, StatusView};
+use crate::store::{Theme, ViewPrefs};
 use crate::text;
 use crate::viewport;
 
@@ -68,6 +70,10 @@ pub(crate) struct AgentRuntime {
     pub(crate) last_chart_ms: f64,
     /// Drawn in this frame: the next frame is left to ECharts' repaint.
     pub(crate) chart_drawn: bool,
+    /// With rows grouped by compose project: each group's header, by its row id.
+    pub(crate) groups: HashMap<String, rows::Group>,
+    /// Row ids of the groups the user folded on this card.
+    pub(crate) collapsed: HashSet<String>,
 }
 
 /// One rendered row: which position of the order it shows, and that container's figures.
@@ -77,7 +83,7 @@ pub(crate) struct Slot {
     key: u32,
     position: usize,
     id: String,
-    data: ArcRwSignal<RowView>,
+    data: ArcRwSignal<Row>,
     at: ArcRwSignal<usize>,
 }
 
@@ -110,14 +116,17 @@ impl AgentRuntime {
             redraw: false,
             last_chart_ms: 0.0,
             chart_drawn: false,
+            groups: HashMap::new(),
+            collapsed: HashSet::new(),
             view,
         }
     }
 }
 
-/// The detail chart and the selection it shows.
+/// The detail charts and the selection they show.
 pub(crate) struct Detail {
     chart: ChartSlot,
+    io_chart: ChartSlot,
     shows: Option<Selection>,
 }
 
@@ -125,6 +134,7 @@ impl Default for Detail {
     fn default() -> Self {
         Self {
             chart: ChartSlot::new(ChartId::Detail),
+            io_chart: ChartSlot::new(ChartId::DetailIo),
             shows: None,
         }
     }
@@ -133,6 +143,7 @@ impl Default for Detail {
 impl Detail {
     fn reset(&mut self) {
         self.chart.reset();
+        self.io_chart.reset();
         self.shows = None;
     }
 }
@@ -162,6 +173,14 @@ pub(crate) struct Runtime {
     /// `?perf=true`: time each flush with User Timing.
     pub(crate) perf: bool,
     pub(crate) filter: String,
+    /// Mirror of [`crate::state::Dashboard::view`].
+    pub(crate) view: ViewPrefs,
+    /// The view changed: every rendered row and chart is drawn anew in its terms.
+    pub(crate) redraw_rows: bool,
+    /// [`crate::state::Dashboard::detail`], written by the detail flush.
+    pub(crate) detail_signal: Option<RwSignal<Option<DetailView>>>,
+    /// [`crate::state::Dashboard::health_log`], written when an answer arrives.
+    pub(crate) health_signal: Option<RwSignal<HealthLog>>,
 }
 
 impl Runtime {
@@ -204,6 +223,7 @@ impl Runtime {
             agent.totals_chart.resize();
         }
         self.detail.chart.resize();
+        self.detail.io_chart.resize();
     }
 }
 
@@ -340,6 +360,8 @@ const CHART_INTERVAL_MS: f64 = 1_900.0;
 /// Rows a card shows until "show all" is clicked: the busiest containers at a glance, and a
 /// page that stays light with many agents of 100+ containers.
 pub const ROWS_SHOWN: usize = 25;
+/// Stopped containers listed below those rows until "show all" is clicked.
+pub const EXITED_SHOWN: usize = 10;
 /// With "show all", rows move into their new order at most this often while only the figures
 /// change (a new or vanished container, a sort click or a filter re-orders at once): a long
 /// list whose rows jump every second cannot be read, and each re-order redraws most of the
@@ -362,12 +384,17 @@ fn flush() {
             return true;
         }
         let resort_all = std::mem::take(&mut rt.resort_all);
+        let redraw_rows = std::mem::take(&mut rt.redraw_rows);
+        if redraw_rows {
+            rt.detail_dirty = true;
+        }
         let ctx = FlushContext {
             now: now_ms(),
             perf: rt.perf,
             filter: rt.filter.clone(),
             theme: rt.theme,
             debug: rt.debug,
+            view: rt.view,
         };
         let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
         let selected_container = rt.selection.as_ref().map(|s| s.container_id.clone());
@@ -385,8 +412,13 @@ fn flush() {
             let Some(agent) = rt.agents.get_mut(&key) else {
                 continue;
             };
-            if resort_all {
+            if resort_all || redraw_rows {
                 agent.force_order();
+            }
+            if redraw_rows {
+                let ids: Vec<String> = agent.slots.iter().map(|s| s.id.clone()).collect();
+                agent.pending_rows.extend(ids);
+                agent.redraw = true;
             }
             let batch = flush_agent(agent, &mut budget, &ctx, &mut deferred);
             // Rows on screen and the selected container keep history on big hosts.
@@ -402,10 +434,19 @@ fn flush() {
             if batch && selected_agent == Some(key) {
                 rt.detail_dirty = true;
             }
+            if selected_agent == Some(key) {
+                let answer = agent.model.health_answer.take();
+                let wanted = answer
+                    .filter(|a| Some(&a.id) == selected_container.as_ref())
+                    .map(|a| detail::health_log_view(&a));
+                if let (Some(view), Some(signal)) = (wanted, rt.health_signal) {
+                    deferred.push(Box::new(move || signal.set(HealthLog::Answered(view))));
+                }
+            }
             more |= agent.has_work(ctx.now);
         }
         if budget > 0 {
-            flush_detail(rt, ctx.theme);
+            flush_detail(rt, ctx.theme, ctx.view, &mut deferred);
         } else {
             more |= rt.detail_dirty;
         }
@@ -429,6 +470,31 @@ struct FlushContext {
     filter: String,
     theme: Theme,
     debug: bool,
+    view: ViewPrefs,
+}
+
+/// What row `id` of a card shows: a group's header, or a running or stopped container.
+fn row_of(
+    model: &AgentModel,
+    groups: &HashMap<String, rows::Group>,
+    id: &str,
+    view: ViewPrefs,
+) -> Option<Row> {
+    if rows::is_group_id(id) {
+        let group = groups.get(id)?;
+        return Some(rows::group_row(
+            group.project.as_deref(),
+            group.count,
+            group.collapsed,
+        ));
+    }
+    let (container, stopped) = model.row_source(id)?;
+    let ctx = RowContext {
+        scale: view.cpu_scale,
+        host_cores: model.host.as_ref().and_then(|h| h.cores),
+        host_memory: model.host.as_ref().and_then(|h| h.mem_total_bytes),
+    };
+    Some(rows::row(container, stopped, ctx))
 }
 
 impl AgentRuntime {
@@ -478,7 +544,7 @@ fn flush_agent(
         let model = &agent.model;
         agent
             .pending_rows
-            .retain(|id| model.containers.contains_key(id));
+            .retain(|id| rows::is_group_id(id) || model.row_source(id).is_some());
         agent.force_order();
     }
     if changes.figures {
@@ -505,19 +571,41 @@ fn flush_agent(
         agent.order_forced = false;
         agent.last_order_ms = ctx.now;
         let sort = agent.view.sort.get_untracked();
-        let limit = (!agent.view.show_all.get_untracked()).then_some(ROWS_SHOWN);
+        let grouped = ctx.view.grouped;
+        // Grouped, every matching container is listed (a group is read whole).
+        let limit = (!agent.view.show_all.get_untracked() && !grouped).then_some(ROWS_SHOWN);
         let (ids, matching) = agent.model.visible_ids(sort, &ctx.filter, limit);
         let counts = (ids.len(), matching);
         if agent.view.shown_counts.get_untracked() != counts {
             let signal = agent.view.shown_counts.clone();
             deferred.push(Box::new(move || signal.set(counts)));
         }
+        let mut ids = if grouped {
+            let model = &agent.model;
+            let sorted = ids
+                .iter()
+                .filter_map(|id| model.containers.get(id))
+                .map(|c| &c.stats);
+            let collapsed = &agent.collapsed;
+            let (ids, groups) = rows::grouped_order(sorted, |g| collapsed.contains(g));
+            agent.groups = groups;
+            ids
+        } else {
+            agent.groups.clear();
+            ids
+        };
+        // Stopped containers follow the running ones (a few of them, until "show all").
+        let mut exited = agent.model.exited_ids(&ctx.filter);
+        if limit.is_some() {
+            exited.truncate(EXITED_SHOWN);
+        }
+        ids.extend(exited);
         agent.order = ids;
         agent.window_stale = true;
     }
     if agent.window_stale {
-        let range = rows_to_render(agent);
-        agent.window_stale = !push_rows(agent, range, budget, deferred);
+        let range = rows_to_render(agent, ctx.view.grouped);
+        agent.window_stale = !push_rows(agent, range, budget, deferred, ctx.view);
     }
 
     // Then the other rows' new figures, a budget's worth at a time.
@@ -527,15 +615,13 @@ fn flush_agent(
         };
         // A container not on screen (beyond the first rows, filtered out, scrolled away) is
         // drawn from the model when a slot comes to show it.
-        let (Some(&slot), Some(container)) =
-            (agent.slot_of.get(&id), agent.model.containers.get(&id))
-        else {
+        let (Some(&slot), Some(row)) = (
+            agent.slot_of.get(&id),
+            row_of(&agent.model, &agent.groups, &id, ctx.view),
+        ) else {
             continue;
         };
-        let (signal, row) = (
-            agent.slots[slot].data.clone(),
-            present::row_view(container, agent.model.host.as_ref()),
-        );
+        let signal = agent.slots[slot].data.clone();
         deferred.push(Box::new(move || signal.set(row)));
         *budget -= 1;
     }
@@ -546,7 +632,7 @@ fn flush_agent(
         if ctx.perf {
             browser::perf_mark("dockscope-chart-start");
         }
-        draw_totals(agent, ctx.theme);
+        draw_totals(agent, ctx.theme, ctx.view);
         agent.chart_drawn = true;
         if ctx.perf {
             browser::perf_measure("dockscope-chart", "dockscope-chart-start");
@@ -558,9 +644,9 @@ fn flush_agent(
 
 /// The part of the card's order to render: all of it, or with "show all" the rows near the
 /// viewport (see [`viewport`]).
-fn rows_to_render(agent: &AgentRuntime) -> std::ops::Range<usize> {
+fn rows_to_render(agent: &AgentRuntime, grouped: bool) -> std::ops::Range<usize> {
     let len = agent.order.len();
-    if !agent.view.show_all.get_untracked() {
+    if !agent.view.show_all.get_untracked() && !grouped {
         return 0..len;
     }
     match browser::element_top_and_viewport_height(&agent.view.rows_id()) {
@@ -582,6 +668,7 @@ fn push_rows(
     range: std::ops::Range<usize>,
     budget: &mut usize,
     deferred: &mut Deferred,
+    view: ViewPrefs,
 ) -> bool {
     let positions: Vec<usize> = agent.slots.iter().map(|s| s.position).collect();
     let plan = viewport::reassign(&positions, range);
@@ -606,7 +693,7 @@ fn push_rows(
             key: agent.next_slot_key,
             position,
             id: String::new(),
-            data: ArcRwSignal::new(RowView::default()),
+            data: ArcRwSignal::new(Row::default()),
             at: ArcRwSignal::new(position),
         });
         agent.next_slot_key += 1;
@@ -621,11 +708,8 @@ fn push_rows(
         let id = &agent.order[slot.position];
         slot.id.clone_from(id);
         agent.pending_rows.remove(id);
-        if let Some(container) = model.containers.get(id) {
-            let (data, row) = (
-                slot.data.clone(),
-                present::row_view(container, model.host.as_ref()),
-            );
+        if let Some(row) = row_of(model, &agent.groups, id, view) {
+            let data = slot.data.clone();
             deferred.push(Box::new(move || data.set(row)));
         }
         *budget -= 1;
@@ -672,7 +756,12 @@ fn push_batch_facts(agent: &AgentRuntime, deferred: &mut Deferred) {
         view.agent_cost.clone(),
     );
     let (not_kept_sig, clock_sig) = (view.not_kept.clone(), view.clock_note.clone());
+    let host = model.host.as_ref().map(crate::host::host_facts);
+    let host_sig = view.host.clone();
     deferred.push(Box::new(move || {
+        if host_sig.with_untracked(|h| h != &host) {
+            host_sig.set(host);
+        }
         if count_sig.get_untracked() != Some(count) {
             count_sig.set(Some(count));
         }
@@ -732,16 +821,36 @@ fn push_frames(agent: &AgentRuntime, debug: bool, deferred: &mut Deferred) {
     }
 }
 
-fn draw_totals(agent: &mut AgentRuntime, theme: Theme) {
+/// CPU points divided by a chart's scale divisor ([`rows::chart_cpu_scale`]).
+fn scale_points(mut points: Points, divisor: f64) -> Points {
+    if divisor != 1.0 {
+        for point in &mut points {
+            if let Some(v) = point.get_mut(1) {
+                *v = (*v / divisor * 10.0).round() / 10.0;
+            }
+        }
+    }
+    points
+}
+
+fn draw_totals(agent: &mut AgentRuntime, theme: Theme, view: ViewPrefs) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme, agent.totals_chart.width());
+    let cores = agent.model.host.as_ref().and_then(|h| h.cores);
+    let (divisor, label) = rows::chart_cpu_scale(view.cpu_scale, cores, None);
+    let chart = chart::cpu_mem_chart(
+        scale_points(cpu, divisor),
+        mem,
+        theme,
+        &label,
+        agent.totals_chart.width(),
+    );
     if agent.totals_chart.draw(&chart).is_err() {
         // The card is not in the DOM yet: draw on the next change.
         agent.redraw = true;
     }
 }
 
-fn flush_detail(rt: &mut Runtime, theme: Theme) {
+fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut Deferred) {
     let Some(selection) = rt.selection.clone() else {
         rt.detail.reset();
         rt.detail_dirty = false;
@@ -750,22 +859,43 @@ fn flush_detail(rt: &mut Runtime, theme: Theme) {
     let Some(agent) = rt.agents.get(&selection.agent_key) else {
         return;
     };
-    let Some(container) = agent.model.containers.get(&selection.container_id) else {
+    let Some((container, stopped)) = agent.model.row_source(&selection.container_id) else {
         return;
     };
     if !rt.detail_dirty {
         return;
     }
     let (cpu, mem) = present::container_series(container.history.iter());
-    let chart = chart::cpu_mem_chart(cpu, mem, theme, rt.detail.chart.width());
+    let cores = agent.model.host.as_ref().and_then(|h| h.cores);
+    let limit = container.stats.cpu_limit_cores;
+    let (divisor, label) = rows::chart_cpu_scale(view.cpu_scale, cores, limit);
+    let chart = chart::cpu_mem_chart(
+        scale_points(cpu, divisor),
+        mem,
+        theme,
+        &label,
+        rt.detail.chart.width(),
+    );
+    let io = chart::io_chart(
+        detail::io_series(container.io_history.iter()),
+        theme,
+        rt.detail.io_chart.width(),
+    );
+    let panel = detail::detail_view(&container.stats, stopped, view.cpu_scale, cores);
+    if let Some(signal) = rt.detail_signal {
+        if signal.with_untracked(|d| d.as_ref() != Some(&panel)) {
+            deferred.push(Box::new(move || signal.set(Some(panel))));
+        }
+    }
     let detail = &mut rt.detail;
     if detail.shows.as_ref() == Some(&selection) && detail.chart.is_drawn() {
         let _ = detail.chart.draw(&chart);
+        let _ = detail.io_chart.draw(&io);
         rt.quiet_frame = true;
     } else {
         // Another container (perhaps on another card, in another element): a new instance.
         detail.reset();
-        if detail.chart.draw(&chart).is_err() {
+        if detail.chart.draw(&chart).is_err() || detail.io_chart.draw(&io).is_err() {
             rt.detail_dirty = true;
             return;
         }

@@ -33,7 +33,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use dockscope_protocol::{
-    decode, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, HostStats, Message,
+    decode, AgentMetrics, AgentStatus, ContainerHealth, ContainerStats, ContainerStatsBatch,
+    HostStats, Message,
 };
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -55,11 +56,11 @@ pub const DEBUG_FRAMES: usize = 20;
 /// Characters of each raw frame kept for the debug panel.
 pub const DEBUG_FRAME_CHARS: usize = 2_000;
 /// Largest frame read, in characters (UTF-16 code units, as the browser counts them; for JSON,
-/// which is almost all ASCII, that is bytes): 8 MiB. Our agent sends ~230 bytes per container
-/// (204 for a synthetic one), so this holds ~36,000 containers, 3.6 times the 10,000 one card
-/// is built for. Bigger frames
+/// which is almost all ASCII, that is bytes): 32 MiB. With every contract 5 figure our agent
+/// sends ~870 bytes per container (865 for a synthetic one; it was ~230 before contract 5), so
+/// this holds ~38,000 containers, 3.8 times the 10,000 one card is built for. Bigger frames
 /// are refused unread and the connection is closed.
-pub const MAX_FRAME_CHARS: usize = 8 * 1024 * 1024;
+pub const MAX_FRAME_CHARS: usize = 32 * 1024 * 1024;
 /// Largest `agent_status` frame decoded (ours are ~300 bytes).
 pub const MAX_STATUS_CHARS: usize = 64 * 1024;
 /// Containers kept per agent; the rest of a bigger batch are counted and reported, not shown.
@@ -77,6 +78,15 @@ pub const MAX_FEATURES: usize = 64;
 pub const MAX_WAITING: usize = 16;
 /// Containers decoded between two looks at the time budget.
 pub const CHECK_EVERY: usize = 64;
+/// Largest `container_health` frame decoded: the engine keeps five probes of up to 4 KiB of
+/// output each, which JSON escaping can grow several-fold.
+pub const MAX_HEALTH_CHARS: usize = 256 * 1024;
+/// Stopped containers (`batch.exited`) kept per agent.
+pub const MAX_EXITED: usize = 200;
+/// Probes of a health log kept, and characters of each probe's output.
+pub const MAX_PROBES: usize = 10;
+/// See [`MAX_PROBES`].
+pub const MAX_PROBE_CHARS: usize = 4_096;
 
 /// A container as last reported, with its recent history.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +96,8 @@ pub struct ContainerModel {
     /// Oldest first, one per batch that contained the container while it kept history (see
     /// [`FULL_HISTORY_UP_TO`]). Allocated as samples arrive.
     pub history: Ring<Sample>,
+    /// The network and block I/O rates of the same batches, for the detail panel's I/O chart.
+    pub io_history: Ring<IoSample>,
     /// [`name_key`] of the name, cached for sorting and filtering.
     pub name_key: String,
     /// The batch (generation) that last reported it; older ones are gone.
@@ -99,7 +111,33 @@ impl ContainerModel {
             name_key: name_key(&stats.name),
             stats,
             history: Ring::new(CONTAINER_HISTORY),
+            io_history: Ring::new(CONTAINER_HISTORY),
             seen: 0,
+        }
+    }
+}
+
+/// One container's I/O rates at one instant, in bytes per second (`f32`, NaN when unknown:
+/// half the size of optional `f64`s, and a chart needs no more precision).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IoSample {
+    /// As [`Sample::t_ms`].
+    pub t_ms: f64,
+    pub net_rx: f32,
+    pub net_tx: f32,
+    pub block_read: f32,
+    pub block_write: f32,
+}
+
+impl IoSample {
+    pub fn of(t_ms: f64, stats: &ContainerStats) -> Self {
+        let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
+        Self {
+            t_ms,
+            net_rx: f(stats.net_rx_bytes_per_sec),
+            net_tx: f(stats.net_tx_bytes_per_sec),
+            block_read: f(stats.block_read_bytes_per_sec),
+            block_write: f(stats.block_write_bytes_per_sec),
         }
     }
 }
@@ -138,6 +176,8 @@ pub struct Changes {
     pub batch: bool,
     /// A frame was received (debug panel) or refused.
     pub frames: bool,
+    /// A `container_health` answer arrived.
+    pub health: bool,
 }
 
 impl Changes {
@@ -211,6 +251,11 @@ pub struct AgentModel {
     pub skipped_count: u64,
     /// The host's figures from the latest batch; `None` from an agent that does not send them.
     pub host: Option<HostStats>,
+    /// Containers stopped in the last hour, from the latest batch (at most [`MAX_EXITED`],
+    /// never one that is also running), by name.
+    pub exited: Vec<ContainerModel>,
+    /// The latest `container_health` answer (strings and probes cut).
+    pub health_answer: Option<ContainerHealth>,
     /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
     /// those on screen and the selected one.
     watched: HashSet<String>,
@@ -240,12 +285,31 @@ impl Default for AgentModel {
             malformed_count: 0,
             skipped_count: 0,
             host: None,
+            exited: Vec::new(),
+            health_answer: None,
             watched: HashSet::new(),
             waiting: VecDeque::new(),
             staged: None,
             generation: 0,
             changes: Changes::default(),
         }
+    }
+}
+
+/// Cuts a container's strings to what is kept ([`MAX_ID_CHARS`], [`MAX_KEPT_CHARS`]).
+fn cut_strings(stats: &mut ContainerStats) {
+    truncate_owned(&mut stats.id, MAX_ID_CHARS);
+    truncate_owned(&mut stats.name, MAX_KEPT_CHARS);
+    for text in [
+        &mut stats.image,
+        &mut stats.network_mode,
+        &mut stats.compose_project,
+        &mut stats.compose_service,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        truncate_owned(text, MAX_KEPT_CHARS);
     }
 }
 
@@ -493,16 +557,27 @@ impl AgentModel {
             }
             // A status, or a batch with no (or an empty) list: small, decoded whole (decode says
             // what is wrong with it).
-            ("container_stats_batch" | "agent_status", _, _) => match decode(&text) {
-                Ok(message) => {
-                    self.ingest(message, received_ms);
-                    Started::Done(self.accept(&text, received_ms))
+            ("container_health", _, _) if text.len() > MAX_HEALTH_CHARS => {
+                let reason = format!(
+                    "refused a container_health of {} (at most {} is read)",
+                    format::bytes(text.len() as u64),
+                    format::bytes(MAX_HEALTH_CHARS as u64)
+                );
+                Started::Done(self.refuse(&text, received_ms, reason))
+            }
+            ("container_stats_batch" | "agent_status" | "container_health", _, _) => {
+                match decode(&text) {
+                    Ok(message) => {
+                        self.ingest(message, received_ms);
+                        Started::Done(self.accept(&text, received_ms))
+                    }
+                    Err(e) => {
+                        let reason =
+                            format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
+                        Started::Done(self.refuse(&text, received_ms, reason))
+                    }
                 }
-                Err(e) => {
-                    let reason = format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
-                    Started::Done(self.refuse(&text, received_ms, reason))
-                }
-            },
+            }
             // A type from a newer agent: valid JSON, ignored (decode would give Message::Unknown).
             _ => Started::Done(self.accept(&text, received_ms)),
         }
@@ -564,8 +639,22 @@ impl AgentModel {
                 self.status_received_ms = Some(local_ms);
                 self.changes.status = true;
             }
-            // Health logs are asked for by the detail panel (see `conn`); none is asked yet.
-            Message::ContainerHealth(_) | Message::Unknown => {}
+            // Asked for by the detail panel (`Dashboard::request_health_log`).
+            Message::ContainerHealth(mut health) => {
+                truncate_owned(&mut health.agent_id, MAX_KEPT_CHARS);
+                truncate_owned(&mut health.id, MAX_ID_CHARS);
+                if let Some(error) = health.error.as_mut() {
+                    truncate_owned(error, MAX_REASON_CHARS);
+                }
+                let skip = health.log.len().saturating_sub(MAX_PROBES);
+                health.log.drain(..skip);
+                for probe in &mut health.log {
+                    truncate_owned(&mut probe.output, MAX_PROBE_CHARS);
+                }
+                self.health_answer = Some(health);
+                self.changes.health = true;
+            }
+            Message::Unknown => {}
         }
     }
 
@@ -597,6 +686,8 @@ impl AgentModel {
         self.last_batch_local_ms = Some(t_ms);
         self.agent_metrics = batch.agent_metrics;
         self.host = batch.host;
+        let mut exited = batch.exited;
+        exited.truncate(MAX_EXITED);
         self.not_kept = total.saturating_sub(containers.len());
         self.changes.batch = true;
         self.changes.figures = true;
@@ -611,11 +702,7 @@ impl AgentModel {
         };
         let mut distinct = 0;
         for mut stats in containers {
-            truncate_owned(&mut stats.id, MAX_ID_CHARS);
-            truncate_owned(&mut stats.name, MAX_KEPT_CHARS);
-            if let Some(image) = stats.image.as_mut() {
-                truncate_owned(image, MAX_KEPT_CHARS);
-            }
+            cut_strings(&mut stats);
             if let Some(cpu) = stats
                 .cpu_pct
                 .filter(|v| v.is_finite() && (0.0..=format::MAX_SHOWN_PERCENT).contains(v))
@@ -624,6 +711,7 @@ impl AgentModel {
             }
             sum.mem_bytes = sum.mem_bytes.saturating_add(stats.mem_bytes.unwrap_or(0));
             let sample = Sample::of(t_ms, &stats);
+            let io = IoSample::of(t_ms, &stats);
             let keeps_history = full_history || self.watched.contains(&stats.id);
             let container = match self.containers.get_mut(&stats.id) {
                 Some(existing) => {
@@ -647,8 +735,10 @@ impl AgentModel {
             }
             if keeps_history {
                 container.history.push(sample);
+                container.io_history.push(io);
             } else if container.history.allocated() > 0 {
                 container.history.release();
+                container.io_history.release();
             }
         }
         // Every container of the batch is marked; any other one has stopped.
@@ -657,6 +747,52 @@ impl AgentModel {
             self.changes.membership = true;
         }
         self.totals.push(sum);
+        let running = &self.containers;
+        let mut stopped: Vec<ContainerModel> = exited
+            .into_iter()
+            .map(|mut stats| {
+                cut_strings(&mut stats);
+                ContainerModel::new(stats)
+            })
+            .filter(|c| !running.contains_key(&c.stats.id))
+            .collect();
+        stopped.sort_by(|a, b| {
+            a.name_key
+                .cmp(&b.name_key)
+                .then(a.stats.id.cmp(&b.stats.id))
+        });
+        stopped.dedup_by(|a, b| a.stats.id == b.stats.id);
+        if stopped.len() != self.exited.len()
+            || stopped
+                .iter()
+                .zip(&self.exited)
+                .any(|(a, b)| a.stats.id != b.stats.id)
+        {
+            self.changes.membership = true;
+        }
+        self.exited = stopped;
+    }
+
+    /// The container `id` as a row draws it: running, or stopped (`true`).
+    pub fn row_source(&self, id: &str) -> Option<(&ContainerModel, bool)> {
+        match self.containers.get(id) {
+            Some(c) => Some((c, false)),
+            None => self
+                .exited
+                .iter()
+                .find(|c| c.stats.id == id)
+                .map(|c| (c, true)),
+        }
+    }
+
+    /// Ids of the stopped containers whose name contains `filter`, by name.
+    pub fn exited_ids(&self, filter: &str) -> Vec<String> {
+        let needle = name_key(filter.trim());
+        self.exited
+            .iter()
+            .filter(|c| needle.is_empty() || c.name_key.contains(&needle))
+            .map(|c| c.stats.id.clone())
+            .collect()
     }
 
     /// The containers on screen and the selected one: with more than [`FULL_HISTORY_UP_TO`]
@@ -965,7 +1101,7 @@ mod tests {
         assert_eq!(
             refused,
             Err(
-                "refused a frame of 8.00 MiB (this dashboard reads frames up to 8.00 MiB)"
+                "refused a frame of 32.0 MiB (this dashboard reads frames up to 32.0 MiB)"
                     .to_owned()
             )
         );
@@ -1120,6 +1256,71 @@ mod tests {
         assert_eq!(model.ingest_frame(&status.to_string(), 0.0), Ok(()));
         assert!(model.is_synthetic());
         assert!(model.take_changes().status);
+    }
+
+    #[test]
+    fn host_exited_and_health_answers_are_kept_within_bounds() {
+        let mut model = AgentModel::default();
+        let long = "p".repeat(1_000);
+        let mut exited: Vec<serde_json::Value> = (0..MAX_EXITED + 5)
+            .map(|i| {
+                serde_json::json!({"id": format!("e{i:04}"), "name": format!("old-{i:04}"),
+                    "state": "exited", "exit_code": 137, "oom_killed": true,
+                    "compose_project": long})
+            })
+            .collect();
+        // One "exited" entry is also running (restarted meanwhile): it shows as running only.
+        exited.insert(
+            0,
+            serde_json::json!({"id": "a", "name": "web", "state": "exited"}),
+        );
+        let batch = serde_json::json!({
+            "type": "container_stats_batch", "agent_id": "h", "sent_at": T0,
+            "containers": [container_json("a", "web", Some(1.0))],
+            "host": {"cores": 4, "load_1": 0.5, "future_field": 1},
+            "exited": exited,
+        });
+        assert_eq!(model.ingest_frame(&batch.to_string(), 0.0), Ok(()));
+        assert_eq!(model.host.as_ref().and_then(|h| h.cores), Some(4));
+        assert_eq!(model.exited.len(), MAX_EXITED - 1);
+        assert!(model.exited.iter().all(|c| c.stats.id != "a"));
+        assert_eq!(model.exited[0].stats.name, "old-0000");
+        let project = model.exited[0]
+            .stats
+            .compose_project
+            .clone()
+            .unwrap_or_default();
+        assert_eq!(project.chars().count(), MAX_KEPT_CHARS);
+        assert_eq!(
+            model.row_source("a").map(|(_, stopped)| stopped),
+            Some(false)
+        );
+        assert_eq!(
+            model.row_source("e0003").map(|(_, stopped)| stopped),
+            Some(true)
+        );
+        assert!(model.row_source("nope").is_none());
+        assert_eq!(model.exited_ids("OLD-000").len(), 10);
+        assert!(model.take_changes().membership);
+
+        // An older agent: no host, no exited.
+        let old = batch_json(2, T0, &[("a", "web", Some(1.0))]);
+        assert_eq!(model.ingest_frame(&old, 1.0), Ok(()));
+        assert!(model.host.is_none() && model.exited.is_empty());
+
+        let probes: Vec<serde_json::Value> = (0..MAX_PROBES + 3)
+            .map(|i| serde_json::json!({"start": T0, "exit_code": i, "output": "x".repeat(9_000)}))
+            .collect();
+        let health = serde_json::json!({"type": "container_health", "agent_id": "h",
+            "sent_at": T0, "id": "a", "health": "unhealthy", "failing_streak": 3, "log": probes});
+        assert_eq!(model.ingest_frame(&health.to_string(), 2.0), Ok(()));
+        let answer = model.health_answer.clone().expect("kept");
+        assert_eq!(answer.log.len(), MAX_PROBES);
+        assert_eq!(answer.log[0].exit_code, 3, "the newest probes are kept");
+        assert_eq!(answer.log[0].output.chars().count(), MAX_PROBE_CHARS);
+        assert!(model.take_changes().health);
+        let broken = r#"{"type":"container_health","agent_id":"h","sent_at":"x","id":"a"}"#;
+        assert!(model.ingest_frame(broken, 3.0).is_err());
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! - `metrics.rs` — the one table of every column (key, label, unit, value, sort, sparkline,
 //!   width) the table view, sorting and filtering read; adding a column is one entry.
 //! - `sort.rs` — row order per clicked column.
+//! - `rows.rs` — a row as the table draws it: the CPU scale (core / host / limit), state and
+//!   health badges, tooltips, stopped containers, compose groups (their order and headers).
+//! - `detail.rs` — the detail panel's figures: memory breakdown, I/O, health, last exit, the
+//!   health log; `host.rs` — the host strip from `batch.host`.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
 //! - `time_axis.rs` — where a chart's time labels go, so they have room at its width.
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
@@ -39,7 +43,9 @@
 //! - `chart.rs` — charming (ECharts) charts: per-agent totals and the selected container, and
 //!   `ChartSlot`, the one owner of an ECharts instance.
 //! - `view/` — components (they import state and call actions; nothing below imports them): `header.rs` (add box, filter, theme, import/export, banners),
-//!   `card.rs` (one agent), `table.rs` (container rows), `debug.rs` (`?debug=true` panel).
+//!   `controls.rs` (column chooser, CPU scale, grouping), `card.rs` (one agent, host strip),
+//!   `table.rs` (container rows), `detail.rs` (the selected container), `debug.rs`
+//!   (`?debug=true` panel).
 //!
 //! ```text
 //!  socket-worker ──text──▶ WebSocket task (conn.rs) ──frame──▶ AgentModel::receive (ingest.rs)
@@ -54,13 +60,16 @@
 pub mod backoff;
 pub mod clock;
 pub mod conn_state;
+pub mod detail;
 pub mod format;
+pub mod host;
 pub mod ingest;
 pub mod metrics;
 pub mod present;
 pub mod query;
 pub mod ring;
 pub mod roster;
+pub mod rows;
 pub mod sort;
 pub mod sparkline;
 pub mod store;

@@ -41,6 +41,8 @@ pub enum ChartId {
     Totals(u32),
     /// The selected container's CPU and memory (one at a time, on its agent's card).
     Detail,
+    /// The selected container's network and block I/O.
+    DetailIo,
 }
 
 impl ChartId {
@@ -49,6 +51,7 @@ impl ChartId {
         match self {
             ChartId::Totals(key) => format!("totals-chart-{key}"),
             ChartId::Detail => "detail-chart".to_owned(),
+            ChartId::DetailIo => "detail-io-chart".to_owned(),
         }
     }
 }

@@ -7,10 +7,12 @@ use dockscope_protocol::AgentStatus;
 use leptos::prelude::*;
 
 use crate::conn_state::ConnState;
-use crate::present::RowView;
+use crate::detail::{DetailView, HealthLogView};
+use crate::host::HostFact;
 pub use crate::roster::{ChartId, Selection};
+use crate::rows::Row;
 use crate::sort::SortSpec;
-use crate::store::Theme;
+use crate::store::{Theme, ViewPrefs};
 
 /// One rendered row of a card's table: a key for its elements, the signal of what it shows,
 /// and the position in the card's order it is drawn at. Rows are reused: a re-order or a
@@ -18,7 +20,7 @@ use crate::store::Theme;
 #[derive(Clone)]
 pub struct RowHandle {
     pub key: u32,
-    pub data: ArcRwSignal<RowView>,
+    pub data: ArcRwSignal<Row>,
     pub position: ArcRwSignal<usize>,
 }
 
@@ -45,6 +47,8 @@ pub struct AgentView {
     pub last_batch_local_ms: ArcRwSignal<Option<f64>>,
     /// "CPU 0.3 %, 12 MiB" of the agent process itself.
     pub agent_cost: ArcRwSignal<String>,
+    /// The host strip from `batch.host`; `None` for an agent that does not send it.
+    pub host: ArcRwSignal<Option<Vec<HostFact>>>,
     /// Rows to render, filtered and sorted (with "show all", those near the viewport).
     pub rows: ArcRwSignal<Vec<RowHandle>>,
     /// Rows listed (rendered or not): the table body is as tall as all of them.
@@ -78,6 +82,7 @@ impl AgentView {
             status: ArcRwSignal::new(None),
             last_batch_local_ms: ArcRwSignal::new(None),
             agent_cost: ArcRwSignal::new(String::new()),
+            host: ArcRwSignal::new(None),
             rows: ArcRwSignal::new(Vec::new()),
             listed: ArcRwSignal::new(0),
             container_count: ArcRwSignal::new(None),
@@ -103,6 +108,20 @@ impl AgentView {
     }
 }
 
+/// The detail panel's health log.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum HealthLog {
+    /// Not asked for (yet) for the selected container.
+    #[default]
+    NotAsked,
+    /// Asked at this browser time; an agent that never answers (an older contract) is
+    /// reported after [`crate::detail::HEALTH_LOG_TIMEOUT_MS`].
+    Waiting {
+        since_ms: f64,
+    },
+    Answered(HealthLogView),
+}
+
 /// App-wide signals, provided as context. Its actions (adding an agent, selecting a
 /// container, …) are in `app.rs`.
 #[derive(Clone, Copy)]
@@ -111,6 +130,8 @@ pub struct Dashboard {
     /// Case-insensitive substring matched against container names on every card.
     pub filter: RwSignal<String>,
     pub theme: RwSignal<Theme>,
+    /// Columns shown, CPU scale and grouping of every table; saved with the agent list.
+    pub view: RwSignal<ViewPrefs>,
     /// Problem with localStorage (corrupt list, storage blocked), shown as a banner.
     pub storage_warning: RwSignal<Option<String>>,
     /// The agents come from `?agents=`; the saved list is untouched until "keep these agents".
@@ -120,6 +141,10 @@ pub struct Dashboard {
     /// Result of the last import (`Ok` text or error).
     pub import_result: RwSignal<Option<Result<String, String>>>,
     pub selected: RwSignal<Option<Selection>>,
+    /// What the detail panel shows of the selected container (`frame.rs` writes it).
+    pub detail: RwSignal<Option<DetailView>>,
+    /// The selected container's health log: asked for, answered, or not asked yet.
+    pub health_log: RwSignal<HealthLog>,
     /// Browser time, ticking once a second, for relative times.
     pub now: RwSignal<f64>,
     /// `?debug=true`.

@@ -9,12 +9,19 @@
 //! unusable address, and a `?token=` inside an address moves into `tokens` (an explicit
 //! `tokens` entry for the same agent wins): addresses are stored, exported and linked without
 //! tokens.
+//!
+//! The table's view settings (which columns show, the CPU scale, grouping by compose project)
+//! travel in the same record as `"view":{"columns":[…],"cpu_scale":"host","grouped":true}`,
+//! added later still and read leniently: a missing, old or corrupt `view` (or any part of it)
+//! is the default view, never an error, and never costs the user their agent list.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::Columns;
+use crate::rows::CpuScale;
 use crate::url::{normalize, normalize_with_token, UrlError};
 
 /// `localStorage` key of the saved agent list.
@@ -32,13 +39,82 @@ struct SavedAgents {
     agents: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     tokens: BTreeMap<String, String>,
+    /// Kept as JSON and read by [`ViewPrefs::from_json`], so a bad value cannot fail the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    view: Option<serde_json::Value>,
 }
 
-/// A saved or imported agent list: normalised addresses in order, and tokens by address.
+/// A saved or imported agent list: normalised addresses in order, tokens by address, and the
+/// view settings saved with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentList {
     pub agents: Vec<String>,
     pub tokens: BTreeMap<String, String>,
+    pub view: ViewPrefs,
+}
+
+/// How the tables are shown, saved with the agent list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewPrefs {
+    pub columns: Columns,
+    pub cpu_scale: CpuScale,
+    /// Rows grouped by compose project rather than one sorted list.
+    pub grouped: bool,
+}
+
+impl ViewPrefs {
+    /// Reads a stored `view`: each part that is missing or not understood is the default.
+    pub fn from_json(value: Option<&serde_json::Value>) -> ViewPrefs {
+        let default = ViewPrefs::default();
+        let Some(object) = value.and_then(serde_json::Value::as_object) else {
+            return default;
+        };
+        let columns = object
+            .get("columns")
+            .and_then(serde_json::Value::as_array)
+            .map_or(default.columns, |keys| {
+                Columns::from_keys(keys.iter().filter_map(serde_json::Value::as_str))
+            });
+        let cpu_scale = object
+            .get("cpu_scale")
+            .and_then(serde_json::Value::as_str)
+            .and_then(CpuScale::parse)
+            .unwrap_or(default.cpu_scale);
+        let grouped = object
+            .get("grouped")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(default.grouped);
+        ViewPrefs {
+            columns,
+            cpu_scale,
+            grouped,
+        }
+    }
+
+    /// The stored form.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({
+            "columns": self.columns.keys(),
+            "cpu_scale": self.cpu_scale.as_str(),
+            "grouped": self.grouped,
+        })
+    }
+}
+
+/// The stored text with its view settings replaced by `view`, the rest (agents, tokens, fields
+/// of a newer dashboard) left as it is: how the view is saved while the page shows a
+/// `?agents=` link, whose agents must not replace the saved list. Nothing stored yet: a record
+/// with no agents. Stored text that is not a JSON object (corrupt): `None`, it is left alone
+/// for the user to see in the warning rather than overwritten.
+pub fn with_view(stored: Option<&str>, view: ViewPrefs) -> Option<String> {
+    let mut record = match stored {
+        None => serde_json::json!({"version": FORMAT_VERSION, "agents": []}),
+        Some(text) => serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .filter(serde_json::Value::is_object)?,
+    };
+    record["view"] = view.to_json();
+    serde_json::to_string_pretty(&record).ok()
 }
 
 /// Accepted shapes of an imported file.
@@ -103,7 +179,11 @@ pub fn parse_import(text: &str) -> Result<AgentList, StoreError> {
         Ok(ImportShape::Saved(saved)) => from_saved(saved),
         Ok(ImportShape::List(list)) => {
             let (agents, tokens) = normalize_all(list)?;
-            Ok(AgentList { agents, tokens })
+            Ok(AgentList {
+                agents,
+                tokens,
+                view: ViewPrefs::default(),
+            })
         }
         Err(e) => Err(StoreError::Format(e.to_string())),
     }
@@ -115,21 +195,27 @@ pub fn serialize(list: &AgentList) -> String {
         version: FORMAT_VERSION,
         agents: list.agents.clone(),
         tokens: list.tokens.clone(),
+        view: Some(list.view.to_json()),
     };
     serde_json::to_string_pretty(&saved).unwrap_or_else(|_| String::from("{}"))
 }
 
-/// The text written by "export": the addresses only, never the tokens.
+/// The text written by "export": the addresses only, never the tokens (nor this browser's
+/// view settings).
 pub fn serialize_export(agents: &[String]) -> String {
-    serialize(&AgentList {
+    let saved = SavedAgents {
+        version: FORMAT_VERSION,
         agents: agents.to_vec(),
         tokens: BTreeMap::new(),
-    })
+        view: None,
+    };
+    serde_json::to_string_pretty(&saved).unwrap_or_else(|_| String::from("{}"))
 }
 
 /// Checks a saved list and normalises it; tokens of agents not on the list are dropped.
 fn from_saved(saved: SavedAgents) -> Result<AgentList, StoreError> {
     check_version(saved.version)?;
+    let view = ViewPrefs::from_json(saved.view.as_ref());
     let (agents, mut tokens) = normalize_all(saved.agents)?;
     for (url, token) in saved.tokens {
         let url = normalize(&url).map_err(StoreError::Entry)?;
@@ -138,7 +224,11 @@ fn from_saved(saved: SavedAgents) -> Result<AgentList, StoreError> {
             tokens.insert(url, token);
         }
     }
-    Ok(AgentList { agents, tokens })
+    Ok(AgentList {
+        agents,
+        tokens,
+        view,
+    })
 }
 
 fn check_version(version: u32) -> Result<(), StoreError> {
@@ -211,7 +301,101 @@ mod tests {
                 .iter()
                 .map(|(u, t)| (u.to_string(), t.to_string()))
                 .collect(),
+            view: ViewPrefs::default(),
         }
+    }
+
+    #[test]
+    fn view_settings_round_trip_with_the_list() {
+        let view = ViewPrefs {
+            columns: Columns::from_keys(["cpu", "block_read"]),
+            cpu_scale: CpuScale::Limit,
+            grouped: true,
+        };
+        let saved = AgentList {
+            view,
+            ..list(&["ws://a:1/ws"], &[("ws://a:1/ws", "t0k")])
+        };
+        assert_eq!(parse_saved(Some(&serialize(&saved))), Ok(saved));
+        assert!(!serialize_export(&["ws://a:1/ws".to_owned()]).contains("view"));
+    }
+
+    #[test]
+    fn old_or_corrupt_view_settings_load_as_the_default() {
+        let default = ViewPrefs::default();
+        let partly = ViewPrefs {
+            cpu_scale: CpuScale::Host,
+            ..default
+        };
+        // (the stored `view`, what it loads as); the agent list always loads.
+        let cases: [(&str, ViewPrefs); 9] = [
+            ("", default),
+            (r#","view":null"#, default),
+            (r#","view":"host""#, default),
+            (r#","view":[1,2]"#, default),
+            (
+                r#","view":{"columns":"cpu","cpu_scale":7,"grouped":"yes"}"#,
+                default,
+            ),
+            (r#","view":{"cpu_scale":"host"}"#, partly),
+            (r#","view":{"cpu_scale":"galaxy","columns":null}"#, default),
+            (
+                r#","view":{"columns":["cpu",3,"gone"],"grouped":true,"new":{}}"#,
+                ViewPrefs {
+                    columns: Columns::from_keys(["cpu"]),
+                    grouped: true,
+                    ..default
+                },
+            ),
+            (
+                r#","view":{"columns":[]}"#,
+                ViewPrefs {
+                    columns: Columns::from_keys([]),
+                    ..default
+                },
+            ),
+        ];
+        for (view, want) in cases {
+            let text = format!(r#"{{"version":1,"agents":["a:1"]{view}}}"#);
+            let loaded = parse_saved(Some(&text));
+            assert_eq!(
+                loaded.map(|l| (l.agents, l.view)),
+                Ok((vec!["ws://a:1/ws".to_owned()], want)),
+                "{text}"
+            );
+        }
+        // A corrupt list still fails as before, and its view is then the default.
+        assert!(parse_saved(Some(
+            r#"{"version":1,"agents":"x","view":{"grouped":true}}"#
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn the_view_alone_is_saved_beside_a_list_it_leaves_alone() {
+        let view = ViewPrefs {
+            grouped: true,
+            ..ViewPrefs::default()
+        };
+        let stored =
+            r#"{"version":1,"agents":["ws://a:1/ws"],"tokens":{"ws://a:1/ws":"t"},"later":1}"#;
+        let text = with_view(Some(stored), view).unwrap_or_default();
+        let loaded = parse_saved(Some(&text));
+        assert_eq!(
+            loaded,
+            Ok(AgentList {
+                view,
+                ..list(&["ws://a:1/ws"], &[("ws://a:1/ws", "t")])
+            })
+        );
+        assert!(text.contains("later"), "{text}");
+        let fresh = with_view(None, view).unwrap_or_default();
+        assert_eq!(
+            parse_saved(Some(&fresh)).map(|l| (l.agents.len(), l.view)),
+            Ok((0, view))
+        );
+        assert_eq!(with_view(Some("{corrupt"), view), None);
+        assert_eq!(with_view(Some("[1]"), view), None);
     }
 
     #[test]

@@ -106,6 +106,22 @@ pub const TOTALS_CHART_TITLE: &str = "Total CPU and memory of its containers, la
 pub const TOTALS_CHART_LABEL: &str = "Total CPU and memory of this agent's containers";
 pub const DETAIL_CHART_LABEL: &str = "CPU and memory of the selected container";
 pub const CLOSE: &str = "Close";
+pub const COLUMNS_BUTTON: &str = "Columns";
+pub const DETAIL_CPU: &str = "CPU";
+pub const DETAIL_THROTTLING: &str = "CPU throttling";
+pub const DETAIL_MEMORY: &str = "Memory";
+pub const DETAIL_PIDS: &str = "PIDs";
+pub const DETAIL_NET: &str = "Network";
+pub const DETAIL_BLOCK: &str = "Block I/O";
+pub const DETAIL_HEALTH: &str = "Health";
+pub const DETAIL_EXIT: &str = "Last exit";
+pub const NO_HEALTH_CHECK: &str = "no health check";
+pub const SHOW_HEALTH_LOG: &str = "Show health log";
+pub const ASKING: &str = "asking the agent…";
+pub const DETAIL_IO_CHART_LABEL: &str = "Network and block I/O of the selected container";
+pub const HOST_STRIP_LABEL: &str = "The agent's host";
+pub const CPU_SCALE_LABEL: &str = "CPU of";
+pub const GROUP_BY_PROJECT: &str = "Group by compose project";
 
 pub fn remove_agent_label(url: &str) -> String {
     format!("Remove agent {url}")

@@ -10,6 +10,7 @@
 //!
 //! ```text
 //!  page → worker  {url, protocols, max}   open the socket (once, after "ready")
+//!                 {send: text}            send a client message on the open socket
 //!                 {close: true}           close it; the worker ends
 //!  worker → page  {t: "text", d}          a frame within the limit, as it came
 //!                 {t: "big", n}           a frame of n characters, refused; socket closed
@@ -67,6 +68,15 @@ mod worker {
                 let _ = open.close();
             }
             scope.close();
+            return;
+        }
+        // A client message for the open socket (a health-log request); none open: dropped.
+        if let Some(text) = field(order, "send").as_string() {
+            if let Some(open) = socket.borrow().as_ref() {
+                if open.ready_state() == WebSocket::OPEN {
+                    let _ = open.send_with_str(&text);
+                }
+            }
             return;
         }
         if socket.borrow().is_some() {

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 
 use crate::format;
 use crate::present;
-use crate::state::{AgentView, ChartId, Dashboard};
+use crate::state::{AgentView, Dashboard};
 use crate::text::{self, TOKEN_STORAGE_NOTE};
+use crate::view::detail::DetailPanel;
 use crate::view::table::ContainerTable;
 
 /// Characters of the engine's error shown on the card; the whole kept text is on hover.
@@ -115,6 +116,11 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         }
     };
     let cost = agent.agent_cost.clone();
+    let host = agent.host.clone();
+    let has_host = {
+        let host = host.clone();
+        move || host.with(Option::is_some)
+    };
     let clock_note = agent.clock_note.clone();
     let has_clock_note = {
         let clock_note = clock_note.clone();
@@ -134,11 +140,6 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         dashboard
             .selected
             .with(|s| s.as_ref().is_some_and(|s| s.agent_key == key))
-    };
-    let selected_name = move || {
-        dashboard
-            .selected
-            .with(|s| s.as_ref().map(|s| text::detail_title(&s.name)))
     };
     let chart_id = agent.chart().element_id();
     let url = agent.url.clone();
@@ -211,6 +212,18 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                     </dd></div>
                 </Show>
             </dl>
+            <Show when=has_host.clone()>
+                <dl class="host-strip" data-testid="host-strip" aria-label=text::HOST_STRIP_LABEL>
+                    {
+                        let host = host.clone();
+                        move || host.get().unwrap_or_default().into_iter().map(|fact| view! {
+                            <div data-testid=format!("host-{}", fact.key)>
+                                <dt>{fact.label}</dt><dd>{fact.value}</dd>
+                            </div>
+                        }).collect_view()
+                    }
+                </dl>
+            </Show>
             <Show when=has_not_kept.clone()>
                 <p class="frame-error" role="status" data-testid="not-kept">
                     {
@@ -232,16 +245,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
             <div class="chart" id=chart_id data-testid="totals-chart" role="img"
                 aria-label=text::TOTALS_CHART_LABEL></div>
             <Show when=selected_here>
-                <div class="detail">
-                    <div class="detail-head">
-                        <h3 class="chart-title" data-testid="detail-title">{selected_name}</h3>
-                        <button type="button" data-testid="close-detail" on:click=move |_| dashboard.clear_selection()>
-                            {text::CLOSE}
-                        </button>
-                    </div>
-                    <div class="chart" id=ChartId::Detail.element_id() data-testid="detail-chart" role="img"
-                        aria-label=text::DETAIL_CHART_LABEL></div>
-                </div>
+                <DetailPanel />
             </Show>
             <ContainerTable agent=agent.clone() />
         </section>

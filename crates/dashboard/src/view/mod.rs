@@ -2,7 +2,9 @@
 //! written out as text, never shown by colour alone.
 
 mod card;
+mod controls;
 mod debug;
+mod detail;
 mod header;
 mod table;
 
@@ -19,6 +21,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header::Header />
         <header::Banners />
+        <controls::ViewControls />
         <main class="cards" aria-label=text::AGENTS_REGION>
             <For each=move || agents.get() key=|agent| agent.key let:agent>
                 <card::AgentCard agent />

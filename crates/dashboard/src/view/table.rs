@@ -30,8 +30,13 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
             <div role="columnheader" class="cell" data-metric=metric.key
                 aria-sort=move || sort_aria.with(|s| s.aria(column))>
                 <button type="button" class="sort" data-testid=format!("sort-{}", metric.key)
+                    title=metric.long_label
                     on:click=move |_| dashboard.sort_by(key, column)>
-                    {metric.label}
+                    {move || if metric.key == "cpu" {
+                        dashboard.view.with(|v| v.cpu_scale.header())
+                    } else {
+                        metric.label.to_owned()
+                    }}
                     <span class="arrow" aria-hidden="true">
                         {move || match sort_arrow.with(|s| s.aria(column)) {
                             "ascending" => " ▲",
@@ -45,14 +50,29 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     };
     let headers = METRICS.iter().map(header).collect_view();
     let spark_headers = metrics::sparks()
-        .map(|spark| view! { <div role="columnheader" class="cell spark">{spark.label}</div> })
+        .map(|spark| {
+            let label = move || {
+                if spark.class == "cpu" {
+                    dashboard
+                        .view
+                        .with(|v| format!("{} ({})", spark.label, v.cpu_scale.as_str()))
+                } else {
+                    spark.label.to_owned()
+                }
+            };
+            view! { <div role="columnheader" class="cell spark">{label}</div> }
+        })
         .collect_view();
-    // Every row's grid comes from the metric table (`--columns`, `--phone-columns` in the CSS).
-    let grid = format!(
-        "--columns: {}; --phone-columns: {}",
-        metrics::grid_columns(),
-        metrics::phone_grid_columns()
-    );
+    // Every row's grid comes from the metric table and the columns shown (`--columns`,
+    // `--phone-columns` in the CSS); the hidden ones are `display: none` by `data-hide`.
+    let grid = move || {
+        let columns = dashboard.view.with(|v| v.columns);
+        format!(
+            "--columns: {}; --phone-columns: {}",
+            metrics::grid_columns(columns),
+            metrics::phone_grid_columns(columns)
+        )
+    };
     let rows = agent.rows.clone();
     let count = agent.container_count.clone();
     let shown = agent.rows.clone();
@@ -79,6 +99,7 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
         <div class="table-wrap">
             <div role="table" class="containers" data-testid="container-table"
                 aria-label=text::CONTAINERS_TABLE style=grid
+                data-hide=move || dashboard.view.with(|v| v.columns.hidden_keys())
                 aria-rowcount=move || row_count.get() + 1>
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
@@ -125,18 +146,56 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
     let position: RwSignal<_> = row.position.into();
     let selected = move || {
         dashboard.selected.with(|s| {
-            s.as_ref()
-                .is_some_and(|s| s.agent_key == agent_key && data.with(|d| d.id == s.container_id))
+            s.as_ref().is_some_and(|s| {
+                s.agent_key == agent_key && data.with(|d| d.view.id == s.container_id)
+            })
         })
     };
     let toggle = move || {
-        let (id, name) = data.with_untracked(|d| (d.id.clone(), d.name().to_owned()));
-        dashboard.toggle_selection(agent_key, id, name);
+        let (id, name, group) = data.with_untracked(|d| {
+            (
+                d.view.id.clone(),
+                d.view.name().to_owned(),
+                d.group.is_some(),
+            )
+        });
+        if group {
+            dashboard.toggle_group(agent_key, id);
+        } else {
+            dashboard.toggle_selection(agent_key, id, name);
+        }
     };
     let view_box = format!("0 0 {} {}", sparkline::WIDTH, sparkline::HEIGHT);
     let cell_text = move |i: usize| {
-        move || data.with(|d| d.cells.get(i).map(|c| c.text.clone()).unwrap_or_default())
+        move || {
+            data.with(|d| {
+                d.view
+                    .cells
+                    .get(i)
+                    .map(|c| c.text.clone())
+                    .unwrap_or_default()
+            })
+        }
     };
+    // Tooltips are written only while the pointer is over the row: most of them change every
+    // second (the figures they explain), and 75 rows × 10 `title` writes a second cost more
+    // than the tooltips are worth when nobody looks. A memo per cell writes nothing while the
+    // row is not hovered. The name's tooltip (name, image, health, compose labels) rarely
+    // changes and is always there.
+    let hovered = RwSignal::new(false);
+    let tip = move |i: usize| {
+        let always = METRICS
+            .get(i)
+            .is_some_and(|m| matches!(m.value, Value::Name));
+        let memo = Memo::new(move |_| {
+            if !always && !hovered.get() {
+                return None;
+            }
+            data.with(|d| d.tips.get(i).filter(|t| !t.is_empty()).cloned())
+        });
+        move || memo.get()
+    };
+    let is_group = move || data.with(|d| d.group.is_some());
     let cells = METRICS
         .iter()
         .enumerate()
@@ -145,24 +204,35 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             match (metric.value, metric.limit) {
                 (Value::Name, _) => view! {
                     <div role="cell" data-testid=testid data-metric=metric.key class="cell name"
-                        title=move || data.with(|d| d.title.clone())>
+                        title=tip(i)>
+                        {move || data.with(|d| d.group.as_ref().map(|g| if g.collapsed { "▸ " } else { "▾ " }))}
                         {cell_text(i)}
+                        {move || data.with(|d| d.group.as_ref().map(|g| g.summary.clone())).map(|summary| view! {
+                            <span class="group-count" data-testid="group-count">{summary}</span>
+                        })}
+                        // The badge's words are drawn by CSS from `data-label`, so the cell's text
+                        // stays the container's name (what filtering, sorting and tests read).
+                        <For each=move || data.with(|d| d.badges.clone()) key=|b| (b.kind, b.text.clone()) let:badge>
+                            <span class=format!("badge state-{}", badge.kind) data-testid="state-badge"
+                                data-badge=badge.kind data-label=badge.text.clone() title=badge.text></span>
+                        </For>
                     </div>
                 }
                 .into_any(),
                 (_, Some(_)) => view! {
-                    <div role="cell" data-testid=testid data-metric=metric.key class="cell mem">
+                    <div role="cell" data-testid=testid data-metric=metric.key class="cell mem"
+                        title=tip(i)>
                         <span class="used">
                             {cell_text(i)}
                             <span class="limit">
-                                {move || data.with(|d| d.cells.get(i).map(|c| c.limit.clone()).unwrap_or_default())}
+                                {move || data.with(|d| d.view.cells.get(i).map(|c| c.limit.clone()).unwrap_or_default())}
                             </span>
                         </span>
                         <span class="bar" aria-hidden="true">
                             <span
                                 class="fill"
                                 style:width=move || data.with(|d| {
-                                    let percent = d.cells.get(i).and_then(|c| c.percent);
+                                    let percent = d.view.cells.get(i).and_then(|c| c.percent);
                                     format!("{:.1}%", percent.unwrap_or(0.0))
                                 })
                             ></span>
@@ -171,7 +241,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                 }
                 .into_any(),
                 _ => view! {
-                    <div role="cell" data-testid=testid data-metric=metric.key class="cell num">
+                    <div role="cell" data-testid=testid data-metric=metric.key class="cell num"
+                        title=tip(i)>
                         {cell_text(i)}
                     </div>
                 }
@@ -185,8 +256,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             view! {
                 <div role="cell" class="cell spark">
                     <svg viewBox=view_box.clone() preserveAspectRatio="none" role="img"
-                        aria-label=move || data.with(|d| d.sparks.get(i).map(|s| s.label.clone()).unwrap_or_default())>
-                        <path class=spark.class d=move || data.with(|d| d.sparks.get(i).map(|s| s.path.clone()).unwrap_or_default()) />
+                        aria-label=move || data.with(|d| d.view.sparks.get(i).map(|s| s.label.clone()).unwrap_or_default())>
+                        <path class=spark.class d=move || data.with(|d| d.view.sparks.get(i).map(|s| s.path.clone()).unwrap_or_default()) />
                     </svg>
                 </div>
             }
@@ -196,8 +267,15 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
         <div
             role="row"
             class="row"
-            data-testid="container-row"
-            data-container-id=move || data.with(|d| d.id.clone())
+            data-testid=move || data.with(|d| match (&d.group, d.stopped) {
+                (Some(_), _) => "group-row",
+                (None, true) => "stopped-row",
+                (None, false) => "container-row",
+            })
+            data-container-id=move || data.with(|d| d.view.id.clone())
+            class:stopped=move || data.with(|d| d.stopped)
+            class:group=is_group
+            aria-expanded=move || data.with(|d| d.group.as_ref().map(|g| (!g.collapsed).to_string()))
             aria-rowindex=move || position.get() + 2
             style:transform=move || {
                 format!("translateY({}px)", position.get() as f64 * crate::viewport::ROW_PX)
@@ -205,6 +283,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
+            on:pointerenter=move |_| hovered.set(true)
+            on:pointerleave=move |_| hovered.set(false)
             on:click=move |_| toggle()
             on:keydown=move |ev| {
                 if ev.key() == "Enter" || ev.key() == " " {
