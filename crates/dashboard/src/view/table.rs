@@ -200,7 +200,16 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, metric)| {
-            let testid = format!("container-{}", metric.key);
+            // Cells of stopped and group rows are named apart, so what counts a card's
+            // containers (`container-name`, `container-cpu`) counts running ones only.
+            let key = metric.key;
+            let testid = move || {
+                data.with(|d| match (&d.group, d.stopped) {
+                    (Some(_), _) => format!("group-{key}"),
+                    (None, true) => format!("stopped-{key}"),
+                    (None, false) => format!("container-{key}"),
+                })
+            };
             match (metric.value, metric.limit) {
                 (Value::Name, _) => view! {
                     <div role="cell" data-testid=testid data-metric=metric.key class="cell name"
