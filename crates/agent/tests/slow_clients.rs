@@ -1,7 +1,7 @@
 //! Clients that connect and never read cannot grow the agent's memory without bound, and do
 //! not delay anybody else's batches; the agent drops them through its stalled-writer path.
 //!
-//! Bound under test: with 50 stalled clients and ~80 KB frames (400 synthetic containers),
+//! Bound under test: with 50 stalled clients and ~90 KB frames (100 synthetic containers, each with every contract 5 figure),
 //! agent RSS stays within 16 MiB of its single-client baseline, a reading client still gets
 //! every batch about once a second, and every stalled client is dropped because a frame could
 //! not be written for 10 s: the agent logs "dropping client that stopped reading" once per
@@ -80,7 +80,7 @@ async fn stalled_clients_are_dropped_by_the_send_timeout_and_do_not_delay_live_o
     let agent = Agent::start_logged(
         &[
             "--synthetic-containers",
-            "400",
+            "100",
             "--max-clients-per-peer",
             "64",
         ],

@@ -6,7 +6,7 @@
 //!
 //! These files are host-wide even inside a container (the kernel does not namespace them), so
 //! an agent in a container reports the host. The data root is the engine's `DockerRootDir`,
-//! asked once by [`DataRoot`] in the background; a containerised agent sees it only where it
+//! found once by [`DataRoot`] in the background from a container's inspect; a containerised agent sees it only where it
 //! is mounted (otherwise the disk figures are absent).
 //!
 //! Each tick reads four small files: about 2 µs of system time on a 2-core host.
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bollard::query_parameters::ListContainersOptions;
 use dockscope_protocol::HostStats;
 use tracing::debug;
 
@@ -143,16 +144,34 @@ impl DataRoot {
     }
 }
 
-/// One `docker info` call; `None` when the engine does not answer or names no data root.
+/// The data root from one container's inspect: its `HostnamePath` is
+/// `<DockerRootDir>/containers/<id>/hostname` on every storage driver. Not `docker info`,
+/// which the least-privilege socket proxy (`deploy/socket-proxy`) refuses on purpose; these two
+/// calls are ones the agent makes anyway. `None` when the engine does not answer or has no
+/// container yet.
 async fn ask_once(endpoint: &Endpoint) -> Option<PathBuf> {
     let docker = client(endpoint).ok()?;
-    let info = tokio::time::timeout(CALL_TIMEOUT, docker.info())
+    let options = ListContainersOptions {
+        all: true,
+        limit: Some(1),
+        ..ListContainersOptions::default()
+    };
+    let listed = tokio::time::timeout(CALL_TIMEOUT, docker.list_containers(Some(options)))
         .await
         .ok()?
         .ok()?;
-    info.docker_root_dir
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
+    let id = listed.into_iter().next()?.id?;
+    let inspect = tokio::time::timeout(CALL_TIMEOUT, docker.inspect_container(&id, None))
+        .await
+        .ok()?
+        .ok()?;
+    data_root_of(Path::new(&inspect.hostname_path?))
+}
+
+/// `<root>/containers/<id>/hostname` → `<root>`.
+pub fn data_root_of(hostname_path: &Path) -> Option<PathBuf> {
+    let containers = hostname_path.parent()?.parent()?;
+    (containers.file_name()? == "containers").then(|| containers.parent().map(Path::to_path_buf))?
 }
 
 /// The first `cpu` line of `/proc/stat`: `cpu user nice system idle iowait irq softirq steal
@@ -286,6 +305,29 @@ mod tests {
         ];
         for (before, after, want) in cases {
             assert_eq!(busy_percent(before, after), want, "{before:?} {after:?}");
+        }
+    }
+
+    #[test]
+    fn data_root_from_a_hostname_path() {
+        let cases = [
+            (
+                "/var/lib/docker/containers/abc/hostname",
+                Some("/var/lib/docker"),
+            ),
+            (
+                "/srv/docker-data/containers/abc/hostname",
+                Some("/srv/docker-data"),
+            ),
+            ("/var/lib/docker/other/abc/hostname", None),
+            ("hostname", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(
+                data_root_of(Path::new(path)),
+                want.map(PathBuf::from),
+                "{path}"
+            );
         }
     }
 
