@@ -54,9 +54,12 @@ async function scrollThrough(page, url) {
         if (i > 0 && rank !== rows[i - 1].rank + 1) gaps.push(rank);
       });
       const atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 1;
-      const lastRow = rows.at(-1).row.getBoundingClientRect();
+      // Stopped containers (contract 5's `exited`) follow the running ones: the last row of
+      // either kind must meet the bottom of the table.
+      const lastBottom = Math.max(...[...body.querySelectorAll('[data-testid="container-row"], [data-testid="stopped-row"]')]
+        .map((row) => row.getBoundingClientRect().bottom));
       if (atEnd) {
-        return { names: [...names], most, misplaced, gaps, gapBelowLast: body.getBoundingClientRect().bottom - lastRow.bottom };
+        return { names: [...names], most, misplaced, gaps, gapBelowLast: body.getBoundingClientRect().bottom - lastBottom };
       }
       window.scrollBy(0, window.innerHeight / 2);
     }
