@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::truth::{figure_within, parse_decimal_pair};
-use common::{blocking, docker, parse_size, Agent, Container, Feed, IMAGE};
+use common::{blocking, docker, parse_size, Agent, Container, Feed};
 use dockscope_protocol::ContainerStats;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -27,16 +27,7 @@ const COLLECTORS: [&str; 2] = ["cgroup", "docker-api"];
 
 /// `docker run -d --name cg-<pid>-<label> …`, removed when dropped.
 fn run(label: &str, run_args: &[&str], cmd: &[&str]) -> Container {
-    let name = format!("cg-{}-{label}", std::process::id());
-    let _ = std::process::Command::new("docker")
-        .args(["rm", "-f", &name])
-        .output();
-    let mut args = vec!["run", "-d", "--name", &name];
-    args.extend_from_slice(run_args);
-    args.push(IMAGE);
-    args.extend_from_slice(cmd);
-    let id = docker(&args);
-    Container { name, id }
+    Container::named(format!("cg-{}-{label}", std::process::id()), run_args, cmd)
 }
 
 /// Waits until `path` exists inside the container (its command's "done" marker).

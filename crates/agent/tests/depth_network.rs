@@ -18,22 +18,7 @@ const SECOND: Duration = Duration::from_secs(1);
 
 /// "21MB / 1.05GB" (a `docker stats` NetIO cell, decimal units) → (received, sent) in bytes.
 fn net_io(cell: &str) -> (f64, f64) {
-    let size = |s: &str| {
-        let s = s.trim();
-        let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap();
-        let (number, unit) = s.split_at(split);
-        let scale = match unit {
-            "B" => 1.0,
-            "kB" => 1e3,
-            "MB" => 1e6,
-            "GB" => 1e9,
-            "TB" => 1e12,
-            other => panic!("unknown unit {other} in {cell:?}"),
-        };
-        number.parse::<f64>().unwrap() * scale
-    };
-    let (rx, tx) = cell.split_once('/').expect("rx / tx");
-    (size(rx), size(tx))
+    common::truth::parse_decimal_pair(cell)
 }
 
 /// The entry for `id` in the next batch that lists it.

@@ -124,24 +124,7 @@ pub fn cpu_mem_chart(
     let x_axis = time_x_axis(&p, times(), width);
     let label = || label_style(&p);
     let split = || SplitLine::new().line_style(LineStyle::new().color(p.grid));
-    Chart::new()
-        .animation(false)
-        .background_color("transparent")
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(
-            Legend::new()
-                .top(0)
-                .left("center")
-                .text_style(TextStyle::new().color(p.text)),
-        )
-        .grid(
-            Grid::new()
-                .left(time_axis::GRID_LEFT)
-                .right(time_axis::GRID_RIGHT)
-                .top(40)
-                .bottom(24),
-        )
-        .x_axis(x_axis)
+    time_chart(&p, x_axis)
         .y_axis(
             Axis::new()
                 .type_(AxisType::Value)
@@ -187,7 +170,30 @@ pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme, width: Option
         width,
     );
     let colours = vec![p.cpu, p.mem, "#3fb950", "#bc8cff"];
-    let mut chart = Chart::new()
+    let mut chart = time_chart(&p, x_axis).y_axis(
+        Axis::new()
+            .type_(AxisType::Value)
+            .name("KiB/s")
+            .min(0)
+            .axis_label(label_style(&p))
+            .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
+    );
+    for ((name, points), colour) in series.into_iter().zip(colours.iter().copied()) {
+        chart = chart.series(
+            Line::new()
+                .name(name)
+                .show_symbol(false)
+                .line_style(LineStyle::new().color(colour).width(1.5))
+                .data(points),
+        );
+    }
+    chart.color(colours)
+}
+
+/// What every time chart shares: no animation, a transparent background, an axis tooltip,
+/// the legend on top, the plot inset the time labels are spaced for, and `x_axis`.
+fn time_chart(p: &Palette, x_axis: Axis) -> Chart {
+    Chart::new()
         .animation(false)
         .background_color("transparent")
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
@@ -205,24 +211,6 @@ pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme, width: Option
                 .bottom(24),
         )
         .x_axis(x_axis)
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Value)
-                .name("KiB/s")
-                .min(0)
-                .axis_label(label_style(&p))
-                .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
-        );
-    for ((name, points), colour) in series.into_iter().zip(colours.iter().copied()) {
-        chart = chart.series(
-            Line::new()
-                .name(name)
-                .show_symbol(false)
-                .line_style(LineStyle::new().color(colour).width(1.5))
-                .data(points),
-        );
-    }
-    chart.color(colours)
 }
 
 /// The time axis of every chart: at least [`MIN_SPAN_MS`] ending at the newest of `times`,

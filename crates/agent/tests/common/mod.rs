@@ -294,7 +294,15 @@ pub struct Container {
 impl Container {
     /// `docker run -d --name <unique> <run_args…> IMAGE <cmd…>`.
     pub fn run(label: &str, run_args: &[&str], cmd: &[&str]) -> Self {
-        let name = format!("ds-it-{}-{label}", std::process::id());
+        Self::named(
+            format!("ds-it-{}-{label}", std::process::id()),
+            run_args,
+            cmd,
+        )
+    }
+
+    /// [`Container::run`] under exactly `name` (a leftover of that name is removed first).
+    pub fn named(name: String, run_args: &[&str], cmd: &[&str]) -> Self {
         let _ = Command::new("docker").args(["rm", "-f", &name]).output();
         let mut args = vec!["run", "-d", "--name", &name];
         args.extend_from_slice(run_args);

@@ -3,39 +3,28 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::process::Command;
+use super::common::{docker, Container};
 
-use super::common::{docker, IMAGE};
-
-/// A container, `docker rm -f`'d when dropped.
-pub struct Life {
-    pub name: String,
-    pub id: String,
-}
+/// A container named `life-<pid>-<label>`, `docker rm -f`'d when dropped.
+pub struct Life(Container);
 
 impl Life {
     /// `docker run -d --name life-<pid>-<label> <run_args…> IMAGE <cmd…>`.
     pub fn run(label: &str, run_args: &[&str], cmd: &[&str]) -> Self {
         let name = format!("life-{}-{label}", std::process::id());
-        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-        let mut args = vec!["run", "-d", "--name", &name];
-        args.extend_from_slice(run_args);
-        args.push(IMAGE);
-        args.extend_from_slice(cmd);
-        let id = docker(&args);
-        Life { name, id }
+        Life(Container::named(name, run_args, cmd))
     }
 
     /// `docker inspect -f FORMAT` of this container.
     pub fn inspect(&self, format: &str) -> String {
-        docker(&["inspect", "-f", format, &self.name])
+        docker(&["inspect", "-f", format, &self.0.name])
     }
 }
 
-impl Drop for Life {
-    fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .output();
+impl std::ops::Deref for Life {
+    type Target = Container;
+
+    fn deref(&self) -> &Container {
+        &self.0
     }
 }
