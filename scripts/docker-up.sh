@@ -43,13 +43,21 @@ if [ -z "${other_engine:-}" ] && ! docker info >/dev/null 2>&1; then
     done
     running "$pidfile" || rm -f "$pidfile"
   done
-  log "starting dockerd (log: /tmp/dockerd.log)"
-  nohup dockerd >/tmp/dockerd.log 2>&1 &
-  dockerd_pid=$!
-  for _ in $(seq 1 120); do
-    docker info >/dev/null 2>&1 && break
-    kill -0 "$dockerd_pid" 2>/dev/null || break # exited: no point waiting
-    sleep 0.5
+  # On a cold machine dockerd can give up on its own containerd ("timeout waiting for
+  # containerd to start": it waits 10 s, and a first start with a cold disk takes longer);
+  # the second attempt finds containerd's files cached. Three attempts at most.
+  for attempt in 1 2 3; do
+    log "starting dockerd, attempt $attempt (log: /tmp/dockerd.log)"
+    nohup dockerd >>/tmp/dockerd.log 2>&1 &
+    dockerd_pid=$!
+    for _ in $(seq 1 120); do
+      docker info >/dev/null 2>&1 && break 2
+      kill -0 "$dockerd_pid" 2>/dev/null || break # exited: no point waiting
+      sleep 0.5
+    done
+    kill -0 "$dockerd_pid" 2>/dev/null && break # running but slow: waiting longer won't help
+    wait "$dockerd_pid" 2>/dev/null || true
+    rm -f /var/run/docker.pid
   done
   docker info >/dev/null 2>&1 || { log "dockerd did not come up; see /tmp/dockerd.log"; tail -20 /tmp/dockerd.log >&2; exit 1; }
 fi

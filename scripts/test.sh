@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-step() { printf '\n=== %s\n' "$*" >&2; }
+# Each step says when it starts (seconds since this script began), so a slow or stuck run
+# shows where its time went.
+step() { printf '\n=== [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 step "prerequisites"
 scripts/setup.sh
@@ -30,9 +32,13 @@ scripts/release.sh
 
 step "cargo test (unit + real-engine integration)"
 # One test binary at a time (cargo's default): the flood and crowd tests need the machine.
-cargo test --workspace --no-fail-fast
+# A hung test fails the run after 40 minutes (the stage takes about 20 warm) instead of using
+# up CI's time; libtest's "has been running for over 60 seconds" lines above name it.
+timeout --signal=INT --kill-after=60 40m cargo test --workspace --no-fail-fast
 
 if [ -x end2end/run.sh ]; then
   step "end-to-end (Playwright + Debian chromium)"
   AGENT_BIN="$PWD/target/release/dockscope-agent" end2end/run.sh
 fi
+
+step "all tests passed"

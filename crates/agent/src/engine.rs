@@ -170,14 +170,6 @@ pub enum EngineError {
         /// Where.
         endpoint: Endpoint,
     },
-    /// Inspecting a listed container failed.
-    #[error("inspecting {id} failed: {source}")]
-    Inspect {
-        /// The container.
-        id: String,
-        /// Why.
-        source: CallError,
-    },
 }
 
 impl EngineError {
@@ -190,7 +182,6 @@ impl EngineError {
             EngineError::Connect { source, .. }
             | EngineError::Events { source, .. }
             | EngineError::List { source, .. } => bollard_is_transient(source),
-            EngineError::Inspect { source, .. } => source.is_transient(),
             EngineError::ConnectTimeout { .. }
             | EngineError::EventsClosed { .. }
             | EngineError::ListTimeout { .. } => true,

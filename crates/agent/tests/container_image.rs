@@ -54,13 +54,15 @@ struct AgentContainer(String);
 
 impl Drop for AgentContainer {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("docker").args(["logs", &self.0]).output() {
+        if let Ok(out) = common::docker_command().args(["logs", &self.0]).output() {
             eprintln!(
                 "agent container log:\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        let _ = common::docker_command()
+            .args(["rm", "-f", &self.0])
+            .output();
     }
 }
 
@@ -115,7 +117,7 @@ async fn start_agent_container(label: &str, network: Network) -> (AgentContainer
 
     let port = free_port();
     let name = format!("ds-it-{}-{label}", std::process::id());
-    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    let _ = common::docker_command().args(["rm", "-f", &name]).output();
     let publish = format!("127.0.0.1:{port}:8080");
     let listen = format!("DOCKSCOPE_LISTEN=127.0.0.1:{port}");
     let secret_mount = format!("{}:/run/secrets/dockscope_token:ro", token_file.display());

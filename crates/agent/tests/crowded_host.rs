@@ -12,7 +12,6 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,7 +80,7 @@ impl Crowd {
 
 impl Drop for Crowd {
     fn drop(&mut self) {
-        let listed = Command::new("docker")
+        let listed = common::docker_command()
             .args([
                 "ps",
                 "-aq",
@@ -94,7 +93,7 @@ impl Drop for Crowd {
             .unwrap_or_default();
         let ids: Vec<&str> = listed.split_whitespace().collect();
         for chunk in ids.chunks(100) {
-            let _ = Command::new("docker")
+            let _ = common::docker_command()
                 .args(["rm", "-f"])
                 .args(chunk)
                 .output();

@@ -33,7 +33,7 @@ fn run(label: &str, run_args: &[&str], cmd: &[&str]) -> Container {
 /// Waits until `path` exists inside the container (its command's "done" marker).
 fn wait_for(container: &Container, path: &str, within: Duration) {
     let deadline = Instant::now() + within;
-    while !std::process::Command::new("docker")
+    while !common::docker_command()
         .args(["exec", &container.name, "test", "-e", path])
         .status()
         .is_ok_and(|s| s.success())

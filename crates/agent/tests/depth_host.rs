@@ -103,7 +103,7 @@ async fn host_figures_match_proc_df_and_the_engine() {
 
     // Disk: the engine's data root, measured by df.
     let root = String::from_utf8(
-        Command::new("docker")
+        common::docker_command()
             .args(["info", "-f", "{{.DockerRootDir}}"])
             .output()
             .expect("docker info")

@@ -241,7 +241,7 @@ struct LoadedImage(String);
 
 impl Drop for LoadedImage {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+        let _ = common::docker_command().args(["rmi", &self.0]).output();
     }
 }
 
@@ -250,7 +250,9 @@ struct Created(String);
 
 impl Drop for Created {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        let _ = common::docker_command()
+            .args(["rm", "-f", &self.0])
+            .output();
     }
 }
 
@@ -288,7 +290,7 @@ fn image_archives_load_as_amd64_and_arm64_images_of_the_released_binaries() {
                 .arg("-C")
                 .arg(&image_dir)
                 .args(["-cf", "-", "."]),
-            Command::new("docker").arg("load"),
+            common::docker_command().arg("load"),
         );
         let image = LoadedImage(tag.clone());
         assert!(loaded.contains(&tag), "docker load: {loaded}");
@@ -330,7 +332,7 @@ fn image_archives_load_as_amd64_and_arm64_images_of_the_released_binaries() {
         let exported = scratch.0.join("exported");
         std::fs::create_dir(&exported).unwrap();
         pipe(
-            Command::new("docker").args(["export", &container.0]),
+            common::docker_command().args(["export", &container.0]),
             Command::new("tar")
                 .arg("-xf")
                 .arg("-")

@@ -24,6 +24,11 @@
 //! irrelevant: every event sets a container's state outright (running, gone, named), so
 //! applying an already-reflected event again is harmless, and the last event per container wins.
 //!
+//! Only the engine itself failing (connect, events, list) ends a session. A container whose
+//! inspect fails or times out (the engine holds a container's lock while it starts, stops or
+//! removes it, and a crowded engine answers late) is left out of that list and the next full
+//! list comes 2 s later instead of 30 s: the others stay listed meanwhile.
+//!
 //! Events that need an inspect are resolved up to 32 at a time, each applied when its answer
 //! comes unless a newer event of the same container was applied first, so a burst of starts and
 //! stops (churn) does not queue behind one slow call.
@@ -55,6 +60,10 @@ const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 /// Inspects in flight at once while filling the set from a list (hundreds at start-up).
 const INSPECT_CONCURRENCY: usize = 8;
+/// The next full list after one that left containers uninspected (their inspect failed or
+/// timed out: the engine holds a container's lock while it starts, stops or removes it, and a
+/// busy engine answers late). Only the list failing ends the session.
+const RECONCILE_RETRY: Duration = Duration::from_secs(2);
 /// Events being resolved at once (most need an inspect); more wait in the event stream.
 const EVENTS_IN_FLIGHT: usize = 32;
 /// Container events that change the set or what it knows; others are filtered out by the
@@ -463,12 +472,10 @@ impl Watcher {
             until: None,
             filters: Some(filters),
         }));
-        if let Err(error) = self.reconcile(docker).await {
-            return error;
-        }
-        if let Err(error) = self.list_exited(docker).await {
-            return error;
-        }
+        let mut unresolved = match self.reconcile(docker).await {
+            Ok(unresolved) => unresolved,
+            Err(error) => return error,
+        };
         {
             let mut inventory = lock(&self.shared);
             if !inventory.health.reachable {
@@ -484,12 +491,17 @@ impl Watcher {
             inventory.session += 1;
             inventory.generation += 1;
         }
+        // After the running ones are published: the exited list may wait on slow inspects.
+        if let Err(error) = self.list_exited(docker).await {
+            return error;
+        }
+        lock(&self.shared).generation += 1;
         *backoff = BACKOFF_MIN;
-        let mut full_list = tokio::time::interval(RECONCILE_INTERVAL);
-        full_list.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        full_list.tick().await; // the first tick is immediate; we just listed
-                                // Events being resolved: inspects overlap, and one container's slow inspect (the
-                                // engine holds a dying container's lock while it cleans up) never delays another's.
+        // The next full list: sooner while some container could not be inspected.
+        let next_list = tokio::time::sleep(reconcile_after(unresolved));
+        tokio::pin!(next_list);
+        // Events being resolved: inspects overlap, and one container's slow inspect (the
+        // engine holds a dying container's lock while it cleans up) never delays another's.
         let mut pending = stream::FuturesUnordered::new();
         let mut order = EventOrder::default();
         loop {
@@ -517,10 +529,12 @@ impl Watcher {
                     }
                     None => return EngineError::EventsClosed { endpoint: self.endpoint.clone() },
                 },
-                _ = full_list.tick() => {
-                    if let Err(error) = self.reconcile(docker).await {
-                        return error;
-                    }
+                () = &mut next_list => {
+                    unresolved = match self.reconcile(docker).await {
+                        Ok(unresolved) => unresolved,
+                        Err(error) => return error,
+                    };
+                    next_list.as_mut().reset(tokio::time::Instant::now() + reconcile_after(unresolved));
                 }
             }
         }
@@ -547,7 +561,8 @@ impl Watcher {
     /// Fills the exited list at the start of a session: containers that stopped in the last
     /// hour. The list says "Exited (0) 5 minutes ago"; only those whose words allow the last
     /// hour are inspected (for `FinishedAt`), the [`EXITED_CAP`] most recently created at most,
-    /// so a host with thousands of old stopped containers costs one list call.
+    /// so a host with thousands of old stopped containers costs one list call. One that cannot
+    /// be inspected is left out (see [`Unresolved`]).
     async fn list_exited(&self, docker: &Docker) -> Result<(), EngineError> {
         let options = ListContainersOptions {
             all: true,
@@ -572,20 +587,24 @@ impl Watcher {
                 (id, info)
             })
             .buffer_unordered(INSPECT_CONCURRENCY);
+        let mut unresolved = Unresolved::default();
         while let Some((id, info)) = inspected.next().await {
             match info {
                 Ok(Some(info)) if info.is_stopped() => {
                     lock(&self.shared).place(id, info, Utc::now());
                 }
                 Ok(_) => {}
-                Err(source) => return Err(EngineError::Inspect { id, source }),
+                Err(source) => unresolved.add(id, source),
             }
         }
+        unresolved.report("exited");
         Ok(())
     }
 
     /// Lists running containers and makes the set match: inspects new ones, drops gone ones.
-    async fn reconcile(&self, docker: &Docker) -> Result<(), EngineError> {
+    /// Returns how many new ones could not be inspected (see [`Unresolved`]); the list call
+    /// failing is the only error, since it says the engine itself is in trouble.
+    async fn reconcile(&self, docker: &Docker) -> Result<usize, EngineError> {
         let options = ListContainersOptions {
             all: false,
             ..Default::default()
@@ -642,6 +661,7 @@ impl Watcher {
                 (id, info)
             })
             .buffer_unordered(INSPECT_CONCURRENCY);
+        let mut unresolved = Unresolved::default();
         while let Some((id, info)) = inspected.next().await {
             match info {
                 Ok(Some(info)) => {
@@ -650,10 +670,11 @@ impl Watcher {
                 }
                 // Removed between list and inspect.
                 Ok(None) => {}
-                Err(source) => return Err(EngineError::Inspect { id, source }),
+                Err(source) => unresolved.add(id, source),
             }
         }
-        Ok(())
+        unresolved.report("running");
+        Ok(unresolved.count)
     }
 
     /// Inspects one container (`Ok(None)`: it is gone), naming the container whose network
@@ -782,6 +803,46 @@ impl Watcher {
         inventory.docker = None;
         inventory.health.reachable = false;
         inventory.health.error = Some(error);
+    }
+}
+
+/// When to list again after a list that left `unresolved` containers uninspected.
+fn reconcile_after(unresolved: usize) -> Duration {
+    if unresolved == 0 {
+        RECONCILE_INTERVAL
+    } else {
+        RECONCILE_RETRY
+    }
+}
+
+/// Containers a list found but whose inspect failed: left out until a later list finds them
+/// again, and logged once per list rather than once per container (a crowded, busy engine can
+/// fail hundreds at once).
+#[derive(Default)]
+struct Unresolved {
+    count: usize,
+    /// The first failure, as an example.
+    first: Option<(String, CallError)>,
+}
+
+impl Unresolved {
+    fn add(&mut self, id: String, error: CallError) {
+        self.count += 1;
+        self.first.get_or_insert((id, error));
+    }
+
+    /// Logs what was left out of the `which` containers (running or exited).
+    fn report(&self, which: &str) {
+        if let Some((id, error)) = &self.first {
+            warn!(
+                count = self.count,
+                which,
+                example = %short(id),
+                cause = %error,
+                retry_in = ?RECONCILE_RETRY,
+                "containers left out: their inspect failed"
+            );
+        }
     }
 }
 

@@ -6,11 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 pub mod cli;
+pub mod fake_engine;
 pub mod flood;
 pub mod truth;
 
 #[allow(unused_imports, reason = "each test binary uses a different subset")]
-pub use cli::{docker, docker_on};
+pub use cli::{docker, docker_command, docker_on};
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -303,7 +304,7 @@ impl Container {
 
     /// [`Container::run`] under exactly `name` (a leftover of that name is removed first).
     pub fn named(name: String, run_args: &[&str], cmd: &[&str]) -> Self {
-        let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+        let _ = docker_command().args(["rm", "-f", &name]).output();
         let mut args = vec!["run", "-d", "--name", &name];
         args.extend_from_slice(run_args);
         args.push(IMAGE);
@@ -315,9 +316,7 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "-f", &self.name])
-            .output();
+        let _ = docker_command().args(["rm", "-f", &self.name]).output();
     }
 }
 

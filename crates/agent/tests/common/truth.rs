@@ -82,7 +82,7 @@ pub async fn shm_memory_matches_docker_stats(agent_url: &str, label: &str) {
         );
         // Written once `dd` is done, so neither side reads a half-filled /dev/shm.
         let deadline = Instant::now() + 20 * SECOND;
-        while !std::process::Command::new("docker")
+        while !super::docker_command()
             .args(["exec", &holder.name, "test", "-e", "/dev/shm/filled"])
             .status()
             .is_ok_and(|s| s.success())
