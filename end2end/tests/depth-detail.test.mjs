@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserSession } from './fixtures/session.mjs';
 import { screenshot } from './fixtures/browser.mjs';
-import { agentA, freePort, httpUrl, spawnAgent, wsUrl } from './fixtures/agents.mjs';
+import { agentA, docker, freePort, httpUrl, removeContainer, spawnAgent, TEST_IMAGE, wsUrl } from './fixtures/agents.mjs';
 import { startFakeAgent } from './fixtures/fake-agent.mjs';
 import { DashboardPage } from './fixtures/dashboard.mjs';
 
@@ -46,9 +46,9 @@ async function waitForPanel(page, what, check, timeout = 8_000) {
   }
 }
 
-async function select(dash, name) {
+async function select(dash, name, cardUrl = synthUrl) {
   await dash.filter(name);
-  const row = dash.card(synthUrl).locator('[data-testid$="-row"]', { hasText: name }).first();
+  const row = dash.card(cardUrl).locator('[data-testid$="-row"]', { hasText: name }).first();
   await row.waitFor();
   await row.click();
 }
@@ -115,6 +115,42 @@ test('the health log is asked for on the agent socket and the agent\'s answer is
   const told = await waitForPanel(page, 'the answer', (p) => /no container [0-9a-f]{64}/.test(p.log ?? ''), 9_000);
   assert.ok(told);
   assert.equal(await dash.state(synthUrl).textContent(), 'live');
+  await page.getByTestId('close-detail').click();
+  await dash.filter('');
+  await dash.assertNoPageErrors(errors);
+});
+
+test('a real container\'s health log shows the probes docker inspect shows', async () => {
+  const { page, errors } = session;
+  const dash = new DashboardPage(page);
+  const name = 'ds-e2e-probed';
+  removeContainer(name);
+  session.cleanups.push(() => removeContainer(name));
+  // Each probe prints its own line, numbered by the seconds clock, so the answer is this run's.
+  docker('run', '-d', '--name', name, '--label', 'dockscope-e2e=1',
+    '--health-cmd', 'echo probe-says-hello-$(date +%s)', '--health-interval', '1s', '--health-retries', '1',
+    TEST_IMAGE, 'sleep', '100000');
+  const deadline = Date.now() + 20_000;
+  while (docker('inspect', '-f', '{{.State.Health.Status}}', name) !== 'healthy') {
+    assert.ok(Date.now() < deadline, `${name} not healthy within 20 s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const realUrl = wsUrl(agentA().port);
+  await select(dash, name, realUrl);
+  await waitForPanel(page, `${name} healthy`, (p) => p.title?.includes(name) && p.health === 'healthy', 8_000);
+  await page.getByTestId('health-log-button').click();
+  const told = await waitForPanel(page, 'the probes', (p) => /healthy/.test(p.log ?? ''), 6_000);
+  const shown = await page.getByTestId('health-log').locator('li').allTextContents();
+  const theirs = JSON.parse(docker('inspect', '-f', '{{json .State.Health.Log}}', name))
+    .map((probe) => probe.Output.trim());
+  assert.ok(shown.length > 0, `no probe lines under "${told.log}"`);
+  for (const line of shown) {
+    assert.match(line, /probe-says-hello-\d+/, `a probe line: ${line}`);
+  }
+  // The newest line the page shows is one docker inspect knows (inspect keeps the last five;
+  // it may have run a probe or two since the agent answered).
+  assert.ok(shown.some((line) => theirs.some((t) => line.includes(t))),
+    `page ${JSON.stringify(shown)} vs inspect ${JSON.stringify(theirs)}`);
   await page.getByTestId('close-detail').click();
   await dash.filter('');
   await dash.assertNoPageErrors(errors);
