@@ -267,6 +267,7 @@ pub fn files(mounts: &Mounts, relative: &str) -> Option<Files> {
                             chosen: 0,
                         }),
                         slow: false,
+                        gate: None,
                     })
                 })
                 .collect(),
