@@ -103,6 +103,9 @@ async function steadyState(showAll) {
   const until = await b.page.evaluate(() => performance.now());
   await cdp.send('Tracing.end');
   await traced;
+  // BENCH_TRACE=/tmp/t keeps the raw trace events (/tmp/t-top.json, /tmp/t-all.json) to look
+  // inside the long tasks (Layout's dirtyObjects, which callbacks ran).
+  if (process.env.BENCH_TRACE) fs.writeFileSync(`${process.env.BENCH_TRACE}-${showAll ? 'all' : 'top'}.json`, JSON.stringify(events));
   const page = await b.page.evaluate(([t0, t1]) => ({
     flushes: performance.getEntriesByName('dockscope-flush').map((e) => e.duration),
     charts: performance.getEntriesByName('dockscope-chart').map((e) => e.duration),
