@@ -54,7 +54,10 @@ start_agent() { # id port [args…]
     >"$E2E_ARTIFACTS/agent-$id.log" 2>&1 &
   pids+=("$!")
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    # An HTTP answer, not just a connect: a connect can reach itself when the kernel picks the
+    # very port waited for as its source while nothing listens yet (curl then says 000).
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/healthz" || true)
+    if [ -n "$code" ] && [ "$code" != 000 ]; then return 0; fi
     sleep 0.1
   done
   log "agent $id did not listen on $port; its log:"

@@ -233,7 +233,7 @@ fn agent_in_a_container(label: &str, extra: &[&str]) -> (Life, u16) {
     args.extend_from_slice(extra);
     let agent = Life::run(label, &args, &[]);
     let deadline = Instant::now() + 15 * SECOND;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !common::listening(port) {
         assert!(
             Instant::now() < deadline,
             "the agent in a container never listened: {}",

@@ -188,7 +188,7 @@ fn spawn(args: &[&str], port: u16) -> KillOnDrop {
         .unwrap();
     let mut agent = KillOnDrop(child);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !common::listening(port) {
         assert!(
             agent.0.try_wait().unwrap().is_none(),
             "agent exited before listening on {port}"

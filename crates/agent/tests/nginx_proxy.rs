@@ -133,7 +133,7 @@ impl Proxied {
             .expect("nginx runs (scripts/setup.sh installs it)");
         let nginx = Nginx(nginx);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !common::listening(port) {
             assert!(
                 Instant::now() < deadline,
                 "nginx did not listen: {}",

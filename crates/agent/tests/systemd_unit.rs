@@ -266,7 +266,7 @@ impl UnitAgent {
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !common::listening(port) {
             assert!(
                 agent.child.try_wait().unwrap().is_none(),
                 "the agent exited with the unit's command line {argv:?}:\n{}",

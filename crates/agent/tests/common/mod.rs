@@ -84,7 +84,7 @@ impl Agent {
             .expect("agent starts");
         let mut agent = Agent { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !listening(port) {
             // Exited, e.g. because something else took the port: say so rather than wait.
             if let Some(status) = agent.child.try_wait().unwrap() {
                 panic!("agent exited ({status}) before listening on {port}; see its log above");
@@ -119,6 +119,15 @@ impl Agent {
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+}
+
+/// Whether something listens on loopback `port`. A connection whose own port is `port` is
+/// not it: the kernel may pick the very port being waited for as the ephemeral source of a
+/// connect to it, and with nothing listening yet the socket connects to itself (TCP
+/// simultaneous open). That once let a test's clients race the agent's bind and be refused.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|s| s.local_addr().is_ok_and(|local| local.port() != port))
 }
 
 impl Drop for Agent {

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 use std::io::Read;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,7 +98,7 @@ pub fn start(bin: &Path, extra: &[&str], within: Duration) -> Agent {
         .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
     let mut agent = Agent { child, port };
     let deadline = Instant::now() + within;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !crate::common::listening(port) {
         if let Some(status) = agent.child.try_wait().unwrap() {
             panic!(
                 "{} exited ({status}) before listening on {port}; see its log above",
