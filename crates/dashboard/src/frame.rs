@@ -348,14 +348,11 @@ pub(crate) fn schedule_frame() {
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
 /// How much DOM work one animation frame may cause, in rows drawn (a row's new figures, or a
-/// row coming to show another container); a chart redraw gets a frame of its own. A third of
-/// a card's [`ROWS_SHOWN`] rows: drawing a row dirties some 27 layout objects (its changed
-/// figures, bar and sparklines, and their boxes up to the row). With 32 rows a frame (one card
-/// in one piece) the benchmark at 3 × 100 had 2 to 11 tasks over 50 ms in 20 s, 12–25 ms of
-/// them layout; with 13 rows 1 or 2; with 9 rows 0 or 1 (docs/benchmarks.md). A card's
-/// figures and order then change over three frames (50 ms), and several cards' batches, or
-/// cards showing all rows, over the following ones: invisible at a 1 Hz refresh.
-const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(3);
+/// row coming to show another container); a chart redraw gets a frame of its own. It holds one
+/// card's [`ROWS_SHOWN`] rows, so a card changes figures and order in one piece; several cards'
+/// batches, or cards showing all rows, spread over the following frames (a row a few frames
+/// late is invisible at a 1 Hz refresh).
+const FRAME_BUDGET: usize = 32;
 /// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
 /// 5-minute trend gains nothing from 1 Hz redraws.
 const CHART_INTERVAL_MS: f64 = 1_900.0;
