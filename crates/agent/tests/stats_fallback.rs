@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use common::fake_engine::{inspect_running, not_found, stats, FakeEngine};
-use common::{connect, next_batch, Agent};
+use common::fake_engine::{inspect_running, listed, not_found, stats, FakeEngine};
+use common::{connect, next_batch};
 use serde_json::json;
 
 const ID: &str = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed";
@@ -28,10 +28,7 @@ async fn broken_stats_stream_falls_back_to_polling() {
         let polls = counted.clone();
         async move {
             match path.as_str() {
-                "/containers/json" => axum::Json(json!([
-                    {"Id": ID, "Names": ["/flaky-stream"], "Image": "fake", "State": "running"}
-                ]))
-                .into_response(),
+                "/containers/json" => listed(&[(ID, "flaky-stream")]),
                 p if p == format!("/containers/{ID}/json") => inspect_running(ID, "flaky-stream"),
                 p if p == format!("/containers/{ID}/stats") => {
                     if !query.contains("stream=false") {
@@ -48,16 +45,7 @@ async fn broken_stats_stream_falls_back_to_polling() {
         }
     });
 
-    let log = engine.dir.join("agent.log");
-    let agent = Agent::start_logged(
-        &[
-            "--collector",
-            "docker-api",
-            "--docker-endpoint",
-            &engine.endpoint,
-        ],
-        &log,
-    );
+    let agent = engine.agent();
     let mut ws = connect(&agent.url()).await;
     let mut figures = None;
     for _ in 0..8 {
@@ -78,7 +66,7 @@ async fn broken_stats_stream_falls_back_to_polling() {
         polls.load(Ordering::Relaxed) >= 2,
         "figures came from polling"
     );
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = engine.log();
     assert!(
         text.contains("polling instead"),
         "the fallback is logged:\n{text}"

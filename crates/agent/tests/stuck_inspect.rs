@@ -12,10 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::response::IntoResponse;
-use common::fake_engine::{inspect_running, not_found, stats, FakeEngine};
-use common::{connect, next_batch, Agent};
-use serde_json::json;
+use common::fake_engine::{inspect_running, listed, not_found, stats, FakeEngine};
+use common::{connect, next_batch};
 
 const STEADY: &str = "5eadd5eadd5eadd5eadd5eadd5eadd5eadd5eadd5eadd5eadd5eadd5eadd5ead";
 const STUCK: &str = "57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc57cc";
@@ -28,11 +26,7 @@ async fn a_container_whose_inspect_hangs_leaves_the_others_listed_and_joins_when
         let (mut released, polls) = (released.clone(), polls.clone());
         async move {
             match path.as_str() {
-                "/containers/json" => axum::Json(json!([
-                    {"Id": STEADY, "Names": ["/steady"], "Image": "fake", "State": "running"},
-                    {"Id": STUCK, "Names": ["/stuck"], "Image": "fake", "State": "running"}
-                ]))
-                .into_response(),
+                "/containers/json" => listed(&[(STEADY, "steady"), (STUCK, "stuck")]),
                 p if p == format!("/containers/{STEADY}/json") => inspect_running(STEADY, "steady"),
                 p if p == format!("/containers/{STUCK}/json") => {
                     // The engine holds this container's lock until the test lets go.
@@ -44,16 +38,7 @@ async fn a_container_whose_inspect_hangs_leaves_the_others_listed_and_joins_when
             }
         }
     });
-    let log = engine.dir.join("agent.log");
-    let agent = Agent::start_logged(
-        &[
-            "--collector",
-            "docker-api",
-            "--docker-endpoint",
-            &engine.endpoint,
-        ],
-        &log,
-    );
+    let agent = engine.agent();
     let mut ws = connect(&agent.url()).await;
     let names = |batch: &dockscope_protocol::ContainerStatsBatch| -> Vec<String> {
         batch.containers.iter().map(|c| c.name.clone()).collect()
@@ -98,7 +83,7 @@ async fn a_container_whose_inspect_hangs_leaves_the_others_listed_and_joins_when
             "stuck not listed within 5 s of its inspect answering: {listed:?}"
         );
     }
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = engine.log();
     assert!(
         text.contains("containers left out") && !text.contains("docker engine unreachable"),
         "the agent logs the left-out container and never calls the engine unreachable:\n{text}"

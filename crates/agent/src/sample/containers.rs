@@ -597,7 +597,9 @@ impl Watcher {
                 Err(source) => unresolved.add(id, source),
             }
         }
-        unresolved.report("exited");
+        // Listed once a session: retrying would re-inspect up to 100 stopped containers, and
+        // a stopped container that is left out costs only its grey row.
+        unresolved.report("exited", None);
         Ok(())
     }
 
@@ -673,7 +675,7 @@ impl Watcher {
                 Err(source) => unresolved.add(id, source),
             }
         }
-        unresolved.report("running");
+        unresolved.report("running", Some(RECONCILE_RETRY));
         Ok(unresolved.count)
     }
 
@@ -831,15 +833,20 @@ impl Unresolved {
         self.first.get_or_insert((id, error));
     }
 
-    /// Logs what was left out of the `which` containers (running or exited).
-    fn report(&self, which: &str) {
+    /// Logs what was left out of the `which` containers (running or exited), and when they
+    /// are tried again (`None`: at the next engine session).
+    fn report(&self, which: &str, retry_in: Option<Duration>) {
         if let Some((id, error)) = &self.first {
+            let retry = retry_in.map_or_else(
+                || "at the next engine session".to_owned(),
+                |d| format!("in {d:?}"),
+            );
             warn!(
                 count = self.count,
                 which,
                 example = %short(id),
                 cause = %error,
-                retry_in = ?RECONCILE_RETRY,
+                %retry,
                 "containers left out: their inspect failed"
             );
         }

@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::json;
 
+use super::Agent;
+
 /// A running fake engine; its directory (socket, agent log) is removed when dropped.
 pub struct FakeEngine {
     /// Holds the socket and whatever the test puts beside it.
@@ -58,6 +60,30 @@ impl FakeEngine {
     }
 }
 
+impl FakeEngine {
+    /// The agent with the Docker API collector on this engine, logging to [`Self::log`].
+    pub fn agent(&self) -> Agent {
+        Agent::start_logged(
+            &[
+                "--collector",
+                "docker-api",
+                "--docker-endpoint",
+                &self.endpoint,
+            ],
+            &self.log_path(),
+        )
+    }
+
+    /// What the agent of [`Self::agent`] logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap()
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("agent.log")
+    }
+}
+
 impl Drop for FakeEngine {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -73,6 +99,15 @@ fn api_path(request: &Request) -> (String, String) {
     });
     let query = request.uri().query().unwrap_or_default().to_owned();
     (format!("/{}", path.trim_start_matches('/')), query)
+}
+
+/// `GET /containers/json`: these running containers, `(id, name)`.
+pub fn listed(containers: &[(&str, &str)]) -> Response {
+    let list: Vec<_> = containers
+        .iter()
+        .map(|(id, name)| json!({"Id": id, "Names": [format!("/{name}")], "Image": "fake", "State": "running"}))
+        .collect();
+    axum::Json(list).into_response()
 }
 
 /// A running container as `GET /containers/{id}/json` answers it.

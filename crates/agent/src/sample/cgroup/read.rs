@@ -166,36 +166,32 @@ impl Files {
             ..self.kept
         };
         for probe in self.probes.iter_mut().filter(|p| !p.slow) {
-            match &mut probe.fallback {
-                None if probe.gate.is_some() => {
-                    let Some(&Gate { by, seen }) = probe.gate.as_ref() else {
-                        continue;
-                    };
+            match (&mut probe.fallback, probe.gate) {
+                (None, Some(Gate { by, seen })) => {
                     let now = by(&reading);
                     if !from_start && now.is_some() && now == seen {
                         continue; // its figures as last read are in `kept`, so in `reading`
                     }
                     let text = buf.read(&mut probe.file, keep_open);
                     if let Some(text) = text {
+                        // Kept for the ticks that skip it, and into this tick's reading (built
+                        // from `kept` before this file was read).
                         (probe.fill)(text, &mut self.kept);
                         (probe.fill)(text, &mut reading);
                     }
-                    probe.gate = if by(&self.kept).is_some() {
-                        // It fills its own gate (v2's `cpu.stat` holds the CPU time): no gate.
-                        None
-                    } else {
-                        Some(Gate {
-                            by,
-                            seen: text.and(now),
-                        })
-                    };
+                    // A file that fills its own gate figure (v2's `cpu.stat` holds the CPU
+                    // time) has no gate; a failed read is tried again next tick.
+                    probe.gate = by(&self.kept).is_none().then_some(Gate {
+                        by,
+                        seen: text.and(now),
+                    });
                 }
-                None => {
+                (None, None) => {
                     if let Some(text) = buf.read(&mut probe.file, keep_open) {
                         (probe.fill)(text, &mut reading);
                     }
                 }
-                Some(fallback) => {
+                (Some(fallback), _) => {
                     // Each file is read only while the ones before it held nothing.
                     let count = 1 + fallback.files.len();
                     let first = if from_start { 0 } else { fallback.chosen };
@@ -389,25 +385,49 @@ mod tests {
         assert_eq!(host_memory("MemFree: 1 kB\n"), None);
     }
 
+    /// A directory of made-up cgroup files, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("ds-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            Self(dir)
+        }
+
+        fn path(&self, file: &str) -> std::path::PathBuf {
+            self.0.join(file)
+        }
+
+        fn write(&self, file: &str, text: &str) {
+            std::fs::write(self.path(file), text).expect("write");
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn slow_files_are_read_every_fifth_tick_and_blkio_starts_where_it_found_figures() {
-        let dir = std::env::temp_dir().join(format!("ds-cadence-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write");
+        let dir = Scratch::new("cadence");
+        let write = |name: &str, text: &str| dir.write(name, text);
         write("memory.current", "100\n");
         write("memory.max", "1000\n");
         write("empty", "");
         write("full", "7\n");
         let mut files = Files::new(vec![
-            Probe::new(dir.join("memory.current").into(), |t, r| {
+            Probe::new(dir.path("memory.current").into(), |t, r| {
                 r.usage = number(t)
             }),
-            Probe::new(dir.join("memory.max").into(), |t, r| r.limit = number(t)),
+            Probe::new(dir.path("memory.max").into(), |t, r| r.limit = number(t)),
             Probe {
-                file: dir.join("empty").into(),
+                file: dir.path("empty").into(),
                 fill: |t, r| r.block_read = number(t),
                 fallback: Some(Fallback {
-                    files: vec![dir.join("full").into()],
+                    files: vec![dir.path("full").into()],
                     empty: str::is_empty,
                     chosen: 0,
                 }),
@@ -433,21 +453,19 @@ mod tests {
         // The tests' read takes everything every time.
         write("memory.max", "3000\n");
         assert_eq!(files.read(&mut buf, false).limit, Some(3000));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_gated_file_is_read_again_when_its_gate_moves_and_on_every_refresh() {
-        let dir = std::env::temp_dir().join(format!("ds-gated-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write");
+        let dir = Scratch::new("gated");
+        let write = |name: &str, text: &str| dir.write(name, text);
         write("memory.current", "100\n");
         write("memory.stat", "inactive_file 10\n");
         let mut files = Files::new(vec![
-            Probe::new(dir.join("memory.current").into(), |t, r| {
+            Probe::new(dir.path("memory.current").into(), |t, r| {
                 r.usage = number(t)
             }),
-            Probe::new(dir.join("memory.stat").into(), |t, r| {
+            Probe::new(dir.path("memory.stat").into(), |t, r| {
                 r.inactive_file = stat_value(t, "inactive_file")
             }),
         ]);
@@ -471,22 +489,20 @@ mod tests {
         // tick 5 refreshes whatever the usage did.
         assert_eq!(tick(&mut files), (Some(150), Some(30)));
         // An unreadable stat file is tried again on the next tick, not taken as unchanged.
-        std::fs::remove_file(dir.join("memory.stat")).expect("remove");
+        std::fs::remove_file(dir.path("memory.stat")).expect("remove");
         write("memory.current", "160\n");
         assert_eq!(tick(&mut files), (Some(160), Some(30)));
         write("memory.stat", "inactive_file 40\n");
         assert_eq!(tick(&mut files), (Some(160), Some(40)));
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_file_that_fills_its_own_gate_is_read_every_tick() {
         // v2: `cpu.stat` holds the CPU time its gate would be, and is read first.
-        let dir = std::env::temp_dir().join(format!("ds-selfgate-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let write = |text: &str| std::fs::write(dir.join("cpu.stat"), text).expect("write");
+        let dir = Scratch::new("selfgate");
+        let write = |text: &str| dir.write("cpu.stat", text);
         write("usage_usec 1\n");
-        let mut files = Files::new(vec![Probe::new(dir.join("cpu.stat").into(), |t, r| {
+        let mut files = Files::new(vec![Probe::new(dir.path("cpu.stat").into(), |t, r| {
             r.cpu_ns = stat_value(t, "usage_usec")
         })]);
         let mut buf = ReadBuf::default();
@@ -497,7 +513,6 @@ mod tests {
             write(&format!("usage_usec {n}\n"));
             assert_eq!(cpu(&mut files), Some(n), "tick {}", tick + 1);
         }
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
