@@ -82,7 +82,7 @@ async function steadyState(showAll) {
   const traced = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await cdp.send('Tracing.start', {
     transferMode: 'ReportEvents',
-    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', '__metadata'] },
+    traceConfig: { includedCategories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', '__metadata', ...(process.env.BENCH_TRACE_EXTRA ? process.env.BENCH_TRACE_EXTRA.split(',') : [])] },
   });
   // Long tasks are counted between tracing's start and end (starting and stopping the tracer
   // are tasks of their own, not the page's).

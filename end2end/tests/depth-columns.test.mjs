@@ -9,7 +9,7 @@ import { screenshot } from './fixtures/browser.mjs';
 import {
   agentA, agentB, docker, freePort, httpUrl, removeContainer, runContainer, spawnAgent, wsUrl,
 } from './fixtures/agents.mjs';
-import { DashboardPage, percent } from './fixtures/dashboard.mjs';
+import { DashboardPage, percent, readDrawn } from './fixtures/dashboard.mjs';
 
 // Tall enough that a grouped table (every container listed) is rendered whole.
 const session = browserSession({ viewport: { width: 1400, height: 3000 } });
@@ -21,7 +21,7 @@ const rowSel = (url, testid = 'container-row') => `[data-agent-url="${url}"] [da
 
 /** Every rendered row of a card (running, stopped or group header), in displayed order. */
 async function rows(page, url) {
-  return page.evaluate((u) => [...document.querySelectorAll(`[data-agent-url="${u}"] .body [role="row"]`)]
+  return readDrawn(page, url, (u) => [...document.querySelectorAll(`[data-agent-url="${u}"] .body [role="row"]`)]
     .map((r) => {
       const cell = (key) => r.querySelector(`[data-metric="${key}"]`);
       // A group header's name cell: "▾ " or "▸ ", the project, and its count.
@@ -44,7 +44,7 @@ async function rows(page, url) {
         restarts: cell('restarts').textContent.trim(),
       };
     })
-    .sort((a, b) => a.at - b.at), url);
+    .sort((a, b) => a.at - b.at));
 }
 
 /** Polls `rows` until `check` accepts them (figures move every second); fails with the last. */

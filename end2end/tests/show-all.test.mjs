@@ -39,8 +39,11 @@ async function scrollThrough(page, url) {
     const misplaced = [];
     const gaps = [];
     window.scrollTo(0, 0);
+    const table = document.querySelector(`[data-agent-url="${u}"] [data-testid="container-table"]`);
     for (;;) {
       await frame();
+      // The rows a scroll brings in are drawn over a few frames; the table is busy until then.
+      for (let i = 0; i < 600 && table.getAttribute('aria-busy') === 'true'; i++) await frame();
       const body = document.querySelector(`[data-agent-url="${u}"] [role="rowgroup"].body`);
       const rows = [...body.querySelectorAll('[data-testid="container-row"]')]
         .map((row) => ({ row, rank: Number(row.getAttribute('aria-rowindex')) - 2 }))
@@ -66,10 +69,9 @@ async function scrollThrough(page, url) {
   }, url);
 }
 
-/** Samples the card's row order every 250 ms for `ms`; returns the times (ms) it changed. One
- * re-order is drawn over several frames when it touches more rows than a frame's budget (32),
- * and a busy machine can stretch those frames past a sample: changes within 500 ms of the one
- * before count as that re-order. */
+/** Samples the card's row order every 250 ms for `ms` (each sample read once every rendered
+ * row is drawn); returns the times (ms) it changed. A busy machine can stretch a re-order's
+ * frames past a sample: changes within 500 ms of the one before count as that re-order. */
 async function orderChanges(dash, url, ms) {
   const changes = [];
   let last = (await dash.rowNames(url)).join();

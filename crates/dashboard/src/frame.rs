@@ -348,11 +348,13 @@ pub(crate) fn schedule_frame() {
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
 /// How much DOM work one animation frame may cause, in rows drawn (a row's new figures, or a
-/// row coming to show another container); a chart redraw gets a frame of its own. It holds one
-/// card's [`ROWS_SHOWN`] rows, so a card changes figures and order in one piece; several cards'
-/// batches, or cards showing all rows, spread over the following frames (a row a few frames
-/// late is invisible at a 1 Hz refresh).
-const FRAME_BUDGET: usize = 32;
+/// row coming to show another container); a chart redraw gets a frame of its own. A third of
+/// a card's [`ROWS_SHOWN`] rows: drawing a row dirties nearly all of its some 30 layout
+/// objects, and a whole card in one frame took 12–25 ms of layout alone, which with paint made
+/// tasks over 50 ms at 3 × 100 (docs/benchmarks.md). A card's figures and order then change
+/// over three frames (50 ms), several cards' batches or "show all" over the following ones:
+/// invisible at a 1 Hz refresh. Meanwhile the table says it is busy ((`AgentView::drawing`)).
+const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(3);
 /// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
 /// 5-minute trend gains nothing from 1 Hz redraws.
 const CHART_INTERVAL_MS: f64 = 1_900.0;
@@ -639,6 +641,15 @@ fn flush_agent(
         }
         *budget = 0;
     }
+    let drawing = agent.window_stale
+        || agent
+            .pending_rows
+            .iter()
+            .any(|id| agent.slot_of.contains_key(id));
+    if agent.view.drawing.get_untracked() != drawing {
+        let signal = agent.view.drawing.clone();
+        deferred.push(Box::new(move || signal.set(drawing)));
+    }
     changes.batch
 }
 
@@ -658,7 +669,7 @@ fn rows_to_render(agent: &AgentRuntime, grouped: bool) -> std::ops::Range<usize>
 /// Puts `order[range]` on screen; returns whether every rendered row is now current.
 ///
 /// Rendered rows (slots) are reused, never moved in the page: each is placed at its position
-/// by a transform, so a re-order changes what slots show, and a scroll gives the slots that
+/// by `top`, so a re-order changes what slots show, and a scroll gives the slots that
 /// left the window the positions that entered it ([`viewport::reassign`]). Placing is cheap
 /// and done at once; drawing a slot's new container costs a row of the frame `budget`, top
 /// rows first, and the rest wait for the next frame (a row a frame late is not seen). A slot

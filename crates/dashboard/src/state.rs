@@ -64,6 +64,10 @@ pub struct AgentView {
     pub show_all: ArcRwSignal<bool>,
     /// (rows shown, rows matching the filter).
     pub shown_counts: ArcRwSignal<(usize, usize)>,
+    /// True while some rendered row does not show its place in the order or its latest
+    /// figures yet: a frame draws only a few rows (`frame::FRAME_BUDGET`), so a re-order, a
+    /// filter or a second's figures take a few frames. The table's `aria-busy`.
+    pub drawing: ArcRwSignal<bool>,
     /// The latest frame that could not be decoded.
     pub frame_error: ArcRwSignal<Option<String>>,
     /// The debug panel's view of the last raw frames (only kept up to date with `?debug`).
@@ -91,6 +95,7 @@ impl AgentView {
             sort: ArcRwSignal::new(SortSpec::default()),
             show_all: ArcRwSignal::new(false),
             shown_counts: ArcRwSignal::new((0, 0)),
+            drawing: ArcRwSignal::new(false),
             frame_error: ArcRwSignal::new(None),
             debug_frames: ArcRwSignal::new(Vec::new()),
             debug_counts: ArcRwSignal::new(String::new()),

@@ -3,8 +3,8 @@
 //!
 //! Rows are ARIA-table `div`s laid out as independent CSS grids rather than a `<table>`: a
 //! changed cell then re-lays out its own row only (a table re-measures every row). The body is
-//! as tall as every row listed; each rendered row is placed at its position by a transform and
-//! says it in `aria-rowindex`. A re-order or a scroll changes what rows show and where
+//! as tall as every row listed; each rendered row is placed at its position by `top` and says
+//! it in `aria-rowindex`. A re-order or a scroll changes what rows show and where
 //! (`frame.rs`), never which elements are in the page, and with "show all" only the rows near
 //! the viewport are rendered (`viewport.rs`). That is what keeps 300 rows updating every second
 //! inside a frame's budget.
@@ -85,6 +85,7 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let height = move || format!("{}px", listed.get() as f64 * crate::viewport::ROW_PX);
     let row_count = agent.listed.clone();
     let rows_id = agent.rows_id();
+    let drawing = agent.drawing.clone();
     let placeholder = move || {
         let count = count.get();
         let shown = shown.with(Vec::len);
@@ -100,7 +101,8 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
             <div role="table" class="containers" data-testid="container-table"
                 aria-label=text::CONTAINERS_TABLE style=grid
                 data-hide=move || dashboard.view.with(|v| v.columns.hidden_keys())
-                aria-rowcount=move || row_count.get() + 1>
+                aria-rowcount=move || row_count.get() + 1
+                aria-busy=move || drawing.get().to_string()>
                 <div role="rowgroup" class="head">
                     <div role="row" class="row">
                         {headers}
@@ -286,9 +288,7 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             class:group=is_group
             aria-expanded=move || data.with(|d| d.group.as_ref().map(|g| (!g.collapsed).to_string()))
             aria-rowindex=move || position.get() + 2
-            style:transform=move || {
-                format!("translateY({}px)", position.get() as f64 * crate::viewport::ROW_PX)
-            }
+            style:top=move || format!("{}px", position.get() as f64 * crate::viewport::ROW_PX)
             class:selected=selected
             aria-selected=move || selected().to_string()
             tabindex="0"
