@@ -348,13 +348,14 @@ pub(crate) fn schedule_frame() {
 type Deferred = Vec<Box<dyn FnOnce()>>;
 
 /// How much DOM work one animation frame may cause, in rows drawn (a row's new figures, or a
-/// row coming to show another container); a chart redraw gets a frame of its own. A third of
-/// a card's [`ROWS_SHOWN`] rows: drawing a row dirties nearly all of its some 30 layout
+/// row coming to show another container); a chart redraw gets a frame of its own. A quarter
+/// of a card's [`ROWS_SHOWN`] rows: drawing a row dirties nearly all of its some 30 layout
 /// objects, and a whole card in one frame took 12–25 ms of layout alone, which with paint made
-/// tasks over 50 ms at 3 × 100 (docs/benchmarks.md). A card's figures and order then change
-/// over three frames (50 ms), several cards' batches or "show all" over the following ones:
+/// tasks over 50 ms at 3 × 100; with 9 rows a frame an occasional one was left, with 7 none in
+/// three runs (docs/benchmarks.md). A card's figures and order then change over four frames
+/// (about 65 ms), several cards' batches or "show all" over the following ones:
 /// invisible at a 1 Hz refresh. Meanwhile the table says it is busy ((`AgentView::drawing`)).
-const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(3);
+const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(4);
 /// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
 /// 5-minute trend gains nothing from 1 Hz redraws.
 const CHART_INTERVAL_MS: f64 = 1_900.0;

@@ -278,11 +278,15 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
         <div
             role="row"
             class="row"
+            // A row added for a container (a filter or "show all" widening the list) stays
+            // blank and hidden until a frame draws it (`frame.rs` draws a few rows a frame).
             data-testid=move || data.with(|d| match (&d.group, d.stopped) {
+                _ if d.view.id.is_empty() => "blank-row",
                 (Some(_), _) => "group-row",
                 (None, true) => "stopped-row",
                 (None, false) => "container-row",
             })
+            class:blank=move || data.with(|d| d.view.id.is_empty())
             data-container-id=move || data.with(|d| d.view.id.clone())
             class:stopped=move || data.with(|d| d.stopped)
             class:group=is_group
