@@ -352,7 +352,7 @@ type Deferred = Vec<Box<dyn FnOnce()>>;
 /// of a card's [`ROWS_SHOWN`] rows: drawing a row dirties nearly all of its some 30 layout
 /// objects, and a whole card in one frame took 12–25 ms of layout alone, which with paint made
 /// tasks over 50 ms at 3 × 100; with 9 rows a frame an occasional one was left, with 7 none in
-/// three runs (docs/benchmarks.md). A card's figures and order then change over four frames
+/// seven runs (docs/benchmarks.md). A card's figures and order then change over four frames
 /// (about 65 ms), several cards' batches or "show all" over the following ones:
 /// invisible at a 1 Hz refresh. Meanwhile the table says it is busy ((`AgentView::drawing`)).
 const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(4);
