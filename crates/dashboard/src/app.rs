@@ -24,7 +24,7 @@ use crate::query;
 use crate::roster::{self, Selection};
 use crate::rows::CpuScale;
 use crate::sort::SortKey;
-use crate::state::{Dashboard, HealthLog};
+use crate::state::{Dashboard, FleetSignals, HealthLog};
 use crate::store::{self, Theme, ViewPrefs};
 use crate::text;
 use crate::url;
@@ -32,10 +32,15 @@ use crate::url;
 fn on_event(key: u32, event: Event) {
     match event {
         Event::State(state) => {
-            let signal = with_runtime(|rt| rt.agents.get(&key).map(|a| a.view.conn.clone()));
+            let signal = with_runtime(|rt| {
+                // The fleet view's tile says it at once, whatever else arrives.
+                rt.fleet_forced = true;
+                rt.agents.get(&key).map(|a| a.view.conn.clone())
+            });
             if let Some(signal) = signal {
                 signal.set(state);
             }
+            schedule_frame();
         }
         Event::Opening => with_runtime(|rt| {
             if let Some(agent) = rt.agents.get_mut(&key) {
@@ -88,6 +93,7 @@ impl Dashboard {
             detail: RwSignal::new(None),
             health_log: RwSignal::new(HealthLog::NotAsked),
             now: RwSignal::new(now_ms()),
+            fleet: FleetSignals::new(),
             debug: query.debug,
         };
         provide_context(dashboard);
@@ -98,6 +104,7 @@ impl Dashboard {
             rt.view = view;
             rt.detail_signal = Some(dashboard.detail);
             rt.health_signal = Some(dashboard.health_log);
+            rt.fleet.signals = Some(dashboard.fleet);
         });
 
         let saved: Option<store::AgentList> = match saved {
@@ -358,6 +365,18 @@ impl Dashboard {
     /// Groups rows by compose project, or lists them flat again.
     pub fn toggle_grouped(self) {
         self.view.update(|v| v.grouped = !v.grouped);
+    }
+
+    /// The fleet view instead of the cards, or back.
+    pub fn toggle_fleet(self) {
+        self.view.update(|v| v.fleet = !v.fleet);
+    }
+
+    /// A column header of the fleet table clicked.
+    pub fn fleet_sort_by(self, column: SortKey) {
+        self.fleet.sort.update(|spec| *spec = spec.clicked(column));
+        with_runtime(|rt| rt.fleet_forced = true);
+        schedule_frame();
     }
 
     /// Folds or unfolds one compose group on one card.

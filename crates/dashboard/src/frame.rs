@@ -26,12 +26,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::browser::{self, now_ms};
 use crate::chart::{self, ChartSlot};
 use crate::conn::Wake;
+use crate::conn_state::ConnState;
 use crate::detail::{self, DetailView};
+use crate::fleet::{self, FleetRow, FLEET_ROWS};
 use crate::ingest::{AgentModel, Verdict};
 use crate::present::{self, Points};
 use crate::roster::Keys;
 use crate::rows::{self, Row, RowContext};
-use crate::state::{AgentView, ChartId, HealthLog, RowHandle, Selection, StatusView};
+use crate::state::{AgentView, ChartId, FleetSignals, HealthLog, RowHandle, Selection, StatusView};
 use crate::store::{Theme, ViewPrefs};
 use crate::text;
 use crate::viewport;
@@ -181,7 +183,29 @@ pub(crate) struct Runtime {
     pub(crate) detail_signal: Option<RwSignal<Option<DetailView>>>,
     /// [`crate::state::Dashboard::health_log`], written when an answer arrives.
     pub(crate) health_signal: Option<RwSignal<HealthLog>>,
+    /// The fleet view, while it is shown.
+    pub(crate) fleet: FleetRuntime,
+    /// A connection's state, the fleet sort or the filter changed: the fleet view is drawn
+    /// anew at the next frame rather than within the second.
+    pub(crate) fleet_forced: bool,
 }
+
+/// What the fleet view has drawn and what it still has to.
+#[derive(Default)]
+pub(crate) struct FleetRuntime {
+    /// [`crate::state::Dashboard::fleet`].
+    pub(crate) signals: Option<FleetSignals>,
+    /// What each row slot shows now, to write only the slots that change.
+    shown: Vec<Option<FleetRow>>,
+    /// Slots with new content not drawn yet (a frame's budget at a time), and that content.
+    pending: Vec<(usize, Option<FleetRow>)>,
+    /// Browser time of the last recompute.
+    last_ms: f64,
+}
+
+/// The fleet view is recomputed at most this often: batches arrive once a second per agent,
+/// at different moments, and a table that moved on every one of them could not be read.
+const FLEET_INTERVAL_MS: f64 = 1_000.0;
 
 impl Runtime {
     /// Gives a new card its key and runtime; returns its signals.
@@ -447,6 +471,12 @@ fn flush() {
                 }
             }
             more |= agent.has_work(ctx.now);
+        }
+        if resort_all || redraw_rows {
+            rt.fleet_forced = true;
+        }
+        if ctx.view.fleet {
+            more |= flush_fleet(rt, &ctx, &mut budget, &mut deferred);
         }
         if budget > 0 {
             flush_detail(rt, ctx.theme, ctx.view, &mut deferred);
@@ -860,6 +890,82 @@ fn draw_totals(agent: &mut AgentRuntime, theme: Theme, view: ViewPrefs) {
         // The card is not in the DOM yet: draw on the next change.
         agent.redraw = true;
     }
+}
+
+/// Recomputes the fleet view when it is due (once a second, or at once after a change of
+/// connection state, sort, filter or view) and draws a budget's worth of its changed rows;
+/// returns whether rows are left for the next frame.
+fn flush_fleet(
+    rt: &mut Runtime,
+    ctx: &FlushContext,
+    budget: &mut usize,
+    deferred: &mut Deferred,
+) -> bool {
+    let Some(signals) = rt.fleet.signals else {
+        return false;
+    };
+    let due = rt.fleet_forced || ctx.now - rt.fleet.last_ms >= FLEET_INTERVAL_MS;
+    if due {
+        rt.fleet_forced = false;
+        rt.fleet.last_ms = ctx.now;
+        let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
+        keys.sort_unstable();
+        let titles: Vec<(u32, String, ConnState)> = keys
+            .iter()
+            .filter_map(|k| rt.agents.get(k).map(|a| (k, a)))
+            .map(|(k, a)| {
+                let id = a.model.status.as_ref().map(|s| s.agent_id.as_str());
+                let title = present::agent_title(id, &a.view.url).0;
+                (*k, title, a.view.conn.get_untracked())
+            })
+            .collect();
+        let hosts: Vec<fleet::HostInput<'_>> = titles
+            .iter()
+            .filter_map(|(key, title, conn)| {
+                let agent = rt.agents.get(key)?;
+                Some(fleet::HostInput {
+                    key: *key,
+                    title,
+                    model: &agent.model,
+                    live: conn.is_live(),
+                    state: conn.label(),
+                })
+            })
+            .collect();
+        let tiles: Vec<_> = hosts.iter().map(fleet::tile).collect();
+        let spec = signals.sort.get_untracked();
+        let (rows, matching) = fleet::table(&hosts, spec, &ctx.filter, ctx.view);
+        if signals.tiles.with_untracked(|t| *t != tiles) {
+            deferred.push(Box::new(move || signals.tiles.set(tiles)));
+        }
+        let counts = (rows.len(), matching);
+        if signals.counts.get_untracked() != counts {
+            deferred.push(Box::new(move || signals.counts.set(counts)));
+        }
+        let state = &mut rt.fleet;
+        state.shown.resize(FLEET_ROWS, None);
+        let mut rows = rows.into_iter();
+        state.pending.clear();
+        for slot in 0..FLEET_ROWS {
+            let row = rows.next();
+            if state.shown[slot] != row {
+                state.pending.push((slot, row));
+            }
+        }
+        // Top rows first.
+        state.pending.reverse();
+    }
+    let state = &mut rt.fleet;
+    while *budget > 0 {
+        let Some((slot, row)) = state.pending.pop() else {
+            break;
+        };
+        state.shown[slot] = row.clone();
+        let signal = signals.rows[slot];
+        deferred.push(Box::new(move || signal.set(row)));
+        *budget -= 1;
+    }
+    !state.pending.is_empty()
 }
 
 fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut Deferred) {

@@ -17,6 +17,8 @@
 //! - `sort.rs` — row order per clicked column.
 //! - `rows.rs` — a row as the table draws it: the CPU scale (core / host / limit), state and
 //!   health badges, tooltips, stopped containers, compose groups (their order and headers).
+//! - `fleet.rs` — the fleet view: a tile per host and one table of every host's containers,
+//!   busiest first; a host that is not live keeps its tile (red) and its rows (stale).
 //! - `detail.rs` — the detail panel's figures: memory breakdown, I/O, health, last exit, the
 //!   health log; `host.rs` — the host strip from `batch.host`.
 //! - `present.rs`, `sparkline.rs`, `format.rs` — model → what a row or chart displays.
@@ -61,6 +63,7 @@ pub mod backoff;
 pub mod clock;
 pub mod conn_state;
 pub mod detail;
+pub mod fleet;
 pub mod format;
 pub mod host;
 pub mod ingest;

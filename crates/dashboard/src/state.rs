@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::conn_state::ConnState;
 use crate::detail::{DetailView, HealthLogView};
+use crate::fleet::{FleetRow, HostTile, FLEET_ROWS};
 use crate::host::HostFact;
 pub use crate::roster::{ChartId, Selection};
 use crate::rows::Row;
@@ -127,6 +128,29 @@ pub enum HealthLog {
     Answered(HealthLogView),
 }
 
+/// The fleet view's signals; `frame.rs` writes them at most once a second while it is shown.
+#[derive(Clone, Copy)]
+pub struct FleetSignals {
+    pub tiles: RwSignal<Vec<HostTile>>,
+    /// One per row of the table, `None` past the containers listed. Fixed slots, so a second's
+    /// new figures change texts, never elements.
+    pub rows: [RwSignal<Option<FleetRow>>; FLEET_ROWS],
+    pub sort: RwSignal<SortSpec>,
+    /// (rows shown, running containers matching the filter across hosts).
+    pub counts: RwSignal<(usize, usize)>,
+}
+
+impl FleetSignals {
+    pub fn new() -> Self {
+        Self {
+            tiles: RwSignal::new(Vec::new()),
+            rows: std::array::from_fn(|_| RwSignal::new(None)),
+            sort: RwSignal::new(SortSpec::default()),
+            counts: RwSignal::new((0, 0)),
+        }
+    }
+}
+
 /// App-wide signals, provided as context. Its actions (adding an agent, selecting a
 /// container, …) are in `app.rs`.
 #[derive(Clone, Copy)]
@@ -152,6 +176,8 @@ pub struct Dashboard {
     pub health_log: RwSignal<HealthLog>,
     /// Browser time, ticking once a second, for relative times.
     pub now: RwSignal<f64>,
+    /// The fleet view (`ViewPrefs::fleet` says whether it is shown).
+    pub fleet: FleetSignals,
     /// `?debug=true`.
     pub debug: bool,
 }

@@ -60,6 +60,8 @@ pub struct ViewPrefs {
     pub cpu_scale: CpuScale,
     /// Rows grouped by compose project rather than one sorted list.
     pub grouped: bool,
+    /// The fleet view (a tile per host, one table across hosts) instead of the cards.
+    pub fleet: bool,
 }
 
 impl ViewPrefs {
@@ -84,10 +86,15 @@ impl ViewPrefs {
             .get("grouped")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(default.grouped);
+        let fleet = object
+            .get("fleet")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(default.fleet);
         ViewPrefs {
             columns,
             cpu_scale,
             grouped,
+            fleet,
         }
     }
 
@@ -97,6 +104,7 @@ impl ViewPrefs {
             "columns": self.columns.keys(),
             "cpu_scale": self.cpu_scale.as_str(),
             "grouped": self.grouped,
+            "fleet": self.fleet,
         })
     }
 }
@@ -311,6 +319,7 @@ mod tests {
             columns: Columns::from_keys(["cpu", "block_read"]),
             cpu_scale: CpuScale::Limit,
             grouped: true,
+            fleet: true,
         };
         let saved = AgentList {
             view,
@@ -334,7 +343,7 @@ mod tests {
             (r#","view":"host""#, default),
             (r#","view":[1,2]"#, default),
             (
-                r#","view":{"columns":"cpu","cpu_scale":7,"grouped":"yes"}"#,
+                r#","view":{"columns":"cpu","cpu_scale":7,"grouped":"yes","fleet":1}"#,
                 default,
             ),
             (r#","view":{"cpu_scale":"host"}"#, partly),

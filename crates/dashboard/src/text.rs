@@ -123,6 +123,27 @@ pub const HOST_STRIP_LABEL: &str = "The agent's host";
 pub const CPU_SCALE_LABEL: &str = "CPU of";
 pub const GROUP_BY_PROJECT: &str = "Group by compose project";
 
+// The fleet view.
+pub const FLEET_VIEW: &str = "Fleet view";
+pub const FLEET_REGION: &str = "Fleet: every host";
+pub const FLEET_TABLE: &str = "Busiest containers across hosts";
+pub const FLEET_HOST: &str = "Host";
+pub const FLEET_STATE: &str = "State";
+pub const FLEET_CPU: &str = "CPU";
+pub const FLEET_MEMORY: &str = "Memory";
+pub const FLEET_CONTAINERS: &str = "Containers";
+pub const FLEET_ALL_WELL: &str = "nothing needs attention";
+/// The badge of a fleet row whose host is not live: its figures are the last received.
+pub const STALE: &str = "stale";
+
+pub fn fleet_containers(running: usize, unhealthy: usize, exited: usize) -> String {
+    format!("{running} running, {unhealthy} unhealthy, {exited} exited")
+}
+
+pub fn fleet_count(shown: usize, matching: usize) -> String {
+    format!("Showing {shown} of {matching} running containers on every host")
+}
+
 pub fn remove_agent_label(url: &str) -> String {
     format!("Remove agent {url}")
 }

@@ -1,6 +1,6 @@
 //! The view controls above the cards: which columns every table shows, what CPU figures are a
-//! percentage of, and whether rows are grouped by compose project. All three are saved with
-//! the agent list (`Dashboard::view`, `store::ViewPrefs`).
+//! percentage of, whether rows are grouped by compose project, and the fleet view instead of
+//! the cards. All are saved with the agent list (`Dashboard::view`, `store::ViewPrefs`).
 
 use leptos::prelude::*;
 
@@ -55,6 +55,11 @@ pub fn ViewControls() -> impl IntoView {
                 aria-pressed=move || view.with(|v| v.grouped.to_string())
                 on:click=move |_| dashboard.toggle_grouped()>
                 {text::GROUP_BY_PROJECT}
+            </button>
+            <button type="button" data-testid="fleet-toggle"
+                aria-pressed=move || view.with(|v| v.fleet.to_string())
+                on:click=move |_| dashboard.toggle_fleet()>
+                {text::FLEET_VIEW}
             </button>
         </div>
     }

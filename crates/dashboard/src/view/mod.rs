@@ -5,6 +5,7 @@ mod card;
 mod controls;
 mod debug;
 mod detail;
+mod fleet;
 mod header;
 mod table;
 
@@ -22,7 +23,12 @@ pub fn App() -> impl IntoView {
         <header::Header />
         <header::Banners />
         <controls::ViewControls />
-        <main class="cards" aria-label=text::AGENTS_REGION>
+        // The cards stay in the page under the fleet view (hidden, their charts kept).
+        <Show when=move || dashboard.view.with(|v| v.fleet)>
+            <fleet::FleetView />
+        </Show>
+        <main class="cards" aria-label=text::AGENTS_REGION
+            hidden=move || dashboard.view.with(|v| v.fleet)>
             <For each=move || agents.get() key=|agent| agent.key let:agent>
                 <card::AgentCard agent />
             </For>
