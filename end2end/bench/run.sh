@@ -5,6 +5,7 @@
 #   end2end/bench/run.sh            # after scripts/build.sh
 #   BENCH_SECONDS=60 end2end/bench/run.sh
 #   end2end/bench/run.sh big        # one card of 10,000 containers (big-card.mjs)
+#   end2end/bench/run.sh fleet 20   # the fleet view of 20 agents × 100 (fleet.mjs; BENCH_MINUTES)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 e2e=$(cd "$here/.." && pwd)
@@ -41,6 +42,28 @@ if [ "${1:-}" = big ]; then
     sleep 0.1
   done
   BENCH_PORT=$port node "$here/big-card.mjs"
+  exit
+fi
+
+if [ "${1:-}" = fleet ]; then
+  count=${2:-20}
+  ports=()
+  for i in $(seq 1 "$count"); do
+    port=$(free_port)
+    extra=()
+    [ "$i" = 1 ] && extra=(--serve-ui)
+    "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id "$(printf 'fleet-%02d' "$i")" \
+      --synthetic-containers 100 "${extra[@]}" >"$logs/fleet-$i.log" 2>&1 &
+    pids+=("$!")
+    ports+=("$port")
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+  BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/fleet.mjs"
   exit
 fi
 

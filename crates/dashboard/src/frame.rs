@@ -425,7 +425,9 @@ fn flush() {
         };
         let selected_agent = rt.selection.as_ref().map(|s| s.agent_key);
         let selected_container = rt.selection.as_ref().map(|s| s.container_id.clone());
-        let mut budget = FRAME_BUDGET;
+        // Under the fleet view the cards are hidden: their rows and charts wait (the view
+        // changing back draws them anew), and the fleet table has the frame.
+        let mut budget = if ctx.view.fleet { 0 } else { FRAME_BUDGET };
         let mut more = false;
         // Fairness: start after the agent that went first last time.
         let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
@@ -470,12 +472,17 @@ fn flush() {
                     deferred.push(Box::new(move || signal.set(HealthLog::Answered(view))));
                 }
             }
-            more |= agent.has_work(ctx.now);
+            more |= if ctx.view.fleet {
+                agent.model.has_changes()
+            } else {
+                agent.has_work(ctx.now)
+            };
         }
         if resort_all || redraw_rows {
             rt.fleet_forced = true;
         }
         if ctx.view.fleet {
+            budget = FRAME_BUDGET;
             more |= flush_fleet(rt, &ctx, &mut budget, &mut deferred);
         }
         if budget > 0 {
