@@ -71,6 +71,17 @@ test('the fleet table lists every host\'s containers with its host, busiest firs
   assert.deepEqual(Object.keys(listed.tiles).sort(), HOSTS);
   assert.ok(HOSTS.every((h) => listed.tiles[h].state === 'up'), JSON.stringify(listed.tiles));
   assert.match(await page.getByTestId('fleet-count').textContent(), /^Showing 6 of 6 running containers on every host$/);
+  // One CPU line per host on one time axis, each on this browser's clock: their newest
+  // points lie within a few seconds of now and of each other.
+  const lines = await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid="fleet-chart"]');
+    const series = el && window.echarts?.getInstanceByDom(el)?.getOption().series;
+    return series?.length === 3 && series.every((x) => x.data.length > 0)
+      && series.map((x) => ({ name: x.name, newest: x.data[x.data.length - 1][0], now: Date.now() }));
+  }, null, { timeout: 15_000 }).then((h) => h.jsonValue());
+  assert.deepEqual(lines.map((l) => l.name).sort(), HOSTS);
+  for (const l of lines) assert.ok(Math.abs(l.now - l.newest) < 10_000, `${l.name}'s newest point is now: ${JSON.stringify(lines)}`);
+
   // Sorting by name puts the idle container first on every host.
   await page.getByTestId('fleet-sort-name').click();
   await waitFor(page, 'sorted by name', (s) => s.rows.length === 6 && s.rows.slice(0, 3).every((r) => r.name === NAMES[0])

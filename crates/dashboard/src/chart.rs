@@ -190,6 +190,42 @@ pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme, width: Option
     chart.color(colours)
 }
 
+/// The fleet view's chart: one CPU line per host (named by its title), every point on the
+/// browser's clock (each agent's skew already taken out), so hosts line up in time.
+pub fn fleet_chart(
+    series: Vec<(String, Points)>,
+    theme: Theme,
+    cpu_label: &str,
+    width: Option<f64>,
+) -> Chart {
+    let p = palette(theme);
+    let x_axis = time_x_axis(
+        &p,
+        series
+            .iter()
+            .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied())),
+        width,
+    );
+    let mut chart = time_chart(&p, x_axis).y_axis(
+        Axis::new()
+            .type_(AxisType::Value)
+            .name(cpu_label)
+            .min(0)
+            .axis_label(label_style(&p))
+            .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
+    );
+    for (name, points) in series {
+        chart = chart.series(
+            Line::new()
+                .name(name)
+                .show_symbol(false)
+                .line_style(LineStyle::new().width(1.5))
+                .data(points),
+        );
+    }
+    chart
+}
+
 /// What every time chart shares: no animation, a transparent background, an axis tooltip,
 /// the legend on top, the plot inset the time labels are spaced for, and `x_axis`.
 fn time_chart(p: &Palette, x_axis: Axis) -> Chart {

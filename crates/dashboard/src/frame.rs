@@ -201,6 +201,10 @@ pub(crate) struct FleetRuntime {
     pending: Vec<(usize, Option<FleetRow>)>,
     /// Browser time of the last recompute.
     last_ms: f64,
+    /// Every host's CPU on one time axis; created at its first draw.
+    chart: Option<ChartSlot>,
+    /// Browser time of the last chart draw ([`CHART_INTERVAL_MS`] apart, like a card's).
+    chart_ms: f64,
 }
 
 /// The fleet view is recomputed at most this often: batches arrive once a second per agent,
@@ -237,6 +241,7 @@ impl Runtime {
             agent.totals_chart.reset();
             agent.redraw = true;
         }
+        self.fleet.chart = None;
         self.detail.reset();
         self.detail_dirty = true;
     }
@@ -248,6 +253,9 @@ impl Runtime {
         }
         self.detail.chart.resize();
         self.detail.io_chart.resize();
+        if let Some(chart) = &self.fleet.chart {
+            chart.resize();
+        }
     }
 }
 
@@ -480,6 +488,11 @@ fn flush() {
         }
         if resort_all || redraw_rows {
             rt.fleet_forced = true;
+        }
+        if redraw_rows {
+            // The view changed: the fleet view's element may be new (it leaves the page
+            // while the cards show).
+            rt.fleet.chart = None;
         }
         if ctx.view.fleet {
             budget = FRAME_BUDGET;
@@ -962,6 +975,16 @@ fn flush_fleet(
         // Top rows first.
         state.pending.reverse();
     }
+    // The chart gets a frame of its own, like a card's, and leaves the next to ECharts.
+    if *budget == FRAME_BUDGET
+        && rt.fleet.pending.is_empty()
+        && ctx.now - rt.fleet.chart_ms >= CHART_INTERVAL_MS
+    {
+        rt.fleet.chart_ms = ctx.now;
+        draw_fleet_chart(rt, ctx);
+        rt.quiet_frame = true;
+        *budget = 0;
+    }
     let state = &mut rt.fleet;
     while *budget > 0 {
         let Some((slot, row)) = state.pending.pop() else {
@@ -973,6 +996,35 @@ fn flush_fleet(
         *budget -= 1;
     }
     !state.pending.is_empty()
+}
+
+/// Every host's CPU (its containers' sum, in the view's scale) on one time axis.
+fn draw_fleet_chart(rt: &mut Runtime, ctx: &FlushContext) {
+    let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
+    keys.sort_unstable();
+    let mut label = String::new();
+    let series: Vec<(String, Points)> = keys
+        .iter()
+        .filter_map(|k| rt.agents.get(k))
+        .map(|agent| {
+            let id = agent.model.status.as_ref().map(|s| s.agent_id.as_str());
+            let title = present::agent_title(id, &agent.view.url).0;
+            let (cpu, _) = present::totals_series(agent.model.totals.iter().cloned());
+            let cores = agent.model.host.as_ref().and_then(|h| h.cores);
+            let (divisor, scale) = rows::chart_cpu_scale(ctx.view.cpu_scale, cores, None);
+            label = scale;
+            (title, scale_points(cpu, divisor))
+        })
+        .collect();
+    let chart = rt
+        .fleet
+        .chart
+        .get_or_insert_with(|| ChartSlot::new(ChartId::Fleet));
+    let drawn = chart::fleet_chart(series, ctx.theme, &label, chart.width());
+    if chart.draw(&drawn).is_err() {
+        // The fleet view's element is not in the page yet: the next second tries again.
+        rt.fleet.chart = None;
+    }
 }
 
 fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut Deferred) {

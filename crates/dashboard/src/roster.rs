@@ -43,6 +43,8 @@ pub enum ChartId {
     Detail,
     /// The selected container's network and block I/O.
     DetailIo,
+    /// The fleet view's CPU of every host on one time axis.
+    Fleet,
 }
 
 impl ChartId {
@@ -52,6 +54,7 @@ impl ChartId {
             ChartId::Totals(key) => format!("totals-chart-{key}"),
             ChartId::Detail => "detail-chart".to_owned(),
             ChartId::DetailIo => "detail-io-chart".to_owned(),
+            ChartId::Fleet => "fleet-chart".to_owned(),
         }
     }
 }

@@ -127,6 +127,7 @@ pub const GROUP_BY_PROJECT: &str = "Group by compose project";
 pub const FLEET_VIEW: &str = "Fleet view";
 pub const FLEET_REGION: &str = "Fleet: every host";
 pub const FLEET_TABLE: &str = "Busiest containers across hosts";
+pub const FLEET_CHART: &str = "CPU of every host's containers, on this browser's clock";
 pub const FLEET_HOST: &str = "Host";
 pub const FLEET_STATE: &str = "State";
 pub const FLEET_CPU: &str = "CPU";

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::fleet::FleetRow;
 use crate::metrics::{self, Value, METRICS};
 use crate::sort::SortKey;
-use crate::state::Dashboard;
+use crate::state::{ChartId, Dashboard};
 use crate::text;
 
 #[component]
@@ -78,6 +78,10 @@ pub fn FleetView() -> impl IntoView {
     view! {
         <section class="fleet" data-testid="fleet-view" aria-label=text::FLEET_REGION>
             <ul class="fleet-tiles" data-testid="fleet-tiles">{tiles}</ul>
+            <div class="card fleet-chart-card">
+                <h2 class="chart-title">{text::FLEET_CHART}</h2>
+                <div class="chart" id=ChartId::Fleet.element_id() data-testid="fleet-chart"></div>
+            </div>
             <div class="card fleet-table">
                 <h2>{text::FLEET_TABLE}</h2>
                 <p class="more" data-testid="fleet-count">
