@@ -27,6 +27,7 @@ if [ "${1:-}" != "--build" ]; then
   command -v systemd-analyze >/dev/null || want_apt+=(systemd)
   command -v strace >/dev/null || want_apt+=(strace)   # the agent's syscalls vs the unit's filter
   command -v docker-compose >/dev/null || want_apt+=(docker-compose)   # tests deploy/compose for real
+  command -v prometheus >/dev/null || want_apt+=(prometheus)   # promtool and a real Prometheus scrape /metrics
   [ -x /usr/bin/qemu-aarch64-static ] || [ -x /usr/bin/qemu-aarch64 ] || want_apt+=(qemu-user-static)   # runs the aarch64 agent
 fi
 if [ ${#want_apt[@]} -gt 0 ]; then

@@ -1,5 +1,7 @@
-//! Who may open the stream: an optional shared token and an optional list of browser origins.
-//! Pure decisions over request headers, so every rule is a row in a table test.
+//! Who may open the stream or scrape `/metrics`: an optional shared token and an optional list of
+//! browser origins.
+//! Pure decisions over request headers, so every rule is a row in a table test: WebSocket
+//! upgrades ([`Access::check`]) and scrapes of `/metrics` ([`Access::check_bearer`]).
 //!
 //! Browsers cannot set headers on a WebSocket, so the token travels either as a subprotocol
 //! (`new WebSocket(url, ["dockscope", "dockscope-token.<token>"])`, the agent answers with
@@ -108,6 +110,39 @@ impl Access {
         }
     }
 
+    /// Decides on a plain HTTP request that needs the token (`/metrics`): the token as
+    /// `Authorization: Bearer <token>` (what Prometheus sends with `authorization` or
+    /// `bearer_token_file`) or as `?token=`. No origin rule: a scraper is not a browser, and
+    /// a page on another origin that makes a browser send this GET cannot read the answer
+    /// (no CORS headers are ever sent).
+    ///
+    /// # Errors
+    /// [`Denied::Token`] when a token is required and none offered matches.
+    pub fn check_bearer(
+        &self,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<(), Denied> {
+        let Some(expected) = &self.token else {
+            return Ok(());
+        };
+        let offered = headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(bearer_token)
+            .chain(query_token);
+        let mut ok = false;
+        for candidate in offered {
+            ok |= constant_time_eq(candidate.as_bytes(), expected.as_bytes());
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Denied::Token)
+        }
+    }
+
     /// Whether an origin list is set (`--allowed-origins`).
     pub fn origins_restricted(&self) -> bool {
         !self.allowed_origins.is_empty()
@@ -184,6 +219,16 @@ fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
+}
+
+/// The credentials of an `Authorization: Bearer <token>` value (the scheme is
+/// case-insensitive, RFC 9110 §11.1); `None` for any other scheme.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Compares without stopping at the first difference (`subtle`; the length is not secret).
@@ -318,6 +363,78 @@ mod tests {
         for (i, (access, hdrs, query, want)) in cases.iter().enumerate() {
             assert_eq!(
                 access.check(&headers(hdrs), *query),
+                *want,
+                "case {i}: {hdrs:?} {query:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scrapes_pass_with_a_bearer_token_or_query_and_ignore_origins() {
+        let open = Access::new(None, vec![]).expect("valid");
+        let token = Access::new(Some("s3cret".into()), vec![]).expect("valid");
+        let both = Access::new(
+            Some("s3cret".into()),
+            vec!["https://ops.example.com".into()],
+        )
+        .expect("valid");
+        let auth = "authorization";
+        type Case<'a> = (
+            &'a Access,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            Result<(), Denied>,
+        );
+        let cases: &[Case] = &[
+            (&open, &[], None, Ok(())),
+            (&open, &[(auth, "Bearer whatever")], None, Ok(())),
+            (&token, &[], None, Err(Denied::Token)),
+            (&token, &[(auth, "Bearer s3cret")], None, Ok(())),
+            (&token, &[(auth, "bearer s3cret")], None, Ok(())),
+            (&token, &[(auth, "BEARER  s3cret ")], None, Ok(())),
+            (&token, &[(auth, "Bearer s3cre")], None, Err(Denied::Token)),
+            (
+                &token,
+                &[(auth, "Bearer s3cret!")],
+                None,
+                Err(Denied::Token),
+            ),
+            (&token, &[(auth, "Bearer ")], None, Err(Denied::Token)),
+            (&token, &[(auth, "s3cret")], None, Err(Denied::Token)),
+            // Basic credentials are not a token, whatever they decode to
+            (
+                &token,
+                &[(auth, "Basic czNjcmV0")],
+                None,
+                Err(Denied::Token),
+            ),
+            (&token, &[(auth, "Basic s3cret")], None, Err(Denied::Token)),
+            (&token, &[], Some("s3cret"), Ok(())),
+            (&token, &[(auth, "Bearer wrong")], Some("s3cret"), Ok(())),
+            // the WebSocket subprotocol is no way to authenticate a GET
+            (
+                &token,
+                &[("sec-websocket-protocol", "dockscope-token.s3cret")],
+                None,
+                Err(Denied::Token),
+            ),
+            // origins do not apply to a scrape: only the token decides
+            (
+                &both,
+                &[(auth, "Bearer s3cret"), ("origin", "https://evil.test")],
+                None,
+                Ok(()),
+            ),
+            (
+                &both,
+                &[("origin", "https://ops.example.com")],
+                None,
+                Err(Denied::Token),
+            ),
+        ];
+        for (i, (access, hdrs, query, want)) in cases.iter().enumerate() {
+            assert_eq!(
+                access.check_bearer(&headers(hdrs), *query),
                 *want,
                 "case {i}: {hdrs:?} {query:?}"
             );

@@ -21,15 +21,19 @@
 //!   (for container `HEALTHCHECK`s: the image has no shell).
 //! - [`listen`]: the accept loop, TLS handshakes and HTTP/1.1 (hyper) with the limits that hold
 //!   before a WebSocket upgrade: header read timeout, caps on pending connections.
-//! - [`server`]: the axum router — WebSocket clients, `/healthz`, the embedded dashboard.
+//! - [`metrics`]: `/metrics`, the latest sample in the Prometheus exposition format
+//!   (prometheus-client), formatted only when scraped.
+//! - [`server`]: the axum router — WebSocket clients, `/healthz`, `/metrics`, the embedded
+//!   dashboard.
 //! - [`health_log`]: answers a client's `health_log_request` with one `docker inspect`.
 //! - [`tls`]: loading `--tls-cert`/`--tls-key`.
 //! - [`ui`]: the dashboard bundle compiled into the binary.
 //!
 //! ```text
 //!  StatsSource ──sample()──► sampler ──publish()──► Publisher ══broadcast══► client tasks ──► sockets
-//!                              │                        ▲
-//!                              └── StatusBoard ◄────────┴── server (/healthz, new clients)
+//!                              │  │                     ▲
+//!                              │  └── StatusBoard ◄─────┴── server (/healthz, new clients)
+//!                              └──── LatestSample ◄──────── metrics (/metrics, on scrape)
 //! ```
 
 pub mod access;
@@ -38,6 +42,7 @@ pub mod engine;
 pub mod health_log;
 pub mod healthcheck;
 pub mod listen;
+pub mod metrics;
 pub mod publish;
 pub mod sample;
 pub mod sampler;
@@ -60,7 +65,7 @@ use crate::health_log::HealthLog;
 use crate::publish::Publisher;
 use crate::sample::host::{self, DataRoot, HostMeter};
 use crate::sample::{Collector, StatsSource};
-use crate::sampler::StatusBoard;
+use crate::sampler::{LatestSample, StatusBoard};
 use crate::server::AppState;
 
 /// How long shutdown waits for clients to receive their close frames.
@@ -132,6 +137,7 @@ async fn serve<S: StatsSource>(
     warn_if_open(local, &access);
     let board = Arc::new(StatusBoard::new(config.agent_id(), features));
     let publisher = Arc::new(Publisher::new());
+    let latest = Arc::new(LatestSample::default());
     let cancel = CancellationToken::new();
     let state = AppState {
         publisher: publisher.clone(),
@@ -145,6 +151,7 @@ async fn serve<S: StatsSource>(
             board.agent_id.clone(),
             config.endpoint().ok(),
         )),
+        metrics: Arc::new(metrics::Exporter::new(latest.clone())),
     };
     info!(
         agent_id = %board.agent_id,
@@ -155,7 +162,14 @@ async fn serve<S: StatsSource>(
         "dockscope agent started"
     );
 
-    let sampler = tokio::spawn(sampler::run(source, host, board, publisher, cancel.clone()));
+    let sampler = tokio::spawn(sampler::run(
+        source,
+        host,
+        board,
+        publisher,
+        latest,
+        cancel.clone(),
+    ));
     let clients = state.clients.clone();
     let app = server::app(state);
     let limits = listen::Limits {

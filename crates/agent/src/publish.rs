@@ -68,14 +68,20 @@ impl Publisher {
     /// Numbers, serialises and broadcasts a message; `build` receives its sequence number.
     /// Returns the frame (also when nobody is connected).
     pub fn publish(&self, build: impl FnOnce(u64) -> Message) -> Frame {
+        self.publish_keeping(build).0
+    }
+
+    /// [`Publisher::publish`], handing back the message as well, for a caller that keeps it
+    /// (the sampler keeps the latest batch for `/metrics`) without cloning it.
+    pub fn publish_keeping(&self, build: impl FnOnce(u64) -> Message) -> (Frame, Message) {
         let mut state = self.lock();
-        let frame = number(&mut state, build);
+        let (frame, message) = number(&mut state, build);
         if frame.is_batch {
             state.latest_batch = Some(frame.clone());
         }
         // An error only means no client is connected right now.
         let _ = self.tx.send(frame.clone());
-        frame
+        (frame, message)
     }
 
     /// Subscribes a new client. Returns what it must be sent at once, in order: the latest
@@ -86,7 +92,7 @@ impl Publisher {
         let rx = self.tx.subscribe();
         let mut first = Vec::with_capacity(2);
         first.extend(state.latest_batch.clone());
-        let status = number(&mut state, status);
+        let (status, _) = number(&mut state, status);
         let last_sent = status.sequence;
         first.push(status);
         (first, Subscription { rx, last_sent })
@@ -98,7 +104,7 @@ impl Publisher {
     }
 }
 
-fn number(state: &mut State, build: impl FnOnce(u64) -> Message) -> Frame {
+fn number(state: &mut State, build: impl FnOnce(u64) -> Message) -> (Frame, Message) {
     state.last_sequence += 1;
     let sequence = state.last_sequence;
     let message = build(sequence);
@@ -106,11 +112,12 @@ fn number(state: &mut State, build: impl FnOnce(u64) -> Message) -> Frame {
     // Encoding these types cannot fail (no non-string map keys); an empty frame would be
     // dropped by clients as malformed rather than crash the agent.
     let text = message.encode().unwrap_or_default();
-    Frame {
+    let frame = Frame {
         sequence,
         is_batch,
         text: Utf8Bytes::from(text),
-    }
+    };
+    (frame, message)
 }
 
 /// One client's view of the broadcast.

@@ -1,6 +1,8 @@
 //! The one sampling task: every second read all containers through the [`StatsSource`] and
 //! publish one batch; every 30 s, and whenever the engine's reachability changes, publish an
 //! `agent_status`. The cost of sampling does not depend on how many clients are connected.
+//! The latest batch is also kept as a struct ([`LatestSample`]) for `/metrics`, which formats
+//! it only when scraped.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use tracing::{debug, instrument};
 use crate::publish::{Frame, Publisher};
 use crate::sample::host::HostMeter;
 use crate::sample::process::ProcessMeter;
+use crate::sample::source::Counters;
 use crate::sample::{EngineHealth, StatsSource};
 
 /// How often every container is sampled.
@@ -120,6 +123,49 @@ impl StatusBoard {
     }
 }
 
+/// One published batch and the counters behind its entries: what `/metrics` formats.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The batch as published (its `sequence` tells one snapshot from the next).
+    pub batch: ContainerStatsBatch,
+    /// [`StatsSource::counters`] of the same sample: entry `i` of `batch.containers` has
+    /// `counters[i]`, or none when the collector keeps no counters.
+    pub counters: Vec<Counters>,
+}
+
+impl Snapshot {
+    /// The counters of container entry `index`; all `None` when the collector kept none.
+    pub fn counters_of(&self, index: usize) -> Counters {
+        self.counters.get(index).copied().unwrap_or_default()
+    }
+}
+
+/// The latest [`Snapshot`], replaced by the sampler every second and read by `/metrics`.
+/// Holding the published batch costs one pointer swap a tick, no copy; a reader keeps the
+/// snapshot it took alive while it formats, and the sampler never waits for it.
+#[derive(Debug, Default)]
+pub struct LatestSample {
+    /// `None` until the first sample.
+    latest: Mutex<Option<Arc<Snapshot>>>,
+}
+
+impl LatestSample {
+    /// The latest snapshot, if the sampler has published one.
+    pub fn get(&self) -> Option<Arc<Snapshot>> {
+        self.latest.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the snapshot; the previous one is freed here unless a reader still holds it.
+    pub fn set(&self, snapshot: Snapshot) {
+        let previous = {
+            let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+            latest.replace(Arc::new(snapshot))
+        };
+        // Freed outside the lock: a 10,000-container batch takes a while to drop.
+        drop(previous);
+    }
+}
+
 /// Samples until `shutdown` is cancelled.
 #[instrument(skip_all, fields(collector = source.name()))]
 pub async fn run<S: StatsSource>(
@@ -127,6 +173,7 @@ pub async fn run<S: StatsSource>(
     mut host: HostMeter,
     board: Arc<StatusBoard>,
     publisher: Arc<Publisher>,
+    latest: Arc<LatestSample>,
     shutdown: CancellationToken,
 ) {
     let mut sample_tick = tokio::time::interval(SAMPLE_INTERVAL);
@@ -149,7 +196,7 @@ pub async fn run<S: StatsSource>(
                 let exited = source.exited();
                 let agent_metrics = meter.measure();
                 let host = host.measure();
-                let frame = publisher.publish(|sequence| {
+                let (frame, message) = publisher.publish_keeping(|sequence| {
                     Message::ContainerStatsBatch(ContainerStatsBatch {
                         agent_id: board.agent_id.clone(),
                         sent_at: Utc::now(),
@@ -161,6 +208,10 @@ pub async fn run<S: StatsSource>(
                     })
                 });
                 log_dispatch("container_stats_batch", &frame, started, &publisher);
+                if let Message::ContainerStatsBatch(batch) = message {
+                    let counters = source.counters().to_vec();
+                    latest.set(Snapshot { batch, counters });
+                }
             }
             _ = status_tick.tick() => {
                 let started = Instant::now();
@@ -216,11 +267,13 @@ mod tests {
         let publisher = Arc::new(Publisher::new());
         let (_, mut sub) = publisher.subscribe(|s| board.status(s));
         let shutdown = CancellationToken::new();
+        let latest = Arc::new(LatestSample::default());
         let task = tokio::spawn(run(
             Flaky { calls: 0 },
             HostMeter::new("/proc", crate::sample::host::DataRoot::fixed("/")),
             board.clone(),
             publisher.clone(),
+            latest.clone(),
             shutdown.clone(),
         ));
         let mut kinds = Vec::new();
@@ -231,6 +284,11 @@ mod tests {
                     for f in frames.expect("open") {
                         let at = tokio::time::Instant::now();
                         kinds.push((f.is_batch, (deadline - at).as_millis()));
+                        if f.is_batch {
+                            // /metrics sees the very batch the clients were sent.
+                            let kept = latest.get().expect("a batch is kept once published");
+                            assert_eq!(kept.batch.sequence, Some(f.sequence));
+                        }
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => break,

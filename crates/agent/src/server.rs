@@ -7,6 +7,8 @@
 //!                                       └────► recv task: pongs, close, health_log_request
 //!                                              (one in flight; others dropped), ignore the rest
 //!   /healthz          ──► JSON health, loopback peers only
+//!   /metrics          ──► the latest sample for Prometheus (crate::metrics; same token as
+//!                         the stream, as a Bearer header; docs/prometheus.md)
 //!   /agent.json       ──► AgentInfo for the embedded dashboard (--serve-ui)
 //!   /, /<file>        ──► the embedded dashboard (--serve-ui)
 //! ```
@@ -50,6 +52,7 @@ use tracing::{debug, info, warn};
 use crate::access::{self, Access, Denied};
 use crate::health_log::HealthLog;
 use crate::listen::{Full, Slots};
+use crate::metrics::{AgentFacts, Exporter, Format};
 use crate::publish::Publisher;
 use crate::sampler::StatusBoard;
 use crate::ui;
@@ -88,6 +91,8 @@ pub struct AppState {
     pub clients: TaskTracker,
     /// Answers clients' health-log requests.
     pub health_log: Arc<HealthLog>,
+    /// Formats the latest sample for `/metrics`.
+    pub metrics: Arc<Exporter>,
 }
 
 /// The agent's HTTP surface.
@@ -95,7 +100,8 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/ws", get(ws_only))
         .route("/", get(root))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus));
     let router = if state.serve_ui {
         router
             .route(AGENT_INFO_PATH, get(agent_info))
@@ -190,6 +196,53 @@ async fn healthz(
         "features": state.board.features,
     }))
     .into_response()
+}
+
+/// The latest sample in the Prometheus exposition format; the token, when set, as
+/// `Authorization: Bearer` or `?token=` (401 otherwise).
+async fn prometheus(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if state
+        .access
+        .check_bearer(&headers, query.get("token").map(String::as_str))
+        .is_err()
+    {
+        // Never log what was offered: it may be a real token for another agent.
+        warn!(%peer, "refusing a /metrics scrape: missing or wrong token");
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "this agent requires a token (--token): send Authorization: Bearer <token> \
+             (Prometheus: authorization.credentials_file) or ?token=<token>\n",
+        )
+            .into_response();
+    }
+    let format = Format::accepted(&headers);
+    let body = state
+        .metrics
+        .body(format, || {
+            let engine = state.board.engine();
+            AgentFacts {
+                agent_id: state.board.agent_id.clone(),
+                version: state.board.version.to_owned(),
+                revision: state.board.revision.map(str::to_owned),
+                collector: state
+                    .board
+                    .features
+                    .iter()
+                    .find_map(|f| f.strip_prefix("collector:"))
+                    .unwrap_or("")
+                    .to_owned(),
+                engine_reachable: engine.reachable,
+                clients: state.publisher.clients(),
+            }
+        })
+        .await;
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
 /// Upgrades if the client may connect (token, origin) and a client slot is free.

@@ -31,8 +31,8 @@ use tracing::{debug, warn};
 
 use super::cgroup::v2::kernel_memory;
 use super::containers::{ContainerInfo, ContainerSet};
-use super::figures::{container_stats, Clock, Figures, NetCounters, Reading};
-use super::source::{EngineHealth, StatsSource};
+use super::figures::{container_stats, counters_of, Clock, Figures, NetCounters, Reading};
+use super::source::{Counters, EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
 /// A running container and the task following its stats.
@@ -59,6 +59,8 @@ pub struct DockerApiSource {
     synced: Option<(u64, u64)>,
     /// Running containers by id, in no particular order.
     tracked: HashMap<String, Tracked>,
+    /// The counters behind the last batch's entries, in order ([`StatsSource::counters`]).
+    counters: Vec<Counters>,
 }
 
 impl DockerApiSource {
@@ -68,6 +70,7 @@ impl DockerApiSource {
             containers: ContainerSet::new(endpoint),
             synced: None,
             tracked: HashMap::new(),
+            counters: Vec::new(),
         }
     }
 
@@ -108,9 +111,12 @@ impl DockerApiSource {
         }
     }
 
-    /// The batch entries, from each follower's latest reading.
-    fn collect(&self) -> Vec<ContainerStats> {
+    /// The batch entries, from each follower's latest reading; their counters go to
+    /// `self.counters` in the same order.
+    fn collect(&mut self) -> Vec<ContainerStats> {
         let now = Utc::now();
+        let counters = &mut self.counters;
+        counters.clear();
         self.tracked
             .iter()
             .map(|(id, tracked)| {
@@ -118,6 +124,7 @@ impl DockerApiSource {
                     .slot
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
+                counters.push(counters_of(latest.as_ref().map(|l| &l.current)));
                 let figures = latest.map_or_else(Figures::default, |latest| latest.figures());
                 container_stats(
                     id.clone(),
@@ -146,6 +153,10 @@ impl StatsSource for DockerApiSource {
 
     fn exited(&self) -> Vec<ContainerStats> {
         (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
+    }
+
+    fn counters(&self) -> &[Counters] {
+        &self.counters
     }
 }
 

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use dockscope_protocol::ContainerStats;
 
 use super::containers::ContainerInfo;
+use super::source::Counters;
 
 /// One container's counters as a collector read them, before any arithmetic. A counter that
 /// could not be read or parsed is `None`, and so is every figure that needs it.
@@ -163,6 +164,17 @@ pub struct Figures {
     pub throttled_periods_per_sec: Option<f64>,
     /// Throttled milliseconds per second.
     pub throttled_ms_per_sec: Option<f64>,
+}
+
+/// The [`Counters`] of a reading, kept beside its batch entry for `/metrics`; all `None`
+/// without one.
+pub fn counters_of(reading: Option<&Reading>) -> Counters {
+    reading.map_or_else(Counters::default, |r| Counters {
+        cpu_ns: r.cpu_ns,
+        memory_usage: r.usage,
+        throttled_periods: r.throttled_periods,
+        throttled_ns: r.throttled_ns,
+    })
 }
 
 impl Figures {

@@ -1,7 +1,8 @@
 //! Reading the host: one [`StatsSource`] trait, one implementation per way of reading, and the
 //! [`Collector`] picked at start-up.
 //!
-//! - [`source`]: the [`StatsSource`] trait and [`EngineHealth`] (a leaf every collector uses).
+//! - [`source`]: the [`StatsSource`] trait, [`EngineHealth`] and [`source::Counters`] (a leaf every
+//!   collector uses).
 //! - [`settings`]: what `config` hands down ([`SampleSettings`], [`CollectorChoice`]).
 //! - [`figures`]: the one raw [`figures::Reading`] every collector fills, the `docker stats`
 //!   arithmetic over two readings, and the one builder of a `ContainerStats` entry.
@@ -139,6 +140,14 @@ impl StatsSource for Collector {
             Collector::Cgroup(s) => s.warnings(),
             Collector::DockerApi(s) => s.warnings(),
             Collector::Synthetic(s) => s.warnings(),
+        }
+    }
+
+    fn counters(&self) -> &[source::Counters] {
+        match self {
+            Collector::Cgroup(s) => s.counters(),
+            Collector::DockerApi(s) => s.counters(),
+            Collector::Synthetic(s) => s.counters(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The collector contract: [`StatsSource`], and the [`EngineHealth`] every collector reports.
+//! The collector contract: [`StatsSource`], the [`EngineHealth`] every collector reports and the
+//! [`Counters`] it keeps beside each entry for `/metrics`.
 //! A leaf, so each collector implements it without importing the module that picks one.
 
 use std::future::Future;
@@ -41,8 +42,31 @@ pub trait StatsSource: Send + 'static {
         Vec::new()
     }
 
+    /// The cumulative counters behind each entry of the last [`StatsSource::sample`], in the
+    /// same order (for `/metrics`); empty when the collector keeps none, and then every
+    /// counter series is absent.
+    fn counters(&self) -> &[Counters] {
+        &[]
+    }
+
     /// What this collector cannot see from where the agent runs, for `agent_status.warnings`.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// The cumulative counters of one entry that the wire does not carry (it carries figures
+/// derived from them: CPU percent, per-second throttling, memory without the inactive cache),
+/// kept beside the batch for `/metrics`, whose consumers want counters to `rate()` over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Cumulative CPU time in nanoseconds, as read (cgroup `cpuacct.usage` / `usage_usec`,
+    /// the engine's `cpu_usage.total_usage`).
+    pub cpu_ns: Option<u64>,
+    /// Memory usage with the page cache, as read (what cAdvisor calls usage).
+    pub memory_usage: Option<u64>,
+    /// Periods in which the quota throttled the container, as read.
+    pub throttled_periods: Option<u64>,
+    /// Time spent throttled in nanoseconds, as read.
+    pub throttled_ns: Option<u64>,
 }

@@ -24,8 +24,8 @@ use chrono::{Duration, Utc};
 use dockscope_protocol::{ContainerState, ContainerStats, Health};
 
 use super::containers::ContainerInfo;
-use super::figures::{container_stats, Clock, Figures, NetCounters, Reading};
-use super::source::{EngineHealth, StatsSource};
+use super::figures::{container_stats, counters_of, Clock, Figures, NetCounters, Reading};
+use super::source::{Counters, EngineHealth, StatsSource};
 
 /// N fake containers whose CPU and memory move smoothly and differently from each other.
 #[derive(Debug)]
@@ -37,6 +37,8 @@ pub struct SyntheticSource {
     containers: Vec<(String, ContainerInfo, Reading)>,
     /// The stopped containers `exited()` reports (no live figures).
     exited: Vec<ContainerStats>,
+    /// The counters behind the last batch's entries, in order ([`StatsSource::counters`]).
+    counters: Vec<Counters>,
 }
 
 const MIB: f64 = 1_048_576.0;
@@ -161,6 +163,7 @@ impl SyntheticSource {
             started,
             containers,
             exited: exited_of(count),
+            counters: Vec::with_capacity(count),
         }
     }
 }
@@ -174,6 +177,8 @@ impl StatsSource for SyntheticSource {
         let at = Instant::now();
         let now = Utc::now();
         let t = at.duration_since(self.started).as_secs_f64();
+        let counters = &mut self.counters;
+        counters.clear();
         self.containers
             .iter_mut()
             .enumerate()
@@ -236,6 +241,12 @@ impl StatsSource for SyntheticSource {
                     ..Reading::default()
                 };
                 let figures = Figures::between(Some(previous), &reading);
+                let mut kept = counters_of(Some(&reading));
+                if i >= DEPTH_UP_TO {
+                    // A contract 4 entry: no throttling figures, so no counters for them.
+                    (kept.throttled_periods, kept.throttled_ns) = (None, None);
+                }
+                counters.push(kept);
                 *previous = reading;
                 let entry = container_stats(id.clone(), info, figures, now);
                 if i < DEPTH_UP_TO {
@@ -249,6 +260,10 @@ impl StatsSource for SyntheticSource {
 
     fn exited(&self) -> Vec<ContainerStats> {
         self.exited.clone()
+    }
+
+    fn counters(&self) -> &[Counters] {
+        &self.counters
     }
 
     fn engine(&self) -> EngineHealth {

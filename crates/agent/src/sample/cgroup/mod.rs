@@ -43,9 +43,9 @@ pub use hierarchy::{HierarchyError, Layout};
 pub use read::{host_memory, stat_value, CgroupFile, Files, ReadBuf};
 
 use super::containers::{ContainerInfo, ContainerSet};
-use super::figures::{container_stats, Figures, Reading};
+use super::figures::{container_stats, counters_of, Figures, Reading};
 use super::netns::{NetDev, NetNs};
-use super::source::{EngineHealth, StatsSource};
+use super::source::{Counters, EngineHealth, StatsSource};
 use crate::engine::Endpoint;
 
 /// A container being sampled.
@@ -81,6 +81,9 @@ pub struct CgroupSource {
     budget: Budget,
     /// Network counters from the containers' processes.
     netns: NetNs,
+    /// The counters behind the last batch's entries, in order ([`StatsSource::counters`]);
+    /// reused every tick.
+    counters: Vec<Counters>,
 }
 
 impl CgroupSource {
@@ -99,6 +102,7 @@ impl CgroupSource {
             host_memory,
             budget: Budget::for_this_process(),
             netns: NetNs::new(proc_root),
+            counters: Vec::new(),
         }
     }
 
@@ -149,6 +153,7 @@ impl StatsSource for CgroupSource {
         self.sync();
         let now = Utc::now();
         let mut batch = Vec::with_capacity(self.tracked.len());
+        self.counters.clear();
         for (id, tracked) in &mut self.tracked {
             if tracked.files.is_none() {
                 tracked.files = self
@@ -169,6 +174,7 @@ impl StatsSource for CgroupSource {
             let figures = reading.map_or_else(Figures::default, |current| {
                 Figures::between(tracked.previous.as_ref(), &current)
             });
+            self.counters.push(counters_of(reading.as_ref()));
             if let Some(current) = reading.filter(|r| r.cpu().is_some()) {
                 tracked.previous = Some(current);
             }
@@ -187,6 +193,10 @@ impl StatsSource for CgroupSource {
 
     fn warnings(&self) -> Vec<String> {
         self.netns.warning().into_iter().collect()
+    }
+
+    fn counters(&self) -> &[Counters] {
+        &self.counters
     }
 }
 
