@@ -2,11 +2,11 @@
 # Agent benchmark (issue 4): what monitoring N containers costs, next to `docker stats`.
 #   scripts/bench.sh [N] [--secs S] [--no-write]
 # N idle containers (default 100) plus 5 busy loops under --cpus 0.1 are started from the local
-# test image; the release agent is measured with the cgroup collector and 1 and 10 WebSocket
-# clients, then with the Docker API collector, then `docker stats`, each over S seconds
-# (default 60). Prints a table and, unless --no-write, replaces the "## Agent" section of
-# docs/benchmarks.md. Takes about 5 × S seconds plus container start-up (≈ 0.4 s per
-# container on 2 cores). Leaves the engine as it found it (bench containers are removed).
+# test image; the release agent is measured with the cgroup collector and 1 WebSocket client,
+# 1 client plus a GET /metrics every second (issue 13), and 10 clients, then with the Docker API
+# collector, then `docker stats`, each over S seconds (default 60). Prints a table and, unless
+# --no-write, replaces the "## Agent" section of docs/benchmarks.md. Takes about 6 × S seconds
+# plus container start-up (≈ 0.4 s per container on 2 cores). Leaves the engine as it found it (bench containers are removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
