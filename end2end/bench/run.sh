@@ -32,28 +32,19 @@ trap cleanup EXIT
 
 logs=$(mktemp -d)
 
-if [ "${1:-}" = big ]; then
-  port=$(free_port)
-  "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id synth-big \
-    --synthetic-containers "${BENCH_CONTAINERS:-10000}" --serve-ui >"$logs/synth-big.log" 2>&1 &
-  pids+=("$!")
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
-  BENCH_PORT=$port node "$here/big-card.mjs"
-  exit
-fi
-
-if [ "${1:-}" = fleet ]; then
-  count=${2:-20}
-  ports=()
-  for i in $(seq 1 "$count"); do
+# start_agents CONTAINERS ID...: one synthetic agent per id on a free port (the first also
+# serves the page), each waited for; their ports go into `ports`.
+ports=()
+start_agents() {
+  local containers=$1 first=1 id port
+  shift
+  for id in "$@"; do
     port=$(free_port)
     extra=()
-    [ "$i" = 1 ] && extra=(--serve-ui)
-    "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id "$(printf 'fleet-%02d' "$i")" \
-      --synthetic-containers 100 "${extra[@]}" >"$logs/fleet-$i.log" 2>&1 &
+    [ "$first" = 1 ] && extra=(--serve-ui)
+    first=0
+    "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id "$id" --synthetic-containers "$containers" \
+      "${extra[@]}" >"$logs/$id.log" 2>&1 &
     pids+=("$!")
     ports+=("$port")
   done
@@ -63,25 +54,20 @@ if [ "${1:-}" = fleet ]; then
       sleep 0.1
     done
   done
-  BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/fleet.mjs"
-  exit
-fi
+}
 
-ports=()
-for id in synth-a synth-b synth-c; do
-  port=$(free_port)
-  extra=()
-  [ "$id" = synth-a ] && extra=(--serve-ui)
-  "$AGENT_BIN" --listen "127.0.0.1:$port" --agent-id "$id" --synthetic-containers 100 "${extra[@]}" \
-    >"$logs/$id.log" 2>&1 &
-  pids+=("$!")
-  ports+=("$port")
-done
-for port in "${ports[@]}"; do
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
-done
-
-BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/bench.mjs"
+case "${1:-}" in
+  big)
+    start_agents "${BENCH_CONTAINERS:-10000}" synth-big
+    BENCH_PORT=${ports[0]} node "$here/big-card.mjs"
+    ;;
+  fleet)
+    mapfile -t ids < <(seq -f 'fleet-%02g' 1 "${2:-20}")
+    start_agents 100 "${ids[@]}"
+    BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/fleet.mjs"
+    ;;
+  *)
+    start_agents 100 synth-a synth-b synth-c
+    BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/bench.mjs"
+    ;;
+esac

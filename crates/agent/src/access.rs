@@ -98,16 +98,7 @@ impl Access {
         let offered = offered_protocols(headers)
             .filter_map(|p| p.strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
             .chain(query_token);
-        // Check every offered token so timing does not reveal which position matched.
-        let mut ok = false;
-        for candidate in offered {
-            ok |= constant_time_eq(candidate.as_bytes(), expected.as_bytes());
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(Denied::Token)
-        }
+        one_matches(offered, expected)
     }
 
     /// Decides on a plain HTTP request that needs the token (`/metrics`): the token as
@@ -132,15 +123,7 @@ impl Access {
             .filter_map(|v| v.to_str().ok())
             .filter_map(bearer_token)
             .chain(query_token);
-        let mut ok = false;
-        for candidate in offered {
-            ok |= constant_time_eq(candidate.as_bytes(), expected.as_bytes());
-        }
-        if ok {
-            Ok(())
-        } else {
-            Err(Denied::Token)
-        }
+        one_matches(offered, expected)
     }
 
     /// Whether an origin list is set (`--allowed-origins`).
@@ -160,6 +143,20 @@ impl Access {
         }
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
         matches!(host, Some(host) if same_origin_unforgeable(&origin, host))
+    }
+}
+
+/// Whether one of the `offered` tokens is `expected`. Every offered token is compared, in
+/// constant time, so timing reveals neither the token nor which position matched.
+fn one_matches<'a>(offered: impl Iterator<Item = &'a str>, expected: &str) -> Result<(), Denied> {
+    let mut ok = false;
+    for candidate in offered {
+        ok |= constant_time_eq(candidate.as_bytes(), expected.as_bytes());
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Denied::Token)
     }
 }
 

@@ -162,64 +162,56 @@ pub fn cpu_mem_chart(
 /// The selected container's I/O over time: one line per named series of KiB/s points.
 pub fn io_chart(series: Vec<(&'static str, Points)>, theme: Theme, width: Option<f64>) -> Chart {
     let p = palette(theme);
-    let x_axis = time_x_axis(
-        &p,
-        series
-            .iter()
-            .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied())),
-        width,
-    );
     let colours = vec![p.cpu, p.mem, "#3fb950", "#bc8cff"];
-    let mut chart = time_chart(&p, x_axis).y_axis(
-        Axis::new()
-            .type_(AxisType::Value)
-            .name("KiB/s")
-            .min(0)
-            .axis_label(label_style(&p))
-            .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
-    );
-    for ((name, points), colour) in series.into_iter().zip(colours.iter().copied()) {
-        chart = chart.series(
-            Line::new()
-                .name(name)
-                .show_symbol(false)
-                .line_style(LineStyle::new().color(colour).width(1.5))
-                .data(points),
-        );
-    }
-    chart.color(colours)
+    lines_chart(&p, series, "KiB/s", width, &colours).color(colours)
 }
 
 /// The fleet view's chart: one CPU line per host (named by its title), every point on the
-/// browser's clock (each agent's skew already taken out), so hosts line up in time.
+/// browser's clock (each agent's skew already taken out), so hosts line up in time. The
+/// lines take ECharts' own palette (there may be dozens).
 pub fn fleet_chart(
     series: Vec<(String, Points)>,
     theme: Theme,
     cpu_label: &str,
     width: Option<f64>,
 ) -> Chart {
-    let p = palette(theme);
+    lines_chart(&palette(theme), series, cpu_label, width, &[])
+}
+
+/// A line per named series against one value axis named `y_name`, on the shared time axis;
+/// the n-th line in `colours[n]` when there is one.
+fn lines_chart<N: Into<String>>(
+    p: &Palette,
+    series: Vec<(N, Points)>,
+    y_name: &str,
+    width: Option<f64>,
+    colours: &[&'static str],
+) -> Chart {
     let x_axis = time_x_axis(
-        &p,
+        p,
         series
             .iter()
             .flat_map(|(_, points)| points.iter().filter_map(|point| point.first().copied())),
         width,
     );
-    let mut chart = time_chart(&p, x_axis).y_axis(
+    let mut chart = time_chart(p, x_axis).y_axis(
         Axis::new()
             .type_(AxisType::Value)
-            .name(cpu_label)
+            .name(y_name)
             .min(0)
-            .axis_label(label_style(&p))
+            .axis_label(label_style(p))
             .split_line(SplitLine::new().line_style(LineStyle::new().color(p.grid))),
     );
-    for (name, points) in series {
+    for (i, (name, points)) in series.into_iter().enumerate() {
+        let mut style = LineStyle::new().width(1.5);
+        if let Some(colour) = colours.get(i) {
+            style = style.color(*colour);
+        }
         chart = chart.series(
             Line::new()
                 .name(name)
                 .show_symbol(false)
-                .line_style(LineStyle::new().width(1.5))
+                .line_style(style)
                 .data(points),
         );
     }

@@ -9,6 +9,8 @@ use crate::sort::SortKey;
 use crate::state::{ChartId, Dashboard};
 use crate::text;
 
+use super::table::sort_header;
+
 #[component]
 pub fn FleetView() -> impl IntoView {
     let dashboard = expect_context::<Dashboard>();
@@ -47,22 +49,13 @@ pub fn FleetView() -> impl IntoView {
     let sort = fleet.sort;
     let header = move |metric: &'static metrics::Metric| {
         let column = SortKey::by(metric);
-        view! {
-            <div role="columnheader" class="cell" data-metric=metric.key
-                aria-sort=move || sort.with(|s| s.aria(column))>
-                <button type="button" class="sort" data-testid=format!("fleet-sort-{}", metric.key)
-                    title=metric.long_label on:click=move |_| dashboard.fleet_sort_by(column)>
-                    {metric.label}
-                    <span class="arrow" aria-hidden="true">
-                        {move || match sort.with(|s| s.aria(column)) {
-                            "ascending" => " ▲",
-                            "descending" => " ▼",
-                            _ => "",
-                        }}
-                    </span>
-                </button>
-            </div>
-        }
+        sort_header(
+            metric,
+            format!("fleet-sort-{}", metric.key),
+            move || metric.label.to_owned(),
+            move || sort.with(|s| s.aria(column)),
+            move || dashboard.fleet_sort_by(column),
+        )
     };
     let headers = METRICS.iter().map(header).collect_view();
     let grid = move || {

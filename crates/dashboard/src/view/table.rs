@@ -24,29 +24,21 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
     let sort = agent.sort.clone();
     let header = move |metric: &'static Metric| {
         let column = SortKey::by(metric);
-        let sort_aria = sort.clone();
-        let sort_arrow = sort.clone();
-        view! {
-            <div role="columnheader" class="cell" data-metric=metric.key
-                aria-sort=move || sort_aria.with(|s| s.aria(column))>
-                <button type="button" class="sort" data-testid=format!("sort-{}", metric.key)
-                    title=metric.long_label
-                    on:click=move |_| dashboard.sort_by(key, column)>
-                    {move || if metric.key == "cpu" {
-                        dashboard.view.with(|v| v.cpu_scale.header())
-                    } else {
-                        metric.label.to_owned()
-                    }}
-                    <span class="arrow" aria-hidden="true">
-                        {move || match sort_arrow.with(|s| s.aria(column)) {
-                            "ascending" => " ▲",
-                            "descending" => " ▼",
-                            _ => "",
-                        }}
-                    </span>
-                </button>
-            </div>
-        }
+        let sort = sort.clone();
+        let label = move || {
+            if metric.key == "cpu" {
+                dashboard.view.with(|v| v.cpu_scale.header())
+            } else {
+                metric.label.to_owned()
+            }
+        };
+        sort_header(
+            metric,
+            format!("sort-{}", metric.key),
+            label,
+            move || sort.with(|s| s.aria(column)),
+            move || dashboard.sort_by(key, column),
+        )
     };
     let headers = METRICS.iter().map(header).collect_view();
     let spark_headers = metrics::sparks()
@@ -135,6 +127,33 @@ pub fn ContainerTable(agent: AgentView) -> impl IntoView {
                     </p>
                 })
             }}
+        </div>
+    }
+}
+
+/// A sortable column header: `label`, then an arrow and `aria-sort` from `sorted` (this
+/// column's `aria-sort` value), and `on_sort` when clicked. The fleet table's headers too.
+pub(super) fn sort_header(
+    metric: &'static Metric,
+    testid: String,
+    label: impl Fn() -> String + Send + Sync + 'static,
+    sorted: impl Fn() -> &'static str + Clone + Send + Sync + 'static,
+    on_sort: impl Fn() + 'static,
+) -> impl IntoView {
+    let arrow = sorted.clone();
+    view! {
+        <div role="columnheader" class="cell" data-metric=metric.key aria-sort=sorted>
+            <button type="button" class="sort" data-testid=testid title=metric.long_label
+                on:click=move |_| on_sort()>
+                {label}
+                <span class="arrow" aria-hidden="true">
+                    {move || match arrow() {
+                        "ascending" => " ▲",
+                        "descending" => " ▼",
+                        _ => "",
+                    }}
+                </span>
+            </button>
         </div>
     }
 }
