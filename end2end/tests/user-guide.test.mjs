@@ -192,6 +192,15 @@ test('the user guide, step by step', async () => {
   await waitForRows(page, urlLocked, [WEB, CACHE, IDLE], WEB);
   await waitForChart(page, urlLocked, 5);
   await shot(page, 'two-agents');
+
+  // The fleet view of the same two agents: a tile each, the busiest containers of both hosts.
+  await page.getByTestId('fleet-toggle').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="fleet-tile"][data-state="up"]').length === 2
+    && document.querySelectorAll('[data-testid="fleet-row"]:not([hidden])').length >= 6);
+  await page.waitForTimeout(2_500); // the chart's next draw
+  await shot(page, 'fleet-view');
+  await page.getByTestId('fleet-toggle').click();
+  await page.getByTestId('fleet-view').waitFor({ state: 'detached' });
   // Saved in this browser with its token; the address itself carries none.
   const saved = JSON.parse(await dash.savedList());
   assert.deepEqual(saved.agents, [urlA, urlLocked]);
