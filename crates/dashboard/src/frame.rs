@@ -246,6 +246,13 @@ impl Runtime {
         self.detail_dirty = true;
     }
 
+    /// Every card's runtime, in the order the cards were added (their keys).
+    fn agents_in_order(&self) -> Vec<&AgentRuntime> {
+        let mut agents: Vec<&AgentRuntime> = self.agents.values().collect();
+        agents.sort_unstable_by_key(|a| a.view.key);
+        agents
+    }
+
     /// Charts follow the window's size (ECharts does not watch its element).
     pub(crate) fn resize_charts(&self) {
         for agent in self.agents.values() {
@@ -386,7 +393,7 @@ type Deferred = Vec<Box<dyn FnOnce()>>;
 /// tasks over 50 ms at 3 × 100; with 9 rows a frame an occasional one was left, with 7 none in
 /// seven runs (docs/benchmarks.md). A card's figures and order then change over four frames
 /// (about 65 ms), several cards' batches or "show all" over the following ones:
-/// invisible at a 1 Hz refresh. Meanwhile the table says it is busy ((`AgentView::drawing`)).
+/// invisible at a 1 Hz refresh. Meanwhile the table says it is busy (`AgentView::drawing`).
 const FRAME_BUDGET: usize = ROWS_SHOWN.div_ceil(4);
 /// The totals chart is redrawn at most this often: ECharts repaints its whole canvas, and a
 /// 5-minute trend gains nothing from 1 Hz redraws.
@@ -551,6 +558,12 @@ fn row_of(
 }
 
 impl AgentRuntime {
+    /// The card's title: the agent id once known, else its address (as the card shows it).
+    fn title(&self) -> String {
+        let id = self.model.status.as_ref().map(|s| s.agent_id.as_str());
+        present::agent_title(id, &self.view.url).0
+    }
+
     /// Re-order at the next frame, whatever the mode.
     pub(crate) fn force_order(&mut self) {
         self.order_dirty = true;
@@ -928,28 +941,20 @@ fn flush_fleet(
     if due {
         rt.fleet_forced = false;
         rt.fleet.last_ms = ctx.now;
-        let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
-        keys.sort_unstable();
-        let titles: Vec<(u32, String, ConnState)> = keys
+        let agents = rt.agents_in_order();
+        let named: Vec<(String, ConnState)> = agents
             .iter()
-            .filter_map(|k| rt.agents.get(k).map(|a| (k, a)))
-            .map(|(k, a)| {
-                let id = a.model.status.as_ref().map(|s| s.agent_id.as_str());
-                let title = present::agent_title(id, &a.view.url).0;
-                (*k, title, a.view.conn.get_untracked())
-            })
+            .map(|a| (a.title(), a.view.conn.get_untracked()))
             .collect();
-        let hosts: Vec<fleet::HostInput<'_>> = titles
+        let hosts: Vec<fleet::HostInput<'_>> = agents
             .iter()
-            .filter_map(|(key, title, conn)| {
-                let agent = rt.agents.get(key)?;
-                Some(fleet::HostInput {
-                    key: *key,
-                    title,
-                    model: &agent.model,
-                    live: conn.is_live(),
-                    state: conn.label(),
-                })
+            .zip(&named)
+            .map(|(agent, (title, conn))| fleet::HostInput {
+                key: agent.view.key,
+                title,
+                model: &agent.model,
+                live: conn.is_live(),
+                state: conn.label(),
             })
             .collect();
         let tiles: Vec<_> = hosts.iter().map(fleet::tile).collect();
@@ -1000,15 +1005,12 @@ fn flush_fleet(
 
 /// Every host's CPU (its containers' sum, in the view's scale) on one time axis.
 fn draw_fleet_chart(rt: &mut Runtime, ctx: &FlushContext) {
-    let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
-    keys.sort_unstable();
     let mut label = String::new();
-    let series: Vec<(String, Points)> = keys
-        .iter()
-        .filter_map(|k| rt.agents.get(k))
+    let series: Vec<(String, Points)> = rt
+        .agents_in_order()
+        .into_iter()
         .map(|agent| {
-            let id = agent.model.status.as_ref().map(|s| s.agent_id.as_str());
-            let title = present::agent_title(id, &agent.view.url).0;
+            let title = agent.title();
             let (cpu, _) = present::totals_series(agent.model.totals.iter().cloned());
             let cores = agent.model.host.as_ref().and_then(|h| h.cores);
             let (divisor, scale) = rows::chart_cpu_scale(ctx.view.cpu_scale, cores, None);
