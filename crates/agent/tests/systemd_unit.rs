@@ -328,7 +328,7 @@ impl UnitAgent {
             match next_message(&mut ws, left).await {
                 Message::AgentStatus(s) => status = !s.version.is_empty(),
                 Message::ContainerStatsBatch(_) => batch = true,
-                Message::ContainerHealth(_) | Message::Unknown => {}
+                _ => {}
             }
         }
     }

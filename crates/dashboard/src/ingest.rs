@@ -654,6 +654,8 @@ impl AgentModel {
                 self.health_answer = Some(health);
                 self.changes.health = true;
             }
+            // Contract 6 (issue 11): not read yet.
+            Message::ContainerEvent(_) | Message::History(_) => {}
             Message::Unknown => {}
         }
     }

@@ -32,6 +32,12 @@ pub enum Message {
     /// One container's health-check history, sent only to the client that asked for it with
     /// [`ClientMessage::HealthLogRequest`] (contract 5).
     ContainerHealth(ContainerHealth),
+    /// Something happened to a container (Docker's event stream), sent at once (contract 6).
+    /// On connect a client also gets the agent's last events, oldest first.
+    ContainerEvent(ContainerEvent),
+    /// The agent's recent samples, sent on connect before the live stream, in chunks
+    /// (contract 6).
+    History(History),
     /// A `type` this build does not know (sent by a newer agent). Never produced by an encoder.
     #[serde(other)]
     #[schemars(skip)]
@@ -45,6 +51,8 @@ impl Message {
         match self {
             Message::ContainerStatsBatch(batch) => batch.sequence,
             Message::AgentStatus(status) => status.sequence,
+            Message::ContainerEvent(event) => event.sequence,
+            Message::History(history) => history.sequence,
             Message::ContainerHealth(_) | Message::Unknown => None,
         }
     }
@@ -55,6 +63,8 @@ impl Message {
             Message::ContainerStatsBatch(batch) => Some(&batch.agent_id),
             Message::AgentStatus(status) => Some(&status.agent_id),
             Message::ContainerHealth(health) => Some(&health.agent_id),
+            Message::ContainerEvent(event) => Some(&event.agent_id),
+            Message::History(history) => Some(&history.agent_id),
             Message::Unknown => None,
         }
     }
@@ -125,9 +135,12 @@ pub struct ContainerStatsBatch {
     /// one); clients show no host strip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostStats>,
-    /// Containers that have stopped (`exited` or `dead`) in the last hour, with their
+    /// Containers that have stopped (`exited` or `dead`) recently, with their
     /// [`ContainerStats::state`], [`ContainerStats::exit_code`] and
-    /// [`ContainerStats::oom_killed`] and no live figures; removed ones leave at once.
+    /// [`ContainerStats::oom_killed`] and no live figures. Contract 5 listed those of the last
+    /// hour and dropped removed ones at once; since contract 6 an entry stays for the agent's
+    /// `--keep-exited` (10 minutes by default) after [`ContainerStats::finished_at`], removed
+    /// or not (see [`ContainerStats::removed`]).
     ///
     /// Added in contract 5. Absent or `null`: none reported (an older agent lists running
     /// containers only, in `containers`).
@@ -289,6 +302,17 @@ pub struct ContainerStats {
     /// The `com.docker.compose.service` label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose_service: Option<String>,
+
+    // Added in contract 6; absent or `null` means unknown.
+    /// When the container's last run ended, as `docker inspect` `State.FinishedAt`: its time
+    /// of death, for an entry of [`ContainerStatsBatch::exited`]. Absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `true` for an entry of [`ContainerStatsBatch::exited`] whose container has since been
+    /// removed (`docker rm`, `--rm`): it is listed until its time is up, but is gone from the
+    /// engine. Absent: not removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<bool>,
 }
 
 /// A container's state, as `docker inspect` `State.Status` spells it.
@@ -403,6 +427,162 @@ pub struct ContainerHealth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+/// One thing that happened to a container, from the engine's event stream (contract 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerEvent {
+    /// Which agent sent it.
+    pub agent_id: String,
+    /// When the agent sent this message (a replayed event keeps its [`ContainerEvent::time`]).
+    pub sent_at: DateTime<Utc>,
+    /// As [`ContainerStatsBatch::sequence`]: the number of this sending, not of the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// Numbers the agent process's events from 1, the same each time one is sent: a client
+    /// that reconnects drops the events it already has (replays on connect).
+    pub event_id: u64,
+    /// When the engine says it happened (the event's `timeNano`), on the agent's clock.
+    pub time: DateTime<Utc>,
+    /// Full container id.
+    pub id: String,
+    /// Name without the leading `/` (the event's `name` attribute).
+    pub name: String,
+    /// What happened.
+    pub action: EventAction,
+    /// The image (the event's `image` attribute). Absent: not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// For [`EventAction::Die`]: the exit code. Absent for other actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// For [`EventAction::Die`]: whether the kernel's OOM killer ended the run (an `oom`
+    /// event came first, or `docker inspect` says `OOMKilled`). Absent for other actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_killed: Option<bool>,
+    /// For [`EventAction::Kill`]: the signal number sent (`docker kill -s`, `docker stop`'s
+    /// SIGTERM then SIGKILL). Absent for other actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<u32>,
+    /// For [`EventAction::HealthStatus`]: the new status. Absent for other actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+}
+
+/// What happened to a container, as Docker's container events name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    /// Created (`docker create`, `docker run`).
+    Create,
+    /// Started.
+    Start,
+    /// Stopped by `docker stop` (or the engine), after its `die`.
+    Stop,
+    /// The main process ended; see [`ContainerEvent::exit_code`] and
+    /// [`ContainerEvent::oom_killed`].
+    Die,
+    /// The kernel's OOM killer killed a process of the container.
+    Oom,
+    /// A signal was sent; see [`ContainerEvent::signal`].
+    Kill,
+    /// Restarted (`docker restart`, or by its restart policy).
+    Restart,
+    /// Frozen by `docker pause`.
+    Pause,
+    /// Thawed by `docker unpause`.
+    Unpause,
+    /// Its health-check status changed; see [`ContainerEvent::health`].
+    HealthStatus,
+    /// Removed.
+    Destroy,
+    /// An action this build does not know (sent by a newer agent). Never produced by an encoder.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
+}
+
+/// A stretch of the agent's recent samples (contract 6): one time axis, and per container
+/// and for the host a value per point of it. An agent keeps the last minutes in memory and sends
+/// them on connect, before the live batches, in chunks of a few containers each (every chunk
+/// carries the whole axis); a client that reconnects with `?since=` gets only what is newer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct History {
+    /// Which agent sent it.
+    pub agent_id: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// As [`ContainerStatsBatch::sequence`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// The sample times, oldest first, in milliseconds since the Unix epoch on the agent's
+    /// clock (the batches' `sent_at`); about a second apart, with a gap where the agent could
+    /// not sample.
+    pub times_ms: Vec<i64>,
+    /// The host's figures at those times. Absent or `null`: not in this chunk (the first
+    /// chunk carries it) or not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostHistory>,
+    /// Containers seen in that stretch, each with a value per time (`null` where it was not
+    /// running or the figure was unknown).
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<ContainerHistory>>")]
+    pub containers: Vec<ContainerHistory>,
+    /// `true` on the last chunk: the live stream follows. Absent or `false`: more chunks come.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
+}
+
+/// The host's figures over a [`History`]'s times; each list as long as `times_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HostHistory {
+    /// As [`HostStats::cpu_pct`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub cpu_pct: Vec<Option<f32>>,
+    /// As [`HostStats::mem_used_bytes`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<u64>>>")]
+    pub mem_used_bytes: Vec<Option<u64>>,
+}
+
+/// One container's figures over a [`History`]'s times; each list as long as `times_ms`, and
+/// a list absent or `null` means every value unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerHistory {
+    /// Full container id.
+    pub id: String,
+    /// Name without the leading `/` (its latest).
+    pub name: String,
+    /// As [`ContainerStats::cpu_pct`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub cpu_pct: Vec<Option<f32>>,
+    /// As [`ContainerStats::mem_bytes`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<u64>>>")]
+    pub mem_bytes: Vec<Option<u64>>,
+    /// As [`ContainerStats::net_rx_bytes_per_sec`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub net_rx_bytes_per_sec: Vec<Option<f32>>,
+    /// As [`ContainerStats::net_tx_bytes_per_sec`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub net_tx_bytes_per_sec: Vec<Option<f32>>,
+    /// As [`ContainerStats::block_read_bytes_per_sec`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub block_read_bytes_per_sec: Vec<Option<f32>>,
+    /// As [`ContainerStats::block_write_bytes_per_sec`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<Option<f32>>>")]
+    pub block_write_bytes_per_sec: Vec<Option<f32>>,
+}
+
+/// The query parameter of the stream's URL with which a client asks for history newer than a
+/// time only (`/ws?since=<ms since the epoch, agent clock>`): the newest sample time it has.
+/// `since` at or after the agent's newest sample: no history. Absent: all of it.
+pub const SINCE_PARAM: &str = "since";
 
 /// One health probe, as in `docker inspect` `State.Health.Log`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

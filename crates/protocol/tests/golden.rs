@@ -140,6 +140,8 @@ fn additive_changes_are_tolerated() {
             Ok(Message::AgentStatus(_)) => "agent_status",
             Ok(Message::ContainerStatsBatch(_)) => "container_stats_batch",
             Ok(Message::ContainerHealth(_)) => "container_health",
+            Ok(Message::ContainerEvent(_)) => "container_event",
+            Ok(Message::History(_)) => "history",
             Ok(Message::Unknown) => "unknown",
             Err(e) => panic!("{text}: {e}"),
         };
