@@ -24,7 +24,7 @@ use crate::query;
 use crate::roster::{self, Selection};
 use crate::rows::CpuScale;
 use crate::sort::SortKey;
-use crate::state::{Dashboard, FleetSignals, HealthLog};
+use crate::state::{Dashboard, EventSignals, FleetSignals, HealthLog};
 use crate::store::{self, Theme, ViewPrefs};
 use crate::text;
 use crate::url;
@@ -94,6 +94,7 @@ impl Dashboard {
             health_log: RwSignal::new(HealthLog::NotAsked),
             now: RwSignal::new(now_ms()),
             fleet: FleetSignals::new(),
+            events: EventSignals::new(),
             debug: query.debug,
         };
         provide_context(dashboard);
@@ -105,6 +106,7 @@ impl Dashboard {
             rt.detail_signal = Some(dashboard.detail);
             rt.health_signal = Some(dashboard.health_log);
             rt.fleet.signals = Some(dashboard.fleet);
+            rt.events = Some(dashboard.events);
         });
 
         let saved: Option<store::AgentList> = match saved {
@@ -171,6 +173,15 @@ impl Dashboard {
             });
             schedule_frame();
         });
+        // The merged event feed's choices: drawn anew in the next frames.
+        let events = self.events;
+        Effect::new(move |_| {
+            events.kind.track();
+            events.filter.track();
+            events.limit.track();
+            with_runtime(|rt| rt.events_forced = true);
+            schedule_frame();
+        });
         let selected = self.selected;
         let (health_log, detail) = (self.health_log, self.detail);
         Effect::new(move |_| {
@@ -222,7 +233,13 @@ impl Dashboard {
         let key = view.key;
         let token = view.token.clone();
         self.agents.update(|agents| agents.push(view));
-        spawn_local(conn::run(url, token, wake_rx, move |event| {
+        // Each attempt asks for the history after the newest sample the card has.
+        let address = move || {
+            let since =
+                with_runtime(|rt| rt.agents.get(&key).and_then(|a| a.model.newest_agent_ms));
+            url::with_since(&url, since)
+        };
+        spawn_local(conn::run(address, token, wake_rx, move |event| {
             on_event(key, event)
         }));
     }

@@ -5,7 +5,10 @@
 //! it (also when dropped), so the per-frame runtime holds slots and never a bare handle.
 
 use charming::component::{Axis, Grid, Legend};
-use charming::element::{AxisLabel, AxisType, LineStyle, SplitLine, TextStyle, Tooltip, Trigger};
+use charming::element::{
+    AxisLabel, AxisType, Label, LineStyle, LineStyleType, MarkLine, MarkLineData, MarkLineVariant,
+    SplitLine, Symbol, TextStyle, Tooltip, Trigger,
+};
 use charming::series::Line;
 use charming::{Chart, Echarts};
 use wasm_bindgen::{JsCast, JsValue};
@@ -82,6 +85,8 @@ struct Palette {
     grid: &'static str,
     cpu: &'static str,
     mem: &'static str,
+    /// Event marks (deaths, OOM kills, restarts, unhealthy).
+    event: &'static str,
 }
 
 fn palette(theme: Theme) -> Palette {
@@ -91,12 +96,14 @@ fn palette(theme: Theme) -> Palette {
             grid: "#30363d",
             cpu: "#58a6ff",
             mem: "#f0883e",
+            event: "#f85149",
         },
         Theme::Light => Palette {
             text: "#24292f",
             grid: "#d0d7de",
             cpu: "#0969da",
             mem: "#bc4c00",
+            event: "#cf222e",
         },
     }
 }
@@ -105,15 +112,17 @@ fn palette(theme: Theme) -> Palette {
 const MIN_SPAN_MS: f64 = 60_000.0;
 
 /// A two-axis time chart: CPU % on the left (named `cpu_label`, which says its scale), memory
-/// MiB on the right, `width` CSS pixels wide when known (the time labels are spaced by it). The
-/// title is HTML next to the chart (it wraps on narrow screens; a canvas title would overlap the
-/// legend).
+/// MiB on the right, `width` CSS pixels wide when known (the time labels are spaced by it), and
+/// a vertical line at each of `marks` (browser time, label: a container's death, OOM kill,
+/// restart or turn to unhealthy; `events::chart_marks`). The title is HTML next to the chart
+/// (it wraps on narrow screens; a canvas title would overlap the legend).
 pub fn cpu_mem_chart(
     cpu: Points,
     mem: Points,
     theme: Theme,
     cpu_label: &str,
     width: Option<f64>,
+    marks: &[(f64, String)],
 ) -> Chart {
     let p = palette(theme);
     let times = || {
@@ -146,6 +155,7 @@ pub fn cpu_mem_chart(
                 .name(cpu_label)
                 .show_symbol(false)
                 .line_style(LineStyle::new().color(p.cpu).width(1.5))
+                .mark_line(event_marks(&p, marks))
                 .data(cpu),
         )
         .series(
@@ -157,6 +167,33 @@ pub fn cpu_mem_chart(
                 .data(mem),
         )
         .color(vec![p.cpu, p.mem])
+}
+
+/// Vertical lines at the events' times, labelled at their top.
+fn event_marks(p: &Palette, marks: &[(f64, String)]) -> MarkLine {
+    let data: Vec<MarkLineVariant> = marks
+        .iter()
+        .map(|(t, label)| {
+            MarkLineVariant::Simple(MarkLineData::new().x_axis(*t).name(label.as_str()))
+        })
+        .collect();
+    MarkLine::new()
+        .silent(true)
+        .symbol(vec![Symbol::None, Symbol::None])
+        .line_style(
+            LineStyle::new()
+                .color(p.event)
+                .width(1)
+                .type_(LineStyleType::Dashed),
+        )
+        .label(
+            Label::new()
+                .show(true)
+                .formatter("{b}")
+                .color(p.event)
+                .font_size(10),
+        )
+        .data(data)
 }
 
 /// The selected container's I/O over time: one line per named series of KiB/s points.

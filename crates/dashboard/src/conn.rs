@@ -78,10 +78,11 @@ enum End {
     },
 }
 
-/// Runs until the sender side of `wake` is dropped (agent removed). `token` is read at every
-/// attempt, so a saved token is used from the next connection on.
+/// Runs until the sender side of `wake` is dropped (agent removed). `url` and `token` are read
+/// at every attempt: the address asks for the history missed since the last sample
+/// (`url::with_since`), and a saved token is used from the next connection on.
 pub async fn run(
-    url: String,
+    url: impl Fn() -> String,
     token: ArcRwSignal<Option<String>>,
     mut wake: UnboundedReceiver<Wake>,
     emit: impl Fn(Event),
@@ -94,6 +95,7 @@ pub async fn run(
         emit(Event::State(state.clone()));
         emit(Event::Opening);
         let token = token.get_untracked();
+        let url = url();
         let (reason, was_live, protocol) =
             match session(&url, token.as_deref(), &mut wake, &emit).await {
                 End::Removed => return,

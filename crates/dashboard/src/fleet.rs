@@ -150,6 +150,7 @@ pub fn table(
                 scale: view.cpu_scale,
                 host_cores: host.model.host.as_ref().and_then(|h| h.cores),
                 host_memory: host.model.host.as_ref().and_then(|h| h.mem_total_bytes),
+                now_agent_ms: None,
             };
             FleetRow {
                 agent_key: host.key,

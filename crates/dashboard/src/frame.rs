@@ -28,12 +28,15 @@ use crate::chart::{self, ChartSlot};
 use crate::conn::Wake;
 use crate::conn_state::ConnState;
 use crate::detail::{self, DetailView};
+use crate::events::{self, FeedSource, CARD_FEED_LINES};
 use crate::fleet::{self, FleetRow, FLEET_ROWS};
 use crate::ingest::{AgentModel, Verdict};
 use crate::present::{self, Points};
 use crate::roster::Keys;
 use crate::rows::{self, Row, RowContext};
-use crate::state::{AgentView, ChartId, FleetSignals, HealthLog, RowHandle, Selection, StatusView};
+use crate::state::{
+    AgentView, ChartId, EventSignals, FleetSignals, HealthLog, RowHandle, Selection, StatusView,
+};
 use crate::store::{Theme, ViewPrefs};
 use crate::text;
 use crate::viewport;
@@ -76,6 +79,8 @@ pub(crate) struct AgentRuntime {
     pub(crate) groups: HashMap<String, rows::Group>,
     /// Row ids of the groups the user folded on this card.
     pub(crate) collapsed: HashSet<String>,
+    /// New events not in the feeds yet.
+    pub(crate) events_dirty: bool,
 }
 
 /// One rendered row: which position of the order it shows, and that container's figures.
@@ -120,6 +125,7 @@ impl AgentRuntime {
             chart_drawn: false,
             groups: HashMap::new(),
             collapsed: HashSet::new(),
+            events_dirty: false,
             view,
         }
     }
@@ -188,6 +194,10 @@ pub(crate) struct Runtime {
     /// A connection's state, the fleet sort or the filter changed: the fleet view is drawn
     /// anew at the next frame rather than within the second.
     pub(crate) fleet_forced: bool,
+    /// [`crate::state::Dashboard::events`].
+    pub(crate) events: Option<EventSignals>,
+    /// The merged feed's kind, filter or length changed (or a card was removed): drawn anew.
+    pub(crate) events_forced: bool,
 }
 
 /// What the fleet view has drawn and what it still has to.
@@ -230,6 +240,7 @@ impl Runtime {
     /// connection task, which drops the socket.
     pub(crate) fn remove_agent(&mut self, key: u32) {
         self.agents.remove(&key);
+        self.events_forced = true;
         if self.detail.shows.as_ref().is_some_and(|s| s.is_on(key)) {
             self.detail.reset();
         }
@@ -493,6 +504,18 @@ fn flush() {
                 agent.has_work(ctx.now)
             };
         }
+        // The event feeds get a frame of their own, like a chart: up to a page of lines.
+        let events_due = rt.events_forced || rt.agents.values().any(|a| a.events_dirty);
+        if events_due {
+            if budget == FRAME_BUDGET || (ctx.view.fleet && budget == 0) {
+                flush_events(rt, &mut deferred);
+                budget = 0;
+                // The fleet view waits a frame too.
+                more |= ctx.view.fleet;
+            } else {
+                more = true;
+            }
+        }
         if resort_all || redraw_rows {
             rt.fleet_forced = true;
         }
@@ -501,7 +524,7 @@ fn flush() {
             // while the cards show).
             rt.fleet.chart = None;
         }
-        if ctx.view.fleet {
+        if ctx.view.fleet && !events_due {
             budget = FRAME_BUDGET;
             more |= flush_fleet(rt, &ctx, &mut budget, &mut deferred);
         }
@@ -549,10 +572,13 @@ fn row_of(
         ));
     }
     let (container, stopped) = model.row_source(id)?;
+    // The browser's now on the agent's clock (for a stopped container's time of death).
+    let now = now_ms() - model.clock.offset_ms().unwrap_or(0.0);
     let ctx = RowContext {
         scale: view.cpu_scale,
         host_cores: model.host.as_ref().and_then(|h| h.cores),
         host_memory: model.host.as_ref().and_then(|h| h.mem_total_bytes),
+        now_agent_ms: now.is_finite().then_some(now as i64),
     };
     Some(rows::row(container, stopped, ctx))
 }
@@ -622,6 +648,17 @@ fn flush_agent(
     if changes.batch {
         agent.redraw = true;
         push_batch_facts(agent, deferred);
+    }
+    if changes.history {
+        // Minutes of points at once: the chart and every sparkline on screen.
+        agent.redraw = true;
+        let ids: Vec<String> = agent.slots.iter().map(|s| s.id.clone()).collect();
+        agent.pending_rows.extend(ids);
+    }
+    if changes.events {
+        // The feeds, and the chart's marks.
+        agent.events_dirty = true;
+        agent.redraw = true;
     }
     if changes.status {
         push_status(agent, deferred);
@@ -714,7 +751,7 @@ fn flush_agent(
         let signal = agent.view.drawing.clone();
         deferred.push(Box::new(move || signal.set(drawing)));
     }
-    changes.batch
+    changes.batch || changes.history || changes.events
 }
 
 /// The part of the card's order to render: all of it, or with "show all" the rows near the
@@ -908,16 +945,26 @@ fn scale_points(mut points: Points, divisor: f64) -> Points {
     points
 }
 
+/// The browser time of a chart's first point, from which its event marks are drawn.
+fn first_time(points: &Points) -> f64 {
+    points
+        .first()
+        .and_then(|p| p.first().copied())
+        .unwrap_or(f64::INFINITY)
+}
+
 fn draw_totals(agent: &mut AgentRuntime, theme: Theme, view: ViewPrefs) {
     let (cpu, mem) = present::totals_series(agent.model.totals.iter().cloned());
     let cores = agent.model.host.as_ref().and_then(|h| h.cores);
     let (divisor, label) = rows::chart_cpu_scale(view.cpu_scale, cores, None);
+    let marks = events::chart_marks(&agent.model.events, first_time(&cpu), None);
     let chart = chart::cpu_mem_chart(
         scale_points(cpu, divisor),
         mem,
         theme,
         &label,
         agent.totals_chart.width(),
+        &marks,
     );
     if agent.totals_chart.draw(&chart).is_err() {
         // The card is not in the DOM yet: draw on the next change.
@@ -1048,12 +1095,18 @@ fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut 
     let cores = agent.model.host.as_ref().and_then(|h| h.cores);
     let limit = container.stats.cpu_limit_cores;
     let (divisor, label) = rows::chart_cpu_scale(view.cpu_scale, cores, limit);
+    let marks = events::chart_marks(
+        &agent.model.events,
+        first_time(&cpu),
+        Some(&container.stats.id),
+    );
     let chart = chart::cpu_mem_chart(
         scale_points(cpu, divisor),
         mem,
         theme,
         &label,
         rt.detail.chart.width(),
+        &marks,
     );
     let io = chart::io_chart(
         detail::io_series(container.io_history.iter()),
@@ -1081,6 +1134,51 @@ fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut 
         detail.shows = Some(selection);
     }
     rt.detail_dirty = false;
+}
+
+/// Draws the event feeds: each card whose agent has new events gets its newest lines, and the
+/// merged feed its page of lines for the kind and filter chosen. Lines are keyed, so only new
+/// ones become elements.
+fn flush_events(rt: &mut Runtime, deferred: &mut Deferred) {
+    rt.events_forced = false;
+    let agents = rt.agents_in_order();
+    let titles: Vec<String> = agents.iter().map(|a| a.title()).collect();
+    for (agent, title) in agents.iter().zip(&titles) {
+        if !agent.events_dirty {
+            continue;
+        }
+        let source = [FeedSource {
+            agent_key: agent.view.key,
+            host: title,
+            log: &agent.model.events,
+        }];
+        let (lines, _) = events::feed(&source, events::EventKind::All, "", CARD_FEED_LINES);
+        let signal = agent.view.events.clone();
+        deferred.push(Box::new(move || signal.set(lines)));
+    }
+    if let Some(signals) = rt.events {
+        let sources: Vec<FeedSource<'_>> = agents
+            .iter()
+            .zip(&titles)
+            .map(|(agent, title)| FeedSource {
+                agent_key: agent.view.key,
+                host: title,
+                log: &agent.model.events,
+            })
+            .collect();
+        let kind = signals.kind.get_untracked();
+        let filter = signals.filter.get_untracked();
+        let limit = signals.limit.get_untracked();
+        let (lines, matching) = events::feed(&sources, kind, &filter, limit);
+        let counts = (lines.len(), matching);
+        deferred.push(Box::new(move || {
+            signals.lines.set(lines);
+            signals.counts.set(counts);
+        }));
+    }
+    for agent in rt.agents.values_mut() {
+        agent.events_dirty = false;
+    }
 }
 
 /// `HH:MM:SS` of a browser timestamp, local time.

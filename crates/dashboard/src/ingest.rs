@@ -33,8 +33,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use dockscope_protocol::{
-    decode, AgentMetrics, AgentStatus, ContainerHealth, ContainerStats, ContainerStatsBatch,
-    HostStats, Message,
+    decode, AgentMetrics, AgentStatus, ContainerHealth, ContainerHistory, ContainerStats,
+    ContainerStatsBatch, History, HostStats, Message,
 };
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -42,9 +42,12 @@ use serde_json::value::RawValue;
 
 use crate::clock::ClockSkew;
 pub use crate::conn_state::MAX_REASON_CHARS;
+use crate::events::EventLog;
 use crate::format::{self, truncate_owned};
+use crate::history::{self, HistoryBuffer};
 pub use crate::metrics::Sample;
 use crate::ring::Ring;
+pub use crate::samples::{IoSample, TotalSample};
 use crate::sort::{name_key, SortSpec};
 
 /// Samples kept per container for the detail chart (5 minutes at 1 Hz).
@@ -74,8 +77,11 @@ pub const MAX_KEPT_CHARS: usize = 256;
 pub const MAX_ID_CHARS: usize = 128;
 /// `features` entries kept from an `agent_status`.
 pub const MAX_FEATURES: usize = 64;
-/// Frames waiting to be decoded, at most.
+/// Frames waiting to be decoded, at most (history chunks aside).
 pub const MAX_WAITING: usize = 16;
+/// History chunks waiting to be decoded, at most, in characters (a 500-container agent's 15
+/// minutes are some 20 MB of chunks).
+pub const MAX_WAITING_HISTORY_CHARS: usize = 2 * MAX_FRAME_CHARS;
 /// Containers decoded between two looks at the time budget.
 pub const CHECK_EVERY: usize = 64;
 /// Largest `container_health` frame decoded: the engine keeps five probes of up to 4 KiB of
@@ -83,6 +89,11 @@ pub const CHECK_EVERY: usize = 64;
 pub const MAX_HEALTH_CHARS: usize = 256 * 1024;
 /// Stopped containers (`batch.exited`) kept per agent.
 pub const MAX_EXITED: usize = 200;
+/// Two `agent_status` whose process start (`sent_at − uptime_secs`) differ by more than this
+/// come from two processes (uptimes are whole seconds, and delivery adds a little).
+pub const RESTART_SLACK_MS: u64 = 5_000;
+/// Largest `container_event` frame decoded (ours are ~400 bytes).
+pub const MAX_EVENT_CHARS: usize = 64 * 1024;
 /// Probes of a health log kept, and characters of each probe's output.
 pub const MAX_PROBES: usize = 10;
 /// See [`MAX_PROBES`].
@@ -117,41 +128,6 @@ impl ContainerModel {
     }
 }
 
-/// One container's I/O rates at one instant, in bytes per second (`f32`, NaN when unknown:
-/// half the size of optional `f64`s, and a chart needs no more precision).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IoSample {
-    /// As [`Sample::t_ms`].
-    pub t_ms: f64,
-    pub net_rx: f32,
-    pub net_tx: f32,
-    pub block_read: f32,
-    pub block_write: f32,
-}
-
-impl IoSample {
-    pub fn of(t_ms: f64, stats: &ContainerStats) -> Self {
-        let f = |v: Option<f64>| v.map_or(f32::NAN, |v| v as f32);
-        Self {
-            t_ms,
-            net_rx: f(stats.net_rx_bytes_per_sec),
-            net_tx: f(stats.net_tx_bytes_per_sec),
-            block_read: f(stats.block_read_bytes_per_sec),
-            block_write: f(stats.block_write_bytes_per_sec),
-        }
-    }
-}
-
-/// The agent's sum over its containers at one instant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TotalSample {
-    pub t_ms: f64,
-    /// Sum of the containers' CPU (percent of one core); figures no CPU can have are left out.
-    pub cpu_pct: f64,
-    /// Sum of the containers' memory (saturating).
-    pub mem_bytes: u64,
-}
-
 /// One frame as received, for the debug panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawFrame {
@@ -178,6 +154,10 @@ pub struct Changes {
     pub frames: bool,
     /// A `container_health` answer arrived.
     pub health: bool,
+    /// A `history` chunk was folded (charts and sparklines gained points).
+    pub history: bool,
+    /// A new `container_event` was kept.
+    pub events: bool,
 }
 
 impl Changes {
@@ -202,18 +182,63 @@ struct Inbound {
     received_ms: f64,
 }
 
-/// A batch being decoded: the frame, its decoded envelope and the spans of its containers.
+/// A batch or history chunk being decoded: the frame, its decoded envelope and the spans of
+/// its containers.
 #[derive(Debug, Clone)]
 struct Staged {
     text: String,
     received_ms: f64,
-    /// Everything but the containers, decoded by the protocol crate.
-    batch: ContainerStatsBatch,
     /// Byte ranges in `text` of the first [`MAX_CONTAINERS`] containers.
     spans: Vec<(usize, usize)>,
     /// Containers in the frame, kept or not.
     total: usize,
-    decoded: Vec<ContainerStats>,
+    payload: Payload,
+}
+
+/// Everything but the containers (decoded by the protocol crate), and the containers decoded
+/// so far.
+#[derive(Debug, Clone)]
+enum Payload {
+    Batch(ContainerStatsBatch, Vec<ContainerStats>),
+    History(History, Vec<ContainerHistory>),
+}
+
+impl Payload {
+    fn decoded(&self) -> usize {
+        match self {
+            Payload::Batch(_, decoded) => decoded.len(),
+            Payload::History(_, decoded) => decoded.len(),
+        }
+    }
+
+    /// Containers decoded between two looks at the budget: a history entry holds minutes of
+    /// figures, a batch entry one instant.
+    fn step(&self) -> usize {
+        match self {
+            Payload::Batch(..) => CHECK_EVERY,
+            Payload::History(..) => 1,
+        }
+    }
+
+    /// Decodes container `index` from `text`; why it is refused, if it is.
+    fn decode(&mut self, index: usize, text: &str) -> Result<(), String> {
+        match self {
+            Payload::Batch(_, decoded) => match serde_json::from_str::<ContainerStats>(text) {
+                Ok(stats) => decoded.push(stats),
+                Err(e) => return Err(malformed(format!("container {index}: {e}"))),
+            },
+            Payload::History(history, decoded) => {
+                if let Some(reason) = history::entry_too_big(index, text.len()) {
+                    return Err(reason);
+                }
+                let entry = serde_json::from_str::<ContainerHistory>(text)
+                    .map_err(|e| malformed(format!("history container {index}: {e}")))?;
+                history::check_entry(index, &entry, history.times_ms.len())?;
+                decoded.push(entry);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What the first step of a frame led to.
@@ -256,6 +281,18 @@ pub struct AgentModel {
     pub exited: Vec<ContainerModel>,
     /// The latest `container_health` answer (strings and probes cut).
     pub health_answer: Option<ContainerHealth>,
+    /// The agent's last events (see `events.rs`).
+    pub events: EventLog,
+    /// The newest sample time (agent clock, ms) of a batch or history folded: what a new
+    /// connection asks for history after (`?since=`).
+    pub newest_agent_ms: Option<i64>,
+    /// The newest time the last history brought: a batch sent at it or before is already in the
+    /// rings (the agent's history and its first live batches overlap).
+    history_upto_agent_ms: Option<i64>,
+    /// Containers a history named before a batch did, and its totals (see `history.rs`).
+    history_buffer: HistoryBuffer,
+    /// When the agent process started (its clock, from `agent_status`), to tell a restart.
+    process_started_ms: Option<i64>,
     /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
     /// those on screen and the selected one.
     watched: HashSet<String>,
@@ -287,6 +324,11 @@ impl Default for AgentModel {
             host: None,
             exited: Vec::new(),
             health_answer: None,
+            events: EventLog::default(),
+            newest_agent_ms: None,
+            history_upto_agent_ms: None,
+            history_buffer: HistoryBuffer::default(),
+            process_started_ms: None,
             watched: HashSet::new(),
             waiting: VecDeque::new(),
             staged: None,
@@ -376,6 +418,14 @@ fn malformed(detail: impl std::fmt::Display) -> String {
     format::truncate(&text, MAX_REASON_CHARS).into_owned()
 }
 
+/// Whether a frame is a history chunk, by a look at its start (ours begin with their `type`):
+/// those are never skipped for a newer frame. A frame that hides its type further in is
+/// treated like a batch.
+fn looks_like_history(text: &str) -> bool {
+    let head = &text.as_bytes()[..text.len().min(256)];
+    head.windows(9).any(|w| w == b"\"history\"")
+}
+
 /// Why a frame of `chars` characters is too big to read, if it is.
 pub fn frame_too_big(chars: usize) -> Option<String> {
     (chars > MAX_FRAME_CHARS).then(|| {
@@ -391,17 +441,35 @@ impl AgentModel {
     /// Queues one text frame received at `local_ms` (browser clock). Nothing is decoded yet;
     /// a big frame replaces the big ones waiting (not started), which are counted as skipped.
     pub fn receive(&mut self, text: String, local_ms: f64) {
-        if text.len() > MAX_STATUS_CHARS {
+        let replaceable = |text: &str| text.len() > MAX_STATUS_CHARS && !looks_like_history(text);
+        if replaceable(&text) {
             let before = self.waiting.len();
-            self.waiting.retain(|w| w.text.len() <= MAX_STATUS_CHARS);
+            self.waiting.retain(|w| !replaceable(&w.text));
             self.skipped_count += (before - self.waiting.len()) as u64;
         }
         self.waiting.push_back(Inbound {
             text,
             received_ms: local_ms,
         });
-        if self.waiting.len() > MAX_WAITING {
-            self.waiting.pop_front();
+        // History chunks all wait (each holds other containers), within their own bound.
+        let (chunks, chunk_chars) = self
+            .waiting
+            .iter()
+            .filter(|w| looks_like_history(&w.text))
+            .fold((0, 0), |(n, c), w| (n + 1, c + w.text.len()));
+        let over = if self.waiting.len() - chunks > MAX_WAITING {
+            self.waiting
+                .iter()
+                .position(|w| !looks_like_history(&w.text))
+        } else if chunk_chars > MAX_WAITING_HISTORY_CHARS {
+            self.waiting
+                .iter()
+                .position(|w| looks_like_history(&w.text))
+        } else {
+            None
+        };
+        if let Some(at) = over {
+            self.waiting.remove(at);
             self.skipped_count += 1;
         }
     }
@@ -436,16 +504,13 @@ impl AgentModel {
                 break;
             };
             let mut failed = None;
-            while staged.decoded.len() < staged.spans.len() {
-                let from = staged.decoded.len();
-                let to = (from + CHECK_EVERY).min(staged.spans.len());
+            while staged.payload.decoded() < staged.spans.len() {
+                let from = staged.payload.decoded();
+                let to = (from + staged.payload.step()).min(staged.spans.len());
                 for (i, &(a, b)) in staged.spans[from..to].iter().enumerate() {
-                    match serde_json::from_str::<ContainerStats>(&staged.text[a..b]) {
-                        Ok(stats) => staged.decoded.push(stats),
-                        Err(e) => {
-                            failed = Some(malformed(format!("container {}: {e}", from + i)));
-                            break;
-                        }
+                    if let Err(reason) = staged.payload.decode(from + i, &staged.text[a..b]) {
+                        failed = Some(reason);
+                        break;
                     }
                 }
                 if failed.is_some() || !time_left() {
@@ -457,7 +522,7 @@ impl AgentModel {
                     break;
                 };
                 verdicts.push(self.refuse(&staged.text, staged.received_ms, reason));
-            } else if staged.decoded.len() == staged.spans.len() {
+            } else if staged.payload.decoded() == staged.spans.len() {
                 let Some(staged) = self.staged.take() else {
                     break;
                 };
@@ -509,13 +574,27 @@ impl AgentModel {
             Some((a, b))
         });
         match (kind, peek.containers, span) {
-            ("container_stats_batch", Some(list), Some((a, b))) => {
-                let mut rest = String::with_capacity(text.len() - (b - a) + 2);
+            ("container_stats_batch" | "history", Some(list), Some((a, b))) => {
+                let rest_len = text.len() - (b - a) + 2;
+                if kind == "history" {
+                    if let Some(reason) = history::axis_too_big(rest_len) {
+                        return Started::Done(self.refuse(&text, received_ms, reason));
+                    }
+                }
+                let mut rest = String::with_capacity(rest_len);
                 rest.push_str(&text[..a]);
                 rest.push_str("[]");
                 rest.push_str(&text[b..]);
-                let batch = match decode(&rest) {
-                    Ok(Message::ContainerStatsBatch(batch)) => batch,
+                let payload = match decode(&rest) {
+                    Ok(Message::ContainerStatsBatch(batch)) => {
+                        Payload::Batch(batch, Vec::with_capacity(list.items.len()))
+                    }
+                    Ok(Message::History(chunk)) => {
+                        if let Err(reason) = history::check_axis(&chunk) {
+                            return Started::Done(self.refuse(&text, received_ms, reason));
+                        }
+                        Payload::History(chunk, Vec::with_capacity(list.items.len()))
+                    }
                     Ok(_) => {
                         let reason = malformed("not a batch");
                         return Started::Done(self.refuse(&text, received_ms, reason));
@@ -536,10 +615,9 @@ impl AgentModel {
                     .collect::<Vec<_>>();
                 let total = list.total;
                 Started::Batch(Box::new(Staged {
-                    decoded: Vec::with_capacity(spans.len()),
                     text,
                     received_ms,
-                    batch,
+                    payload,
                     spans,
                     total,
                 }))
@@ -565,15 +643,40 @@ impl AgentModel {
                 );
                 Started::Done(self.refuse(&text, received_ms, reason))
             }
-            ("container_stats_batch" | "agent_status" | "container_health", _, _) => {
-                match decode(&text) {
+            ("history", _, _) if text.len() > history::MAX_AXIS_CHARS => {
+                let reason = history::axis_too_big(text.len()).unwrap_or_default();
+                Started::Done(self.refuse(&text, received_ms, reason))
+            }
+            ("container_event", _, _) if text.len() > MAX_EVENT_CHARS => {
+                let reason = format!(
+                    "refused a container_event of {} (at most {} is read)",
+                    format::bytes(text.len() as u64),
+                    format::bytes(MAX_EVENT_CHARS as u64)
+                );
+                Started::Done(self.refuse(&text, received_ms, reason))
+            }
+            (
+                "container_stats_batch"
+                | "agent_status"
+                | "container_health"
+                | "history"
+                | "container_event",
+                _,
+                _,
+            ) => {
+                let checked = decode(&text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|m| match &m {
+                        Message::History(chunk) => history::check_axis(chunk).map(|_| m),
+                        _ => Ok(m),
+                    });
+                match checked {
                     Ok(message) => {
                         self.ingest(message, received_ms);
                         Started::Done(self.accept(&text, received_ms))
                     }
                     Err(e) => {
-                        let reason =
-                            format::truncate(&e.to_string(), MAX_REASON_CHARS).into_owned();
+                        let reason = format::truncate(&e, MAX_REASON_CHARS).into_owned();
                         Started::Done(self.refuse(&text, received_ms, reason))
                     }
                 }
@@ -621,8 +724,20 @@ impl AgentModel {
                 self.fold_batch(batch, containers, total, local_ms);
             }
             Message::AgentStatus(mut status) => {
-                self.clock
-                    .observe(local_ms, status.sent_at.timestamp_millis() as f64);
+                let sent_ms = status.sent_at.timestamp_millis();
+                self.clock.observe(local_ms, sent_ms as f64);
+                // When the process started, on its clock: another start is another process,
+                // which numbers its events anew.
+                let started = sent_ms.saturating_sub(
+                    i64::try_from(status.uptime_secs.saturating_mul(1_000)).unwrap_or(i64::MAX),
+                );
+                if self
+                    .process_started_ms
+                    .is_some_and(|before| before.abs_diff(started) > RESTART_SLACK_MS)
+                {
+                    self.events.new_process();
+                }
+                self.process_started_ms = Some(started);
                 truncate_owned(&mut status.agent_id, MAX_KEPT_CHARS);
                 truncate_owned(&mut status.version, MAX_KEPT_CHARS);
                 for text in [&mut status.engine_version].into_iter().flatten() {
@@ -654,8 +769,15 @@ impl AgentModel {
                 self.health_answer = Some(health);
                 self.changes.health = true;
             }
-            // Contract 6 (issue 11): not read yet.
-            Message::ContainerEvent(_) | Message::History(_) => {}
+            Message::History(mut chunk) => {
+                let entries = std::mem::take(&mut chunk.containers);
+                self.fold_history(chunk, entries, local_ms);
+            }
+            Message::ContainerEvent(event) => {
+                if self.events.add(event, local_ms, &self.clock) {
+                    self.changes.events = true;
+                }
+            }
             Message::Unknown => {}
         }
     }
@@ -664,12 +786,14 @@ impl AgentModel {
         let Staged {
             text,
             received_ms,
-            batch,
+            payload,
             total,
-            decoded,
             ..
         } = staged;
-        self.fold_batch(batch, decoded, total, received_ms);
+        match payload {
+            Payload::Batch(batch, decoded) => self.fold_batch(batch, decoded, total, received_ms),
+            Payload::History(chunk, decoded) => self.fold_history(chunk, decoded, received_ms),
+        }
         self.accept(&text, received_ms)
     }
 
@@ -682,9 +806,18 @@ impl AgentModel {
         total: usize,
         local_ms: f64,
     ) {
-        let sent_ms = batch.sent_at.timestamp_millis() as f64;
+        let agent_ms = batch.sent_at.timestamp_millis();
+        let sent_ms = agent_ms as f64;
         self.clock.observe(local_ms, sent_ms);
         let t_ms = self.clock.to_local(sent_ms, local_ms);
+        // Already in the rings when the history just folded reaches this far.
+        let in_history = self
+            .history_upto_agent_ms
+            .is_some_and(|upto| agent_ms <= upto);
+        if !in_history {
+            self.history_upto_agent_ms = None;
+        }
+        self.newest_agent_ms = self.newest_agent_ms.max(Some(agent_ms));
         self.last_batch_local_ms = Some(t_ms);
         self.agent_metrics = batch.agent_metrics;
         self.host = batch.host;
@@ -726,9 +859,14 @@ impl AgentModel {
                 None => {
                     self.changes.membership = true;
                     let id = stats.id.clone();
-                    self.containers
-                        .entry(id)
-                        .or_insert_with(|| ContainerModel::new(stats))
+                    let mut container = ContainerModel::new(stats);
+                    if let Some((samples, io)) = self.history_buffer.claim(&id) {
+                        if keeps_history {
+                            history::merge(&mut container.history, samples, |s| s.t_ms);
+                            history::merge(&mut container.io_history, io, |s| s.t_ms);
+                        }
+                    }
+                    self.containers.entry(id).or_insert(container)
                 }
             };
             if container.seen != generation {
@@ -736,8 +874,10 @@ impl AgentModel {
                 distinct += 1;
             }
             if keeps_history {
-                container.history.push(sample);
-                container.io_history.push(io);
+                if !in_history {
+                    container.history.push(sample);
+                    container.io_history.push(io);
+                }
             } else if container.history.allocated() > 0 {
                 container.history.release();
                 container.io_history.release();
@@ -748,7 +888,12 @@ impl AgentModel {
             self.containers.retain(|_, c| c.seen == generation);
             self.changes.membership = true;
         }
-        self.totals.push(sum);
+        self.history_buffer.drop_parked();
+        let history_totals = self.history_buffer.take_totals();
+        history::merge(&mut self.totals, history_totals, |t| t.t_ms);
+        if !in_history {
+            self.totals.push(sum);
+        }
         let running = &self.containers;
         let mut stopped: Vec<ContainerModel> = exited
             .into_iter()
@@ -804,9 +949,57 @@ impl AgentModel {
         self.watched.extend(ids.into_iter().cloned());
     }
 
-    /// A new connection is starting: the agent may have restarted with another clock.
+    /// A new connection is starting: the agent may have restarted with another clock, and a
+    /// history half received is not coming on.
     pub fn connection_reset(&mut self) {
         self.clock.reset();
+        self.history_buffer.clear();
+        self.history_upto_agent_ms = None;
+    }
+
+    /// Folds a history chunk whose entries (at most [`MAX_CONTAINERS`], each checked against
+    /// its times) were decoded apart from it: points go into the rings of the containers the
+    /// model has, or wait for the batch that lists them; the totals are summed over the
+    /// chunks and merged with the last one (or with the next batch).
+    fn fold_history(&mut self, chunk: History, entries: Vec<ContainerHistory>, local_ms: f64) {
+        let sent_agent_ms = chunk.sent_at.timestamp_millis();
+        self.clock.observe(local_ms, sent_agent_ms as f64);
+        let local_sent = self.clock.to_local(sent_agent_ms as f64, local_ms);
+        let times = history::local_times(&chunk.times_ms, sent_agent_ms, local_sent);
+        let newest = chunk
+            .times_ms
+            .iter()
+            .zip(&times)
+            .rev()
+            .find(|(_, local)| local.is_some())
+            .map(|(t, _)| *t);
+        if newest.is_some() {
+            self.newest_agent_ms = self.newest_agent_ms.max(newest);
+            self.history_upto_agent_ms = self.history_upto_agent_ms.max(newest);
+        }
+        let full_history = self.containers.len() <= FULL_HISTORY_UP_TO;
+        for mut entry in entries {
+            truncate_owned(&mut entry.id, MAX_ID_CHARS);
+            self.history_buffer
+                .add_totals(&chunk.times_ms, &times, &entry);
+            if !(full_history || self.watched.contains(&entry.id)) {
+                continue;
+            }
+            let (samples, io) = history::entry_points(&times, &entry, CONTAINER_HISTORY);
+            match self.containers.get_mut(&entry.id) {
+                Some(container) => {
+                    history::merge(&mut container.history, samples, |s| s.t_ms);
+                    history::merge(&mut container.io_history, io, |s| s.t_ms);
+                    self.changes.figures = true;
+                }
+                None => self.history_buffer.park(entry.id, samples, io),
+            }
+        }
+        if chunk.last {
+            let totals = self.history_buffer.take_totals();
+            history::merge(&mut self.totals, totals, |t| t.t_ms);
+        }
+        self.changes.history = true;
     }
 
     /// Hands the pending changes to the view and starts collecting anew.

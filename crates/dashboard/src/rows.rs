@@ -13,6 +13,7 @@ use crate::ingest::ContainerModel;
 use crate::metrics::{self, Value, METRICS, SPARK_POINTS};
 use crate::present::{self, RowView};
 use crate::sparkline;
+use crate::text;
 
 /// What a CPU figure is a percentage of. `cpu_pct` on the wire is of one core; the other
 /// scales divide it.
@@ -127,9 +128,11 @@ pub fn chart_cpu_scale(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Badge {
     /// `data-badge` and CSS class: `paused`, `restarting`, `unhealthy`, `starting`, `exited`,
-    /// `oom`, `other`.
+    /// `oom`, `died`, `removed`, `other`.
     pub kind: &'static str,
     pub text: String,
+    /// Its tooltip when it says more than the text (a time of death's date); else the text.
+    pub tip: String,
 }
 
 /// The badges of a container: its state when not plainly running, its health when not
@@ -138,6 +141,7 @@ pub fn badges(stats: &ContainerStats) -> Vec<Badge> {
     let badge = |kind, text: &str| Badge {
         kind,
         text: text.to_owned(),
+        tip: text.to_owned(),
     };
     let mut out = Vec::new();
     match stats.state {
@@ -156,6 +160,7 @@ pub fn badges(stats: &ContainerStats) -> Vec<Badge> {
             };
             out.push(Badge {
                 kind: "exited",
+                tip: text.clone(),
                 text,
             });
         }
@@ -169,7 +174,34 @@ pub fn badges(stats: &ContainerStats) -> Vec<Badge> {
         Some(Health::Healthy) | Some(Health::Unknown) | None => {}
     }
     if stats.oom_killed == Some(true) {
-        out.push(badge("oom", "OOM"));
+        out.push(badge("oom", text::OOM_KILLED));
+    }
+    out
+}
+
+/// What a stopped container's row adds (contract 6): when it died, "died 2m 5s ago" with the
+/// date in the tooltip (`now_agent_ms`: the browser's now on the agent's clock), and
+/// "removed" once it is gone from the engine.
+pub fn stopped_badges(stats: &ContainerStats, now_agent_ms: Option<i64>) -> Vec<Badge> {
+    let mut out = Vec::new();
+    if let (Some(finished), Some(now)) = (stats.finished_at, now_agent_ms) {
+        let ago_ms = now.saturating_sub(finished.timestamp_millis()).max(0);
+        let text = text::died_ago(&format::ago(ago_ms as f64));
+        out.push(Badge {
+            kind: "died",
+            tip: format!(
+                "{text}: {}",
+                finished.format("%Y-%m-%d %H:%M:%S UTC (agent clock)")
+            ),
+            text,
+        });
+    }
+    if stats.removed == Some(true) {
+        out.push(Badge {
+            kind: "removed",
+            text: text::REMOVED.to_owned(),
+            tip: text::REMOVED_TIP.to_owned(),
+        });
     }
     out
 }
@@ -207,6 +239,8 @@ pub struct RowContext {
     pub host_cores: Option<u32>,
     /// The agent's `host.mem_total_bytes`, which tells "no limit" from a limit.
     pub host_memory: Option<u64>,
+    /// The browser's now on the agent's clock, for a stopped container's time of death.
+    pub now_agent_ms: Option<i64>,
 }
 
 /// The row of `container` (`stopped` for one from `batch.exited`).
@@ -257,9 +291,13 @@ pub fn row(container: &ContainerModel, stopped: bool, ctx: RowContext) -> Row {
         }
         tips[i] = tip;
     }
+    let mut badges = badges(stats);
+    if stopped {
+        badges.extend(stopped_badges(stats, ctx.now_agent_ms));
+    }
     Row {
         view,
-        badges: badges(stats),
+        badges,
         tips,
         stopped,
         group: None,
@@ -548,7 +586,7 @@ mod tests {
                     oom_killed: Some(true),
                     ..stats(Some(S::Exited), None)
                 },
-                &["exited (137)", "OOM"],
+                &["exited (137)", "OOM killed"],
             ),
             (stats(Some(S::Exited), None), &["exited"]),
             (
@@ -559,6 +597,82 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(text(&s), want, "{:?} {:?}", s.state, s.health);
         }
+    }
+
+    #[test]
+    fn stopped_rows_say_when_they_died_and_whether_removed() {
+        let died = |secs: i64| chrono::DateTime::from_timestamp(1_795_773_600 - secs, 0);
+        let now = Some(1_795_773_600_000);
+        let text = |s: &ContainerStats, now| -> Vec<(&str, String)> {
+            stopped_badges(s, now)
+                .into_iter()
+                .map(|b| (b.kind, b.text))
+                .collect()
+        };
+        // (finished_at, removed, now, badges)
+        type Case<'a> = (
+            Option<i64>,
+            Option<bool>,
+            Option<i64>,
+            Vec<(&'a str, &'a str)>,
+        );
+        let cases: [Case; 5] = [
+            (Some(125), None, now, vec![("died", "died 2 min ago")]),
+            (
+                Some(3),
+                Some(true),
+                now,
+                vec![("died", "died 3 s ago"), ("removed", "removed")],
+            ),
+            // A time of death after now (clocks): just now.
+            (Some(-30), None, now, vec![("died", "died just now")]),
+            (None, Some(false), now, vec![]),
+            (Some(10), None, None, vec![]),
+        ];
+        for (ago, removed, now, want) in cases {
+            let s = ContainerStats {
+                finished_at: ago.and_then(died),
+                removed,
+                ..stats(Some(ContainerState::Exited), None)
+            };
+            let got = text(&s, now);
+            let want: Vec<(&str, String)> =
+                want.into_iter().map(|(k, t)| (k, t.to_owned())).collect();
+            assert_eq!(got, want, "{ago:?} {removed:?}");
+        }
+        let s = ContainerStats {
+            finished_at: died(60),
+            ..stats(Some(ContainerState::Exited), None)
+        };
+        let tip = stopped_badges(&s, now)
+            .pop()
+            .map(|b| b.tip)
+            .unwrap_or_default();
+        assert_eq!(tip, "died 60 s ago: 2026-11-27 09:59:00 UTC (agent clock)");
+        // A running row never gets them.
+        let model = ContainerModel::new(s);
+        assert!(row(
+            &model,
+            false,
+            RowContext {
+                now_agent_ms: now,
+                ..RowContext::default()
+            }
+        )
+        .badges
+        .iter()
+        .all(|b| b.kind != "died"));
+        assert!(row(
+            &model,
+            true,
+            RowContext {
+                now_agent_ms: now,
+                ..RowContext::default()
+            }
+        )
+        .badges
+        .iter()
+        .any(|b| b.kind == "died"));
     }
 
     #[test]
@@ -581,6 +695,7 @@ mod tests {
             scale,
             host_cores: Some(4),
             host_memory: None,
+            now_agent_ms: None,
         };
         let core = row(&model, false, ctx(CpuScale::Core));
         assert_eq!(core.view.text("cpu"), "60.0 %");

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::conn_state::ConnState;
 use crate::detail::{DetailView, HealthLogView};
+use crate::events::{EventKind, EventLine, FEED_PAGE};
 use crate::fleet::{FleetRow, HostTile, FLEET_ROWS};
 use crate::host::HostFact;
 pub use crate::roster::{ChartId, Selection};
@@ -75,6 +76,8 @@ pub struct AgentView {
     pub debug_frames: ArcRwSignal<Vec<String>>,
     /// "frames N, malformed M".
     pub debug_counts: ArcRwSignal<String>,
+    /// The card's own feed: its newest events (`events::CARD_FEED_LINES`).
+    pub events: ArcRwSignal<Vec<EventLine>>,
 }
 
 impl AgentView {
@@ -100,6 +103,7 @@ impl AgentView {
             frame_error: ArcRwSignal::new(None),
             debug_frames: ArcRwSignal::new(Vec::new()),
             debug_counts: ArcRwSignal::new(String::new()),
+            events: ArcRwSignal::new(Vec::new()),
         }
     }
 
@@ -151,6 +155,33 @@ impl FleetSignals {
     }
 }
 
+/// The merged event feed: what it shows and the user's choices; `frame.rs` writes the lines
+/// when an agent's events or a choice change, in a frame of their own.
+#[derive(Clone, Copy)]
+pub struct EventSignals {
+    /// Newest first, at most `limit`.
+    pub lines: RwSignal<Vec<EventLine>>,
+    /// (lines shown, events matching).
+    pub counts: RwSignal<(usize, usize)>,
+    /// Case-insensitive text matched against host, container and words.
+    pub filter: RwSignal<String>,
+    pub kind: RwSignal<EventKind>,
+    /// Lines shown: [`FEED_PAGE`], more with each "show more".
+    pub limit: RwSignal<usize>,
+}
+
+impl EventSignals {
+    pub fn new() -> Self {
+        Self {
+            lines: RwSignal::new(Vec::new()),
+            counts: RwSignal::new((0, 0)),
+            filter: RwSignal::new(String::new()),
+            kind: RwSignal::new(EventKind::All),
+            limit: RwSignal::new(FEED_PAGE),
+        }
+    }
+}
+
 /// App-wide signals, provided as context. Its actions (adding an agent, selecting a
 /// container, …) are in `app.rs`.
 #[derive(Clone, Copy)]
@@ -178,6 +209,8 @@ pub struct Dashboard {
     pub now: RwSignal<f64>,
     /// The fleet view (`ViewPrefs::fleet` says whether it is shown).
     pub fleet: FleetSignals,
+    /// The merged event feed.
+    pub events: EventSignals,
     /// `?debug=true`.
     pub debug: bool,
 }

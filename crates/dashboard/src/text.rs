@@ -269,6 +269,122 @@ pub fn debug_counts(malformed: u64, skipped: u64) -> String {
     format!("malformed frames: {malformed}, skipped (a newer one arrived first): {skipped}")
 }
 
+// Events (contract 6).
+pub const EVENTS_TITLE: &str = "Events";
+pub const EVENTS_REGION: &str = "Events of every agent, newest first";
+pub const CARD_EVENTS_TITLE: &str = "Recent events";
+pub const EVENTS_FILTER_LABEL: &str = "Filter events";
+pub const EVENTS_FILTER_PLACEHOLDER: &str = "Filter events by host, container or words";
+pub const EVENTS_KIND_LABEL: &str = "Kind of events";
+pub const NO_EVENTS: &str = "No events yet.";
+pub const NO_MATCHING_EVENTS: &str = "No event matches.";
+pub const SHOW_MORE_EVENTS: &str = "Show more";
+
+/// The kind picker's option for `kind` (`events::EventKind::as_str`).
+pub fn event_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "problems" => "Problems only (non-zero exits, OOM, unhealthy, restarts)",
+        "deaths" => "Deaths and OOM kills",
+        "health" => "Health checks",
+        "lifecycle" => "Start, stop, create, remove, kill, pause",
+        _ => "All events",
+    }
+}
+
+pub fn events_shown(shown: usize, matching: usize) -> String {
+    format!("{shown} of {matching} events")
+}
+
+/// The usual names of the signals `docker kill` and `docker stop` send.
+fn signal_name(signal: u32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        6 => "SIGABRT",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        12 => "SIGUSR2",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// What an event says happened: "died, exit code 137, OOM killed", "health: unhealthy",
+/// "killed with signal 15 (SIGTERM)".
+pub fn event_words(
+    action: dockscope_protocol::EventAction,
+    exit_code: Option<i64>,
+    oom_killed: bool,
+    signal: Option<u32>,
+    health: Option<dockscope_protocol::Health>,
+) -> String {
+    use dockscope_protocol::{EventAction as A, Health as H};
+    match action {
+        A::Die => {
+            let mut words = "died".to_owned();
+            if let Some(code) = exit_code {
+                words.push_str(&format!(", exit code {code}"));
+            }
+            if oom_killed {
+                words.push_str(", OOM killed");
+            }
+            words
+        }
+        A::Kill => match (signal, signal.and_then(signal_name)) {
+            (Some(n), Some(name)) => format!("killed with signal {n} ({name})"),
+            (Some(n), None) => format!("killed with signal {n}"),
+            (None, _) => "killed".to_owned(),
+        },
+        A::HealthStatus => format!(
+            "health: {}",
+            match health {
+                Some(H::Healthy) => "healthy",
+                Some(H::Unhealthy) => "unhealthy",
+                Some(H::Starting) => "starting",
+                Some(H::Unknown) | None => "unknown",
+            }
+        ),
+        A::Oom => "out of memory: the OOM killer struck".to_owned(),
+        A::Create => "created".to_owned(),
+        A::Start => "started".to_owned(),
+        A::Stop => "stopped".to_owned(),
+        A::Restart => "restarted".to_owned(),
+        A::Pause => "paused".to_owned(),
+        A::Unpause => "unpaused".to_owned(),
+        A::Destroy => "removed".to_owned(),
+        A::Unknown => "other event".to_owned(),
+    }
+}
+
+/// An event's label on a chart: "db died (137)", "api unhealthy".
+pub fn event_mark(
+    action: dockscope_protocol::EventAction,
+    name: &str,
+    exit_code: Option<i64>,
+) -> String {
+    use dockscope_protocol::EventAction as A;
+    let name = crate::format::truncate(name, 24);
+    match (action, exit_code) {
+        (A::Die, Some(code)) => format!("{name} died ({code})"),
+        (A::Die, None) => format!("{name} died"),
+        (A::Oom, _) => format!("{name} OOM"),
+        (A::Restart, _) => format!("{name} restarted"),
+        (A::HealthStatus, _) => format!("{name} unhealthy"),
+        _ => name.into_owned(),
+    }
+}
+
+// Stopped containers (contract 6).
+/// "died 2m 5s ago", from the time of death.
+pub fn died_ago(ago: &str) -> String {
+    format!("died {ago}")
+}
+pub const OOM_KILLED: &str = "OOM killed";
+pub const REMOVED: &str = "removed";
+pub const REMOVED_TIP: &str =
+    "removed from the engine since (docker rm); listed until the agent's --keep-exited is up";
+
 #[cfg(test)]
 mod tests {
     use super::*;

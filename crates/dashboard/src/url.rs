@@ -229,9 +229,62 @@ pub fn same_origin_ws(page_protocol: &str, page_host: &str, ws_path: &str) -> St
     format!("{scheme}://{page_host}{path}")
 }
 
+/// The address one connection attempt opens: the agent's `url` with `?since=<since>` (agent
+/// clock, ms since the epoch: the newest sample the dashboard has) when it has any, so the
+/// agent sends only the history it missed. An older agent ignores the parameter; one already
+/// in `url` is replaced.
+pub fn with_since(url: &str, since: Option<i64>) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => (url, ""),
+    };
+    let param = dockscope_protocol::SINCE_PARAM;
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| p.split('=').next() != Some(param))
+        .map(str::to_owned)
+        .collect();
+    if let Some(since) = since {
+        pairs.push(format!("{param}={since}"));
+    }
+    if pairs.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", pairs.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_goes_into_the_query() {
+        let cases = [
+            ("ws://h:1/ws", None, "ws://h:1/ws"),
+            (
+                "ws://h:1/ws",
+                Some(1_795_773_600_000),
+                "ws://h:1/ws?since=1795773600000",
+            ),
+            ("ws://h:1/ws?x=1", Some(5), "ws://h:1/ws?x=1&since=5"),
+            (
+                "ws://h:1/ws?since=3&x=1",
+                Some(5),
+                "ws://h:1/ws?x=1&since=5",
+            ),
+            ("ws://h:1/ws?since=3", None, "ws://h:1/ws"),
+            (
+                "ws://h:1/ws?sinceX=3",
+                Some(-1),
+                "ws://h:1/ws?sinceX=3&since=-1",
+            ),
+        ];
+        for (url, since, want) in cases {
+            assert_eq!(with_since(url, since), want, "{url} {since:?}");
+        }
+    }
 
     #[test]
     fn normalises_the_accepted_forms() {

@@ -7,6 +7,7 @@ use crate::present;
 use crate::state::{AgentView, Dashboard};
 use crate::text::{self, TOKEN_STORAGE_NOTE};
 use crate::view::detail::DetailPanel;
+use crate::view::events::CardEvents;
 use crate::view::table::ContainerTable;
 
 /// Characters of the engine's error shown on the card; the whole kept text is on hover.
@@ -248,6 +249,7 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
                 <DetailPanel />
             </Show>
             <ContainerTable agent=agent.clone() />
+            <CardEvents lines=agent.events.clone() />
         </section>
     }
 }

@@ -5,6 +5,7 @@ mod card;
 mod controls;
 mod debug;
 mod detail;
+mod events;
 mod fleet;
 mod header;
 mod table;
@@ -22,6 +23,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header::Header />
         <header::Banners />
+        <events::EventsPanel />
         <controls::ViewControls />
         // The cards stay in the page under the fleet view (hidden, their charts kept).
         <Show when=move || dashboard.view.with(|v| v.fleet)>

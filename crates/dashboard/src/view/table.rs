@@ -244,7 +244,7 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                         // stays the container's name (what filtering, sorting and tests read).
                         <For each=move || data.with(|d| d.badges.clone()) key=|b| (b.kind, b.text.clone()) let:badge>
                             <span class=format!("badge state-{}", badge.kind) data-testid="state-badge"
-                                data-badge=badge.kind data-label=badge.text.clone() title=badge.text></span>
+                                data-badge=badge.kind data-label=badge.text.clone() title=badge.tip></span>
                         </For>
                     </div>
                 }
