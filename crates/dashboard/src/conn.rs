@@ -10,7 +10,8 @@
 //!   ingest ──────────┘ (Verdict: usable or refused) ◀──────────────────┘
 //! ```
 //!
-//! The socket lives in a dedicated worker (`src/bin/socket-worker.rs`, see [`Socket`]): the browser builds
+//! The socket lives in the page's one connection worker (`src/bin/socket-worker.rs`, see
+//! [`Socket`] and [`Pool`]): the browser builds
 //! a text frame's string on the thread that owns the socket (a 67 MB frame costs ~0.5 s
 //! there), and the worker refuses a frame over [`MAX_FRAME_CHARS`] by its length, so such a
 //! frame never reaches the page's main thread, nor WASM; the connection is closed (then
@@ -24,8 +25,12 @@
 //! of access logs. A refused upgrade (HTTP 401) looks like any failed connect to the page
 //! (close code 1006), so the reason names the token as a likely cause.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use dockscope_protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
-use futures::channel::mpsc::{unbounded, UnboundedReceiver};
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::{select, FutureExt, StreamExt};
 use leptos::prelude::{ArcRwSignal, GetUntracked};
 use wasm_bindgen::closure::Closure;
@@ -166,17 +171,129 @@ enum SocketEvent {
 /// content hash (their names are fixed at build time), so the agent serves them `no-cache`.
 const WORKER_URL: &str = "socket-worker_loader.js";
 
-/// One agent's WebSocket, owned by a dedicated worker (`src/bin/socket-worker.rs`): the browser builds each
-/// text frame's string on the worker's thread, which refuses frames over [`MAX_FRAME_CHARS`]
-/// by length, so a huge frame is never copied to the page, let alone into WASM. Dropping it
-/// asks the worker to close the socket and end.
-struct Socket {
+/// The one connection worker every [`Socket`] of the page goes through (see
+/// `src/bin/socket-worker.rs` for why one, not one per agent), started with the first socket.
+/// Its messages name a socket by id; each is passed to that socket's channel.
+struct Pool {
     worker: web_sys::Worker,
     /// Whether the worker said it is listening (its WASM loads after the script starts, and an
-    /// order posted before then would be lost).
-    ready: std::rc::Rc<std::cell::Cell<bool>>,
+    /// order posted before then would be lost); until then orders wait in `queued`.
+    ready: Rc<Cell<bool>>,
+    queued: Rc<RefCell<Vec<js_sys::Object>>>,
+    /// The open sockets' channels by id.
+    routes: Rc<RefCell<HashMap<u32, UnboundedSender<SocketEvent>>>>,
+    next_id: Cell<u32>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(JsValue)>,
+}
+
+thread_local! {
+    /// The page's pool; `None` until the first socket, and again after the worker failed.
+    static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
+}
+
+impl Pool {
+    /// The running pool, started if there is none.
+    fn get() -> Result<Rc<Pool>, String> {
+        if let Some(pool) = POOL.with(|pool| pool.borrow().clone()) {
+            return Ok(pool);
+        }
+        let pool = Rc::new(Pool::start()?);
+        POOL.with(|slot| *slot.borrow_mut() = Some(pool.clone()));
+        Ok(pool)
+    }
+
+    fn start() -> Result<Pool, String> {
+        let worker = web_sys::Worker::new(WORKER_URL)
+            .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
+        let ready = Rc::new(Cell::new(false));
+        let queued: Rc<RefCell<Vec<js_sys::Object>>> = Rc::default();
+        let routes: Rc<RefCell<HashMap<u32, UnboundedSender<SocketEvent>>>> = Rc::default();
+        let on_message = {
+            let (worker, ready, queued, routes) = (
+                worker.clone(),
+                ready.clone(),
+                queued.clone(),
+                routes.clone(),
+            );
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                if is_ready(&data) {
+                    ready.set(true);
+                    for order in queued.borrow_mut().drain(..) {
+                        let _ = worker.post_message(&order);
+                    }
+                    return;
+                }
+                let id = js_sys::Reflect::get(&data, &"id".into())
+                    .ok()
+                    .and_then(|id| id.as_f64());
+                let (Some(id), Some(item)) = (id, socket_event(&data)) else {
+                    return;
+                };
+                if let Some(route) = routes.borrow().get(&(id as u32)) {
+                    let _ = route.unbounded_send(item);
+                }
+            })
+        };
+        // The worker script failed to load, or the worker died: every socket is lost. Each is
+        // told (a refused connect, then backoff) and the next one starts a new worker.
+        let on_error = {
+            let (worker, routes) = (worker.clone(), routes.clone());
+            Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                worker.terminate();
+                // Dropped after this handler returns (the pool owns the handler).
+                if let Some(pool) = POOL.with(|pool| pool.borrow_mut().take()) {
+                    wasm_bindgen_futures::spawn_local(async move { drop(pool) });
+                }
+                for (_, route) in routes.borrow_mut().drain() {
+                    let _ = route.unbounded_send(SocketEvent::Refused(
+                        "the connection worker (socket-worker_loader.js) failed".to_owned(),
+                    ));
+                }
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Pool {
+            worker,
+            ready,
+            queued,
+            routes,
+            next_id: Cell::new(1),
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    }
+
+    /// Posts an order for socket `id`, or queues it until the worker is ready.
+    fn order(&self, id: u32, fields: &[(&str, JsValue)]) {
+        let order = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&order, &"id".into(), &f64::from(id).into());
+        for (key, value) in fields {
+            let _ = js_sys::Reflect::set(&order, &(*key).into(), value);
+        }
+        if self.ready.get() {
+            let _ = self.worker.post_message(&order);
+        } else {
+            self.queued.borrow_mut().push(order);
+        }
+    }
+}
+
+/// Starts the page's connection worker if it is not running. A worker that cannot start is
+/// reported by the first [`Socket`] that needs it.
+pub fn warm_up() {
+    let _ = Pool::get();
+}
+
+/// One agent's WebSocket, owned by the page's connection worker ([`Pool`]): the browser builds
+/// each text frame's string on the worker's thread, which refuses frames over
+/// [`MAX_FRAME_CHARS`] by length, so a huge frame is never copied to the page, let alone into
+/// WASM. Dropping it closes the socket; no event of it arrives after.
+struct Socket {
+    pool: Rc<Pool>,
+    id: u32,
 }
 
 impl Socket {
@@ -184,68 +301,31 @@ impl Socket {
         url: &str,
         protocols: &[String],
     ) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
-        let worker = web_sys::Worker::new(WORKER_URL)
-            .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
-        let order = js_sys::Object::new();
+        let pool = Pool::get()?;
+        let id = pool.next_id.get();
+        pool.next_id.set(id.wrapping_add(1));
+        let (tx, rx) = unbounded();
+        pool.routes.borrow_mut().insert(id, tx);
         let list = js_sys::Array::new();
         for protocol in protocols {
             list.push(&JsValue::from_str(protocol));
         }
-        let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&order, &key.into(), value);
-        set("url", &JsValue::from_str(url))
-            .and_then(|_| set("protocols", &list))
-            .and_then(|_| set("max", &JsValue::from_f64(MAX_FRAME_CHARS as f64)))
-            .map_err(|e| format!("could not start the connection worker: {}", js_text(&e)))?;
-        let (tx, rx) = unbounded();
-        let ready = std::rc::Rc::new(std::cell::Cell::new(false));
-        let on_message = {
-            let (tx, worker, ready) = (tx.clone(), worker.clone(), ready.clone());
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let data = event.data();
-                if is_ready(&data) {
-                    ready.set(true);
-                    if let Err(e) = worker.post_message(&order) {
-                        let _ = tx.unbounded_send(SocketEvent::Refused(format!(
-                            "could not start the connection worker: {}",
-                            js_text(&e)
-                        )));
-                    }
-                } else if let Some(item) = socket_event(&data) {
-                    let _ = tx.unbounded_send(item);
-                }
-            })
-        };
-        // The worker script failed to load or threw: report it as a refused connect.
-        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            let _ = tx.unbounded_send(SocketEvent::Refused(
-                "the connection worker (socket-worker_loader.js) failed to load".to_owned(),
-            ));
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok((
-            Socket {
-                worker,
-                ready,
-                _on_message: on_message,
-                _on_error: on_error,
-            },
-            rx,
-        ))
+        pool.order(
+            id,
+            &[
+                ("url", JsValue::from_str(url)),
+                ("protocols", list.into()),
+                ("max", JsValue::from_f64(MAX_FRAME_CHARS as f64)),
+            ],
+        );
+        Ok((Socket { pool, id }, rx))
     }
-}
 
-impl Socket {
-    /// Asks the worker to send `text` on its socket (`{send: text}`); before the worker is
-    /// ready there is no socket to send on, and the message is dropped.
+    /// Sends `text` on the socket once it is open; before that, or after it closed, the
+    /// worker drops it.
     fn send(&self, text: &str) {
-        if !self.ready.get() {
-            return;
-        }
-        let order = js_sys::Object::new();
-        if js_sys::Reflect::set(&order, &"send".into(), &JsValue::from_str(text)).is_ok() {
-            let _ = self.worker.post_message(&order);
-        }
+        self.pool
+            .order(self.id, &[("send", JsValue::from_str(text))]);
     }
 }
 
@@ -257,7 +337,7 @@ fn is_ready(data: &JsValue) -> bool {
         .is_some_and(|t| t == "ready")
 }
 
-/// Reads one message of the worker (see `src/bin/socket-worker.rs`).
+/// Reads one message of the worker about a socket (see `src/bin/socket-worker.rs`).
 fn socket_event(data: &JsValue) -> Option<SocketEvent> {
     let field = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();
     let number = |key: &str| field(key).and_then(|v| v.as_f64()).unwrap_or(0.0);
@@ -278,18 +358,15 @@ fn socket_event(data: &JsValue) -> Option<SocketEvent> {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.worker.set_onmessage(None);
-        self.worker.set_onerror(None);
-        if !self.ready.get() {
-            // No socket yet, and an order now would arrive before anything listens.
-            self.worker.terminate();
-            return;
-        }
-        let close = js_sys::Object::new();
-        let asked = js_sys::Reflect::set(&close, &"close".into(), &JsValue::TRUE)
-            .and_then(|_| self.worker.post_message(&close));
-        if asked.is_err() {
-            self.worker.terminate();
+        self.pool.routes.borrow_mut().remove(&self.id);
+        if self.pool.ready.get() {
+            self.pool.order(self.id, &[("close", JsValue::TRUE)]);
+        } else {
+            // Not sent yet: the socket is never opened.
+            let id = JsValue::from_f64(f64::from(self.id));
+            self.pool.queued.borrow_mut().retain(|order| {
+                js_sys::Reflect::get(order, &"id".into()).ok().as_ref() != Some(&id)
+            });
         }
     }
 }

@@ -13,8 +13,9 @@ pub struct Ring<T> {
 
 impl<T> Ring<T> {
     /// An empty ring; a capacity of 0 is treated as 1 so `push` always keeps the newest item.
-    /// Nothing is allocated until the first push, and then only as items arrive: thousands of
-    /// containers can each have a ring that most never fill.
+    /// Nothing is allocated until the first push, and then only as items arrive (doubling, up
+    /// to exactly `capacity`): thousands of containers can each have a ring that most never
+    /// fill.
     pub fn new(capacity: usize) -> Self {
         Self {
             items: VecDeque::new(),
@@ -26,8 +27,19 @@ impl<T> Ring<T> {
     pub fn push(&mut self, item: T) {
         if self.items.len() == self.capacity {
             self.items.pop_front();
+        } else if self.items.len() == self.items.capacity() {
+            self.grow();
         }
         self.items.push_back(item);
+    }
+
+    /// Doubles the memory (from 8 items), but never past `capacity`: left to itself, a
+    /// `VecDeque` doubles to the next power of two, 512 items for a ring of 300, and 2,000
+    /// containers' rings would keep 40 % more memory than they can use.
+    fn grow(&mut self) {
+        let len = self.items.len();
+        let target = (len * 2).max(8).min(self.capacity);
+        self.items.reserve_exact(target - len);
     }
 
     /// Oldest first.
@@ -66,7 +78,7 @@ impl<T> Ring<T> {
         self.items = VecDeque::new();
     }
 
-    /// Items the ring has memory for now (at most about its capacity).
+    /// Items the ring has memory for now (at most its capacity).
     pub fn allocated(&self) -> usize {
         self.items.capacity()
     }
@@ -105,6 +117,11 @@ mod tests {
             ring.push(i);
         }
         assert_eq!(ring.len(), 300);
+        assert_eq!(
+            ring.allocated(),
+            300,
+            "full, a ring has memory for its capacity only"
+        );
         ring.release();
         assert_eq!((ring.len(), ring.allocated()), (0, 0));
     }

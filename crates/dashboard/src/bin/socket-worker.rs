@@ -1,23 +1,30 @@
-//! The connection worker: one agent's WebSocket, in a dedicated worker that `conn.rs` starts
-//! per connection. Trunk builds it as a second WASM binary (`data-type="worker"` in
-//! `index.html`) with a generated loader, `socket-worker_loader.js`.
+//! The connection worker: every agent's WebSocket, in one dedicated worker that `conn.rs`
+//! starts with the first connection. Trunk builds it as a second WASM binary
+//! (`data-type="worker"` in `index.html`) with a generated loader, `socket-worker_loader.js`.
 //!
 //! The browser turns each text frame into a string on the thread that owns the socket, before
-//! any of our code runs: a 67 MB frame costs about half a second there. Owning the socket here
+//! any of our code runs: a 67 MB frame costs about half a second there. Owning the sockets here
 //! keeps that cost off the page. The worker reads only a frame's length (never its text: the
 //! string is passed on as a JS value, not copied into WASM) and refuses frames over the page's
-//! limit by closing the socket.
+//! limit by closing that socket.
+//!
+//! One worker holds every socket, each under the id the page gave it: a worker costs a thread,
+//! a WASM instance and 20–25 MiB of the renderer's memory, and 20 of them starting at once
+//! delayed the first row of a 20-agent page by about a second. The price is that the sockets
+//! share one thread: while the browser builds one agent's huge frame, the others' frames wait
+//! (at most the page's frame limit's worth, about half a second).
 //!
 //! ```text
-//!  page → worker  {url, protocols, max}   open the socket (once, after "ready")
-//!                 {send: text}            send a client message on the open socket
-//!                 {close: true}           close it; the worker ends
-//!  worker → page  {t: "text", d}          a frame within the limit, as it came
-//!                 {t: "big", n}           a frame of n characters, refused; socket closed
-//!                 {t: "bin", n}           a binary frame of n bytes (the stream is text)
-//!                 {t: "error"}            the socket's error event (a close follows)
-//!                 {t: "close", code, reason}
-//!                 {t: "refused", why}     the WebSocket constructor threw (bad URL)
+//!  page → worker  {id, url, protocols, max}  open socket `id`
+//!                 {id, send: text}           send a client message on socket `id`, if open
+//!                 {id, close: true}          close socket `id` (no events for it follow)
+//!  worker → page  {t: "ready"}               listening (orders posted before are lost)
+//!                 {id, t: "text", d}         a frame within the limit, as it came
+//!                 {id, t: "big", n}          a frame of n characters, refused; socket closed
+//!                 {id, t: "bin", n}          a binary frame of n bytes (the stream is text)
+//!                 {id, t: "error"}           the socket's error event (a close follows)
+//!                 {id, t: "close", code, reason}
+//!                 {id, t: "refused", why}    the WebSocket constructor threw (bad URL)
 //! ```
 
 #[cfg(target_arch = "wasm32")]
@@ -33,145 +40,239 @@ fn main() {
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
-    use std::cell::{Cell, RefCell};
+    use std::cell::{OnceCell, RefCell};
+    use std::collections::HashMap;
     use std::rc::Rc;
 
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
     use web_sys::{BinaryType, CloseEvent, DedicatedWorkerGlobalScope, MessageEvent, WebSocket};
 
+    /// The property of a `WebSocket` object that holds its id, so one set of handlers serves
+    /// every socket.
+    const ID_KEY: &str = "dockscopeId";
+
+    /// One open socket.
+    struct Open {
+        socket: WebSocket,
+        /// The page's frame limit, in characters.
+        max: f64,
+        /// A frame over the limit came: the socket is closing, and nothing more is passed on.
+        refusing: bool,
+    }
+
+    /// Every open socket by id, and the worker's scope to post from.
+    struct Sockets {
+        scope: DedicatedWorkerGlobalScope,
+        open: RefCell<HashMap<u32, Open>>,
+        /// The `message`, `error` and `close` handlers every socket shares (set once, alive as
+        /// long as the worker).
+        handlers: OnceCell<[js_sys::Function; 3]>,
+    }
+
     /// Listens for the page's orders for the life of the worker.
     pub fn start() {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-        let socket: Rc<RefCell<Option<WebSocket>>> = Rc::default();
+        let sockets = Rc::new(Sockets {
+            scope: scope.clone(),
+            open: RefCell::default(),
+            handlers: OnceCell::new(),
+        });
+        let weak = Rc::downgrade(&sockets);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+            let weak = weak.clone();
+            move |event: MessageEvent| {
+                if let Some(sockets) = weak.upgrade() {
+                    sockets.message(&event);
+                }
+            }
+        });
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new({
+            let weak = weak.clone();
+            move |event: web_sys::Event| {
+                if let (Some(sockets), Some(id)) = (weak.upgrade(), id_of(&event)) {
+                    post(&sockets.scope, id, &[("t", "error".into())]);
+                }
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            if let Some(sockets) = weak.upgrade() {
+                sockets.closed(&event);
+            }
+        });
+        // Made once for the worker's life (`into_js_value` hands them to JS for good).
+        let _ = sockets.handlers.set([
+            on_message.into_js_value().unchecked_into(),
+            on_error.into_js_value().unchecked_into(),
+            on_close.into_js_value().unchecked_into(),
+        ]);
         let on_order = {
-            let scope = scope.clone();
+            let sockets = sockets.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                order(&scope, &socket, &event.data());
+                sockets.order(&event.data());
             })
         };
         scope.set_onmessage(Some(on_order.as_ref().unchecked_ref()));
-        // The worker exists for this one listener; it ends with the worker.
+        // The worker exists for this one listener (which owns `sockets`); it ends with the
+        // worker.
         on_order.forget();
-        // The page waits for this before its order: anything posted while the WASM loaded,
+        // The page waits for this before its orders: anything posted while the WASM loaded,
         // before the listener above existed, was dropped.
-        post(&scope, &[("t", "ready".into())]);
+        let ready = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&ready, &"t".into(), &"ready".into());
+        let _ = scope.post_message(&ready);
     }
 
-    fn order(
-        scope: &DedicatedWorkerGlobalScope,
-        socket: &RefCell<Option<WebSocket>>,
-        order: &JsValue,
-    ) {
-        if field(order, "close").is_truthy() {
-            if let Some(open) = socket.borrow().as_ref() {
-                let _ = open.close();
-            }
-            scope.close();
-            return;
-        }
-        // A client message for the open socket (a health-log request); none open: dropped.
-        if let Some(text) = field(order, "send").as_string() {
-            if let Some(open) = socket.borrow().as_ref() {
-                if open.ready_state() == WebSocket::OPEN {
-                    let _ = open.send_with_str(&text);
+    impl Sockets {
+        fn order(&self, order: &JsValue) {
+            let Some(id) = field(order, "id").as_f64().map(|id| id as u32) else {
+                return;
+            };
+            if field(order, "close").is_truthy() {
+                if let Some(open) = self.open.borrow_mut().remove(&id) {
+                    unwire(&open.socket);
+                    let _ = open.socket.close();
                 }
+                return;
             }
-            return;
-        }
-        if socket.borrow().is_some() {
-            return;
-        }
-        let url = field(order, "url").as_string().unwrap_or_default();
-        let max = field(order, "max").as_f64().unwrap_or(0.0);
-        let protocols = field(order, "protocols")
-            .dyn_into::<js_sys::Array>()
-            .unwrap_or_else(|_| js_sys::Array::new());
-        let opened = if protocols.length() > 0 {
-            WebSocket::new_with_str_sequence(&url, &protocols)
-        } else {
-            WebSocket::new(&url)
-        };
-        match opened {
-            Ok(open) => {
-                wire(scope, &open, max);
-                *socket.borrow_mut() = Some(open);
-            }
-            Err(e) => {
-                let why = e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .or_else(|| e.as_string())
-                    .unwrap_or_else(|| "the address was refused".to_owned());
-                post(scope, &[("t", "refused".into()), ("why", why.into())]);
-            }
-        }
-    }
-
-    /// Relays the socket's events to the page, refusing text frames over `max` characters.
-    fn wire(scope: &DedicatedWorkerGlobalScope, socket: &WebSocket, max: f64) {
-        socket.set_binary_type(BinaryType::Arraybuffer);
-        let refusing = Rc::new(Cell::new(false));
-        let on_message = {
-            let (scope, socket) = (scope.clone(), socket.clone());
-            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                if refusing.get() {
-                    return;
-                }
-                let data = event.data();
-                if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
-                    let length = f64::from(text.length());
-                    if length > max {
-                        refusing.set(true);
-                        post(&scope, &[("t", "big".into()), ("n", length.into())]);
-                        let _ = socket.close();
-                    } else {
-                        post(&scope, &[("t", "text".into()), ("d", data)]);
+            // A client message for an open socket (a health-log request); none open: dropped.
+            if let Some(text) = field(order, "send").as_string() {
+                if let Some(open) = self.open.borrow().get(&id) {
+                    if open.socket.ready_state() == WebSocket::OPEN {
+                        let _ = open.socket.send_with_str(&text);
                     }
-                } else {
-                    let bytes = data
-                        .dyn_ref::<js_sys::ArrayBuffer>()
-                        .map_or(0, js_sys::ArrayBuffer::byte_length);
+                }
+                return;
+            }
+            if self.open.borrow().contains_key(&id) {
+                return;
+            }
+            let url = field(order, "url").as_string().unwrap_or_default();
+            let max = field(order, "max").as_f64().unwrap_or(0.0);
+            let protocols = field(order, "protocols")
+                .dyn_into::<js_sys::Array>()
+                .unwrap_or_else(|_| js_sys::Array::new());
+            let opened = if protocols.length() > 0 {
+                WebSocket::new_with_str_sequence(&url, &protocols)
+            } else {
+                WebSocket::new(&url)
+            };
+            match opened {
+                Ok(socket) => {
+                    self.wire(&socket, id);
+                    let open = Open {
+                        socket,
+                        max,
+                        refusing: false,
+                    };
+                    self.open.borrow_mut().insert(id, open);
+                }
+                Err(e) => {
+                    let why = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .or_else(|| e.as_string())
+                        .unwrap_or_else(|| "the address was refused".to_owned());
                     post(
-                        &scope,
-                        &[("t", "bin".into()), ("n", f64::from(bytes).into())],
+                        &self.scope,
+                        id,
+                        &[("t", "refused".into()), ("why", why.into())],
                     );
                 }
-            })
-        };
-        let on_error = {
-            let scope = scope.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_| post(&scope, &[("t", "error".into())]))
-        };
-        let on_close = {
-            let scope = scope.clone();
-            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            }
+        }
+
+        fn wire(&self, socket: &WebSocket, id: u32) {
+            socket.set_binary_type(BinaryType::Arraybuffer);
+            let _ = js_sys::Reflect::set(socket, &ID_KEY.into(), &f64::from(id).into());
+            if let Some([on_message, on_error, on_close]) = self.handlers.get() {
+                socket.set_onmessage(Some(on_message));
+                socket.set_onerror(Some(on_error));
+                socket.set_onclose(Some(on_close));
+            }
+        }
+
+        /// Relays a frame of an open socket, refusing text frames over its limit.
+        fn message(&self, event: &MessageEvent) {
+            let Some(id) = id_of(event) else {
+                return;
+            };
+            let mut open = self.open.borrow_mut();
+            let Some(entry) = open.get_mut(&id) else {
+                return;
+            };
+            if entry.refusing {
+                return;
+            }
+            let data = event.data();
+            if let Some(text) = data.dyn_ref::<js_sys::JsString>() {
+                let length = f64::from(text.length());
+                if length > entry.max {
+                    entry.refusing = true;
+                    let _ = entry.socket.close();
+                    post(
+                        &self.scope,
+                        id,
+                        &[("t", "big".into()), ("n", length.into())],
+                    );
+                } else {
+                    post(&self.scope, id, &[("t", "text".into()), ("d", data)]);
+                }
+            } else {
+                let bytes = data
+                    .dyn_ref::<js_sys::ArrayBuffer>()
+                    .map_or(0, js_sys::ArrayBuffer::byte_length);
                 post(
-                    &scope,
-                    &[
-                        ("t", "close".into()),
-                        ("code", f64::from(event.code()).into()),
-                        ("reason", event.reason().into()),
-                    ],
+                    &self.scope,
+                    id,
+                    &[("t", "bin".into()), ("n", f64::from(bytes).into())],
                 );
-                scope.close();
-            })
-        };
-        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // One socket per worker: the handlers live exactly as long as the worker.
-        on_message.forget();
-        on_error.forget();
-        on_close.forget();
+            }
+        }
+
+        /// A socket closed: report it and forget it.
+        fn closed(&self, event: &CloseEvent) {
+            let Some(id) = id_of(event) else {
+                return;
+            };
+            if let Some(open) = self.open.borrow_mut().remove(&id) {
+                unwire(&open.socket);
+            }
+            post(
+                &self.scope,
+                id,
+                &[
+                    ("t", "close".into()),
+                    ("code", f64::from(event.code()).into()),
+                    ("reason", event.reason().into()),
+                ],
+            );
+        }
+    }
+
+    /// Stops a socket's events (the page asked to close it, or it closed).
+    fn unwire(socket: &WebSocket) {
+        socket.set_onmessage(None);
+        socket.set_onerror(None);
+        socket.set_onclose(None);
+    }
+
+    /// The id of the socket an event came from.
+    fn id_of(event: &web_sys::Event) -> Option<u32> {
+        let target = event.target()?;
+        let id = js_sys::Reflect::get(&target, &ID_KEY.into())
+            .ok()?
+            .as_f64()?;
+        Some(id as u32)
     }
 
     fn field(object: &JsValue, key: &str) -> JsValue {
         js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
     }
 
-    fn post(scope: &DedicatedWorkerGlobalScope, fields: &[(&str, JsValue)]) {
+    fn post(scope: &DedicatedWorkerGlobalScope, id: u32, fields: &[(&str, JsValue)]) {
         let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"id".into(), &f64::from(id).into());
         for (key, value) in fields {
             let _ = js_sys::Reflect::set(&message, &(*key).into(), value);
         }
