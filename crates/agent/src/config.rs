@@ -122,6 +122,17 @@ pub struct Config {
     #[arg(long, env = "DOCKSCOPE_SYNTHETIC_CONTAINERS", value_name = "N")]
     pub synthetic_containers: Option<usize>,
 
+    /// How long a container that stopped stays listed (greyed, with its exit code) after it
+    /// finished, removed or not: `10m`, `600s`, `1h` or plain seconds; `0` lists none.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_KEEP_EXITED",
+        value_name = "DURATION",
+        default_value = "10m",
+        value_parser = parse_duration
+    )]
+    pub keep_exited: std::time::Duration,
+
     /// `$DOCKER_HOST`, the engine when `--docker-endpoint` is not given (no flag: the Docker
     /// CLI's variable, read as the CLI reads it).
     #[arg(skip = std::env::var("DOCKER_HOST").ok())]
@@ -148,6 +159,33 @@ pub enum CountError {
     /// Not a number at all; quotes the text.
     #[error("{0:?} is not a whole number")]
     NotANumber(String),
+}
+
+/// Why a duration flag was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a duration: write e.g. 10m, 600s, 1h or a number of seconds")]
+pub struct DurationError(String);
+
+/// A duration as `10m`, `600s`, `1h`, `2d` or plain seconds (`600`).
+fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
+    let text = s.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per: u64 = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(DurationError(s.to_owned())),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per))
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| DurationError(s.to_owned()))
 }
 
 /// `$DOCKER_HOST` (used without `--docker-endpoint`) is not an endpoint we can speak to.
@@ -236,6 +274,7 @@ impl Config {
             cgroup_root: self.cgroup_root.clone(),
             proc_root: self.proc_root.clone(),
             synthetic_containers: self.synthetic_containers,
+            keep_exited: self.keep_exited,
         })
     }
 }
@@ -312,6 +351,7 @@ mod tests {
                 cgroup_root: "/host/sys/fs/cgroup".into(),
                 proc_root: "/host/proc".into(),
                 synthetic_containers: None,
+                keep_exited: std::time::Duration::from_secs(600),
             }
         );
         let cases = [
@@ -341,6 +381,37 @@ mod tests {
         // The flag wins over $DOCKER_HOST.
         config.docker_endpoint = Some(Endpoint::Tcp("tcp://h:1".into()));
         assert_eq!(config.endpoint(), Ok(Endpoint::Tcp("tcp://h:1".into())));
+    }
+
+    #[test]
+    fn keep_exited_takes_durations_and_explains_the_rest() {
+        let secs = |n| Ok(std::time::Duration::from_secs(n));
+        let table = [
+            ("10m", secs(600)),
+            ("600s", secs(600)),
+            ("600", secs(600)),
+            (" 3s ", secs(3)),
+            ("1h", secs(3_600)),
+            ("2d", secs(172_800)),
+            ("0", secs(0)),
+            ("", Err(DurationError(String::new()))),
+            ("m", Err(DurationError("m".into()))),
+            ("1.5m", Err(DurationError("1.5m".into()))),
+            ("10 minutes", Err(DurationError("10 minutes".into()))),
+            ("-5s", Err(DurationError("-5s".into()))),
+        ];
+        for (text, want) in table {
+            assert_eq!(parse_duration(text), want, "{text:?}");
+        }
+        let config = Config::try_parse_from(["dockscope-agent"]).expect("defaults");
+        assert_eq!(config.keep_exited, std::time::Duration::from_secs(600));
+        let err = Config::try_parse_from(["dockscope-agent", "--keep-exited", "soon"])
+            .expect_err("not a duration")
+            .to_string();
+        assert!(
+            err.contains("--keep-exited") && err.contains("\"soon\" is not a duration"),
+            "{err}"
+        );
     }
 
     #[test]

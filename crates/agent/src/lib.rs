@@ -41,6 +41,7 @@ pub mod config;
 pub mod engine;
 pub mod health_log;
 pub mod healthcheck;
+pub mod history;
 pub mod listen;
 pub mod metrics;
 pub mod publish;
@@ -138,6 +139,7 @@ async fn serve<S: StatsSource>(
     let board = Arc::new(StatusBoard::new(config.agent_id(), features));
     let publisher = Arc::new(Publisher::new());
     let latest = Arc::new(LatestSample::default());
+    let history = Arc::new(std::sync::Mutex::new(history::HistoryRing::default()));
     let cancel = CancellationToken::new();
     let state = AppState {
         publisher: publisher.clone(),
@@ -152,6 +154,7 @@ async fn serve<S: StatsSource>(
             config.endpoint().ok(),
         )),
         metrics: Arc::new(metrics::Exporter::new(latest.clone())),
+        history: history.clone(),
     };
     info!(
         agent_id = %board.agent_id,
@@ -162,12 +165,21 @@ async fn serve<S: StatsSource>(
         "dockscope agent started"
     );
 
+    let forwarder = source.events().map(|queue| {
+        tokio::spawn(sampler::forward_events(
+            queue,
+            publisher.clone(),
+            board.agent_id.clone(),
+            cancel.clone(),
+        ))
+    });
     let sampler = tokio::spawn(sampler::run(
         source,
         host,
         board,
         publisher,
         latest,
+        history,
         cancel.clone(),
     ));
     let clients = state.clients.clone();
@@ -193,6 +205,9 @@ async fn serve<S: StatsSource>(
     clients.close();
     let _ = tokio::time::timeout(CLIENT_DRAIN, clients.wait()).await;
     let _ = sampler.await;
+    if let Some(forwarder) = forwarder {
+        let _ = forwarder.await;
+    }
     Ok(())
 }
 

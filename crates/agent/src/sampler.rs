@@ -2,7 +2,8 @@
 //! publish one batch; every 30 s, and whenever the engine's reachability changes, publish an
 //! `agent_status`. The cost of sampling does not depend on how many clients are connected.
 //! The latest batch is also kept as a struct ([`LatestSample`]) for `/metrics`, which formats
-//! it only when scraped.
+//! it only when scraped, and its figures go into the [`HistoryRing`] — after it was
+//! published, so clients never wait for the ring.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,9 +12,11 @@ use chrono::Utc;
 use dockscope_protocol::{AgentStatus, ContainerStatsBatch, Message};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, instrument};
+use tracing::{debug, instrument, warn};
 
+use crate::history::HistoryRing;
 use crate::publish::{Frame, Publisher};
+use crate::sample::events::EventQueue;
 use crate::sample::host::HostMeter;
 use crate::sample::process::ProcessMeter;
 use crate::sample::source::Counters;
@@ -174,6 +177,7 @@ pub async fn run<S: StatsSource>(
     board: Arc<StatusBoard>,
     publisher: Arc<Publisher>,
     latest: Arc<LatestSample>,
+    history: Arc<Mutex<HistoryRing>>,
     shutdown: CancellationToken,
 ) {
     let mut sample_tick = tokio::time::interval(SAMPLE_INTERVAL);
@@ -209,6 +213,10 @@ pub async fn run<S: StatsSource>(
                 });
                 log_dispatch("container_stats_batch", &frame, started, &publisher);
                 if let Message::ContainerStatsBatch(batch) = message {
+                    history
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(batch.sent_at.timestamp_millis(), &batch.containers, batch.host.as_ref());
                     let counters = source.counters().to_vec();
                     latest.set(Snapshot { batch, counters });
                 }
@@ -217,6 +225,36 @@ pub async fn run<S: StatsSource>(
                 let started = Instant::now();
                 let frame = publisher.publish(|sequence| board.status(sequence));
                 log_dispatch("agent_status", &frame, started, &publisher);
+            }
+        }
+    }
+}
+
+/// Publishes the container events `queue` receives, as they come, until `shutdown`. Yields
+/// between batches of events so a burst never holds a worker thread for long.
+pub async fn forward_events(
+    queue: Arc<EventQueue>,
+    publisher: Arc<Publisher>,
+    agent_id: String,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let (events, dropped) = tokio::select! {
+            () = shutdown.cancelled() => return,
+            taken = queue.take() => taken,
+        };
+        if dropped > 0 {
+            warn!(
+                dropped,
+                "container events dropped: more came at once than could be published"
+            );
+        }
+        for (n, mut event) in events.into_iter().enumerate() {
+            event.agent_id.clone_from(&agent_id);
+            let frame = publisher.publish_event(event);
+            debug!(r#type = "container_event", sequence = frame.sequence, event_id = ?frame.event_id, "published");
+            if n % 64 == 63 {
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -265,7 +303,8 @@ mod tests {
     async fn one_batch_per_second_status_every_30s_and_on_engine_change() {
         let board = Arc::new(StatusBoard::new("t".into(), vec![]));
         let publisher = Arc::new(Publisher::new());
-        let (_, mut sub) = publisher.subscribe(|s| board.status(s));
+        let mut sub = publisher.subscribe(|s| board.status(s), 0).subscription;
+        let history = Arc::new(Mutex::new(HistoryRing::default()));
         let shutdown = CancellationToken::new();
         let latest = Arc::new(LatestSample::default());
         let task = tokio::spawn(run(
@@ -274,6 +313,7 @@ mod tests {
             board.clone(),
             publisher.clone(),
             latest.clone(),
+            history.clone(),
             shutdown.clone(),
         ));
         let mut kinds = Vec::new();
@@ -302,6 +342,10 @@ mod tests {
         // contact (1st sample), engine gone (3rd), engine back (6th).
         assert_eq!(batches, 62, "{kinds:?}");
         assert_eq!(statuses, 6, "{kinds:?}");
+        // Every batch went into the ring: the whole run is there for a new client.
+        let ring = history.lock().expect("ring");
+        let plan = ring.plan(None).expect("history");
+        assert_eq!(plan.to - plan.from, 62);
     }
 
     #[test]

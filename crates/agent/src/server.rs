@@ -1,9 +1,11 @@
 //! HTTP and WebSocket: the router and one task pair per connected client.
 //!
 //! ```text
-//!   /ws, / (upgrade)  ──► client(): subscribe ─► send task: latest batch, fresh status,
-//!                                                 then every published frame + pings,
-//!                                                 and this client's health-log answers
+//!   /ws, / (upgrade)  ──► client(): plan history, subscribe ─► send task: latest batch,
+//!     (?since=ms)                 fresh status, the event log, history chunks (each built
+//!                                 under a short lock of the ring, off the async threads),
+//!                                 then every published frame + pings, and this client's
+//!                                 health-log answers
 //!                                       └────► recv task: pongs, close, health_log_request
 //!                                              (one in flight; others dropped), ignore the rest
 //!   /healthz          ──► JSON health, loopback peers only
@@ -27,6 +29,12 @@
 //! `--max-clients-per-peer` keeps one host from holding most of it; on a host of many
 //! thousands of containers under a memory limit, size `--max-clients` by the frame
 //! (64 MiB fits about 20 clients of a 10,000-container host).
+//!
+//! History on connect is sent the same way, one chunk (≤ 25 containers, about 256 KB) at a
+//! time: a chunk is built only when the previous one has been handed to the kernel, so a
+//! client that does not read holds one chunk and is dropped by the same timeout, and the
+//! chunks are built in the client's own task (the sampler and the broadcast never wait for
+//! them). `?since=` that is not a whole number is ignored: the client gets all the history.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +51,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use dockscope_protocol::{AgentInfo, ClientMessage, Message, AGENT_INFO_PATH};
+use dockscope_protocol::{
+    AgentInfo, ClientMessage, History, Message, AGENT_INFO_PATH, SINCE_PARAM,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -51,9 +61,10 @@ use tracing::{debug, info, warn};
 
 use crate::access::{self, Access, Denied};
 use crate::health_log::HealthLog;
+use crate::history::{self, HistoryRing, Plan};
 use crate::listen::{Full, Slots};
 use crate::metrics::{AgentFacts, Exporter, Format};
-use crate::publish::Publisher;
+use crate::publish::{self as publish, Connect, Publisher};
 use crate::sampler::StatusBoard;
 use crate::ui;
 
@@ -93,6 +104,8 @@ pub struct AppState {
     pub health_log: Arc<HealthLog>,
     /// Formats the latest sample for `/metrics`.
     pub metrics: Arc<Exporter>,
+    /// The last minutes of samples, sent to new clients.
+    pub history: Arc<std::sync::Mutex<HistoryRing>>,
 }
 
 /// The agent's HTTP surface.
@@ -124,6 +137,7 @@ async fn ws_only(
         upgrade,
         &headers,
         query.get("token").map(String::as_str),
+        history::parse_since(query.get(SINCE_PARAM).map(String::as_str)),
         peer,
     )
 }
@@ -143,6 +157,7 @@ async fn root(
             upgrade,
             &headers,
             query.get("token").map(String::as_str),
+            history::parse_since(query.get(SINCE_PARAM).map(String::as_str)),
             peer,
         ),
         Err(_) if state.serve_ui => ui::serve("", &headers),
@@ -251,6 +266,7 @@ fn accept(
     upgrade: WebSocketUpgrade,
     headers: &HeaderMap,
     query_token: Option<&str>,
+    since: Option<i64>,
     peer: SocketAddr,
 ) -> Response {
     match state.access.check(headers, query_token) {
@@ -312,15 +328,24 @@ fn accept(
         .on_upgrade(move |socket| {
             let tracker = state.clients.clone();
             tracker.track_future(async move {
-                client(socket, state).await;
+                client(socket, state, since).await;
                 drop(permit);
             })
         })
 }
 
 /// Serves one client until it leaves, stops reading, goes silent, or the agent shuts down.
-async fn client(socket: WebSocket, state: AppState) {
-    let (first, mut subscription) = state.publisher.subscribe(|seq| state.board.status(seq));
+async fn client(socket: WebSocket, state: AppState, since: Option<i64>) {
+    let plan = lock(&state.history).plan(since);
+    let Connect {
+        first,
+        events,
+        history: history_sequences,
+        mut subscription,
+    } = state.publisher.subscribe(
+        |seq| state.board.status(seq),
+        plan.as_ref().map_or(0, |p| p.chunks.len()),
+    );
     let (mut sink, mut stream) = socket.split();
     let started = Instant::now();
     let last_heard = Arc::new(AtomicU64::new(0));
@@ -374,11 +399,42 @@ async fn client(socket: WebSocket, state: AppState) {
     });
 
     let shutdown = state.shutdown.clone();
+    let ring = state.history.clone();
+    let agent_id = state.board.agent_id.clone();
     let mut send_task = tokio::spawn(async move {
         for frame in first {
             if !send(&mut sink, WsMessage::Text(frame.text)).await {
                 return;
             }
+        }
+        for event in events {
+            let text = event.encode().unwrap_or_default();
+            if !send(&mut sink, WsMessage::Text(text.into())).await {
+                return;
+            }
+        }
+        if let Some(plan) = plan {
+            let plan = Arc::new(plan);
+            let started = Instant::now();
+            for (n, sequence) in history_sequences.enumerate() {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                let (ring, plan, agent_id) = (ring.clone(), plan.clone(), agent_id.clone());
+                let built = tokio::task::spawn_blocking(move || {
+                    history_chunk(&ring, &plan, n, sequence, agent_id)
+                })
+                .await;
+                let Ok(text) = built else { return };
+                if !send(&mut sink, WsMessage::Text(text.into())).await {
+                    return;
+                }
+            }
+            debug!(
+                chunks = plan.chunks.len(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "history sent"
+            );
         }
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;
@@ -436,6 +492,32 @@ async fn client(socket: WebSocket, state: AppState) {
         },
     }
     debug!("client disconnected");
+}
+
+fn lock(ring: &std::sync::Mutex<HistoryRing>) -> std::sync::MutexGuard<'_, HistoryRing> {
+    ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Chunk `n` of `plan`, numbered `sequence`, as JSON: cut from the ring under its lock,
+/// encoded after.
+fn history_chunk(
+    ring: &std::sync::Mutex<HistoryRing>,
+    plan: &Plan,
+    n: usize,
+    sequence: u64,
+    agent_id: String,
+) -> String {
+    let (times_ms, host, containers) = lock(ring).chunk(plan, n);
+    let message = Message::History(History {
+        agent_id,
+        sent_at: chrono::Utc::now(),
+        sequence: Some(sequence),
+        times_ms,
+        host,
+        containers,
+        last: n + 1 == plan.chunks.len(),
+    });
+    publish::frame_of(sequence, &message).text.to_string()
 }
 
 /// A client's request being answered; aborted when the client leaves.

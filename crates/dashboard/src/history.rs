@@ -245,6 +245,23 @@ pub struct HistoryBuffer {
 }
 
 impl HistoryBuffer {
+    /// Puts every time of a chunk on the totals' axis, at 0 until containers add to it: a
+    /// sample with no containers is a total of 0, as a live batch with none is.
+    pub fn add_axis(&mut self, times_ms: &[i64], times: &[Option<f64>]) {
+        for (&agent_ms, local) in times_ms.iter().zip(times) {
+            if let Some(t_ms) = *local {
+                self.totals.entry(agent_ms).or_insert(TotalSample {
+                    t_ms,
+                    cpu_pct: 0.0,
+                    mem_bytes: 0,
+                });
+            }
+        }
+        while self.totals.len() > MAX_POINTS {
+            self.totals.pop_first();
+        }
+    }
+
     /// Adds one container's figures of a chunk to the totals.
     pub fn add_totals(
         &mut self,
@@ -507,6 +524,14 @@ mod tests {
             .collect();
         assert_eq!(got, [(1.0, 1.0, u64::MAX), (2.0, 4.0, 1), (3.0, 2.0, 2)]);
         assert!(buffer.take_totals().is_empty());
+        // A host with no containers: every time is a total of 0.
+        buffer.add_axis(&times_ms, &[Some(1.0), None, Some(3.0)]);
+        let got: Vec<(f64, f64)> = buffer
+            .take_totals()
+            .iter()
+            .map(|t| (t.t_ms, t.cpu_pct))
+            .collect();
+        assert_eq!(got, [(1.0, 0.0), (3.0, 0.0)]);
     }
 
     #[test]

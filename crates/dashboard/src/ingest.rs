@@ -977,6 +977,7 @@ impl AgentModel {
             self.newest_agent_ms = self.newest_agent_ms.max(newest);
             self.history_upto_agent_ms = self.history_upto_agent_ms.max(newest);
         }
+        self.history_buffer.add_axis(&chunk.times_ms, &times);
         let full_history = self.containers.len() <= FULL_HISTORY_UP_TO;
         for mut entry in entries {
             truncate_owned(&mut entry.id, MAX_ID_CHARS);

@@ -5,12 +5,14 @@
 //!   watcher task (one per agent)
 //!     connect + negotiate ──► subscribe to container events (replaying the last second)
 //!       │                     list running containers once, inspect each new one
-//!       │                     list exited ones once (stopped in the last hour, 100 at most)
+//!       │                     list exited ones once (stopped within --keep-exited, 1,000 at most)
+//!       │                     every forwarded event (create … destroy) ─► EventQueue (events)
 //!       │                     ┌─ event start/restart/die/oom/pause/unpause/update
 //!       │                     │        ──► inspect ─► running, paused, restarting: keep ─┐
 //!       │                     │                       exited, dead: move to `exited` ────┤
 //!       │                     ├─ event health_status ─► new health ──────────────────────┤
-//!       │                     ├─ event destroy ─► remove (running or exited) ────────────┤
+//!       │                     ├─ event die ─► remember exit code, name, image (`dying`) ─┤
+//!       │                     ├─ event destroy ─► remove; an exited one stays, removed ──┤
 //!       │                     ├─ event rename ─► new name ───────────────────────────────┼─► Inventory
 //!       │                     └─ every 30 s: list again, reconcile ──────────────────────┘  (generation
 //!       │                                                                                 += 1) │
@@ -35,8 +37,15 @@
 //!
 //! A container whose restart policy brings it back is `restarting` between runs (the engine
 //! counts it as running): a `die` re-inspects it and it stays listed, so the batch never loses
-//! it for a tick. A container that stopped for good moves to the exited list, kept for an hour
-//! after `FinishedAt` ([`EXITED_KEEP`]), the [`EXITED_CAP`] most recent at most.
+//! it for a tick. A container that stopped for good moves to the exited list, kept for
+//! `--keep-exited` (10 minutes by default) after `FinishedAt`, the [`EXITED_CAP`] most recent at
+//! most — also once it is removed (`removed`): a `--rm` container that died is often gone
+//! before its inspect, so its `die` event's exit code, name and image are kept until then.
+//!
+//! The same event stream feeds the `container_event` messages (one stream per engine, never a
+//! second): each forwarded event is converted at once ([`super::events::container_event`]) and
+//! queued for publishing; `create`, `stop` and `kill` change nothing in the set and are only
+//! forwarded. The 1 s replay at each session start is not forwarded twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +60,8 @@ use futures_util::{stream, StreamExt};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, instrument, warn};
 
+pub use super::events::health_of;
+use super::events::{container_event, EventQueue};
 use super::source::EngineHealth;
 use crate::engine::{client, CallError, Endpoint, EngineError, CALL_TIMEOUT};
 /// How often the event-driven set is checked against a full list (events can be lost).
@@ -69,7 +80,10 @@ const EVENTS_IN_FLIGHT: usize = 32;
 /// Container events that change the set or what it knows; others are filtered out by the
 /// engine. (`health_status` arrives as `health_status: healthy`; the engine matches the filter
 /// on the part before the colon.)
-const EVENTS: [&str; 10] = [
+const EVENTS: [&str; 13] = [
+    "create",
+    "stop",
+    "kill",
     "start",
     "restart",
     "die",
@@ -81,11 +95,18 @@ const EVENTS: [&str; 10] = [
     "update",
     "health_status",
 ];
-/// How long a stopped container stays in the exited list after it finished.
-pub const EXITED_KEEP: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// How long a stopped container stays in the exited list after it finished, unless
+/// `--keep-exited` says otherwise.
+pub const DEFAULT_KEEP_EXITED: std::time::Duration = std::time::Duration::from_secs(600);
 /// At most this many exited containers are kept (the most recent): a host with thousands of
-/// stopped containers must not make every batch huge.
-pub const EXITED_CAP: usize = 100;
+/// stopped containers must not make every batch huge (an entry is about 350 bytes).
+pub const EXITED_CAP: usize = 1_000;
+/// `die` events remembered until their inspect is answered, at most.
+const DYING_CAP: usize = 1_000;
+/// Forwarded events remembered to skip the replay at a session start, and containers with an
+/// `oom` not yet followed by a `die`, at most.
+const RECENT_EVENTS: usize = 512;
+const OOM_PENDING_CAP: usize = 1_024;
 /// The CFS period Docker uses for `--cpus` and when `--cpu-period` is not given.
 const DEFAULT_CPU_PERIOD_US: u64 = 100_000;
 
@@ -129,6 +150,8 @@ pub struct ContainerInfo {
     pub cpuset_cpus: Option<u32>,
     /// `State.FinishedAt` of the last run; `None` before the first ends.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Removed from the engine since it stopped (an exited-list entry kept until its time).
+    pub removed: bool,
 }
 
 impl ContainerInfo {
@@ -159,6 +182,22 @@ impl ContainerInfo {
     }
 }
 
+/// How long an exited container stays listed (`--keep-exited`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepExited(pub chrono::TimeDelta);
+
+impl Default for KeepExited {
+    fn default() -> Self {
+        Self::from(DEFAULT_KEEP_EXITED)
+    }
+}
+
+impl From<std::time::Duration> for KeepExited {
+    fn from(keep: std::time::Duration) -> Self {
+        Self(chrono::TimeDelta::from_std(keep).unwrap_or(chrono::TimeDelta::MAX))
+    }
+}
+
 /// The running containers and the engine's health, written by the watcher task.
 #[derive(Debug, Default)]
 pub struct Inventory {
@@ -166,9 +205,14 @@ pub struct Inventory {
     pub generation: u64,
     /// Running, paused or restarting containers by full id.
     pub containers: HashMap<String, Arc<ContainerInfo>>,
-    /// Containers that stopped in the last hour, by full id, with their exit (the
-    /// [`EXITED_CAP`] most recent).
+    /// Containers that stopped within [`Inventory::keep`], by full id, with their exit (the
+    /// [`EXITED_CAP`] most recent), removed ones included.
     pub exited: HashMap<String, Arc<ContainerInfo>>,
+    /// What `die` events said (exit code, time, name, image) until the inspect after them is
+    /// answered: all that is left of a `--rm` container removed before that.
+    pub dying: HashMap<String, ContainerInfo>,
+    /// `--keep-exited`.
+    pub keep: KeepExited,
     /// Reachability as of the last engine call or event.
     pub health: EngineHealth,
     /// The negotiated client while the engine is reachable (the Docker API collector's
@@ -196,23 +240,55 @@ impl Inventory {
     /// (as of `now`), or neither (created, being removed).
     pub fn place(&mut self, id: String, info: ContainerInfo, now: DateTime<Utc>) {
         if info.is_live() {
+            self.dying.remove(&id);
             self.exited.remove(&id);
             self.insert(id, info);
         } else {
             self.remove(&id);
             if info.is_stopped() {
+                self.dying.remove(&id);
                 self.add_exited(id, info, now);
-            } else {
+            } else if info.state != Some(ContainerState::Removing) {
+                self.dying.remove(&id);
                 self.exited.remove(&id);
             }
+            // Being removed (`--rm` after its die): what is known stays for its `destroy`.
         }
     }
 
-    /// Records a stopped container unless it finished more than [`EXITED_KEEP`] before
+    /// Remembers what a `die` event said of `id` until its inspect is answered.
+    fn died(&mut self, id: &str, info: ContainerInfo) {
+        if self.dying.len() >= DYING_CAP {
+            self.dying.clear();
+        }
+        self.dying.insert(id.to_owned(), info);
+    }
+
+    /// `id` is gone from the engine (`destroy`, or not found after an event): out of the
+    /// running set; an exited entry (or what its `die` said) stays listed, marked removed.
+    pub fn removed(&mut self, id: &str, now: DateTime<Utc>) {
+        self.remove(id);
+        let known = self
+            .exited
+            .remove(id)
+            .map(|info| info.as_ref().clone())
+            .or_else(|| self.dying.remove(id));
+        self.dying.remove(id);
+        if let Some(info) = known {
+            let info = ContainerInfo {
+                removed: true,
+                ..info
+            };
+            self.add_exited(id.to_owned(), info, now);
+        }
+    }
+
+    /// Records a stopped container unless it finished more than [`Inventory::keep`] before
     /// `now`; keeps the [`EXITED_CAP`] most recent. Its start time is dropped: it has no
     /// uptime any more.
     fn add_exited(&mut self, id: String, info: ContainerInfo, now: DateTime<Utc>) {
-        if info.finished_at.is_some_and(|f| now - f > EXITED_KEEP) {
+        let keep = self.keep.0;
+        if info.finished_at.is_some_and(|f| now - f > keep) {
             self.exited.remove(&id);
             return;
         }
@@ -235,10 +311,11 @@ impl Inventory {
         }
     }
 
-    /// Forgets exited containers that finished more than [`EXITED_KEEP`] before `now`.
+    /// Forgets exited containers that finished more than [`Inventory::keep`] before `now`.
     fn prune_exited(&mut self, now: DateTime<Utc>) {
+        let keep = self.keep.0;
         self.exited
-            .retain(|_, info| info.finished_at.is_none_or(|f| now - f <= EXITED_KEEP));
+            .retain(|_, info| info.finished_at.is_none_or(|f| now - f <= keep));
     }
 
     /// The exited list as batch entries (most recent first), as of `now`, each made by
@@ -252,7 +329,7 @@ impl Inventory {
         let mut recent: Vec<(&String, &Arc<ContainerInfo>)> = self
             .exited
             .iter()
-            .filter(|(_, info)| info.finished_at.is_none_or(|f| now - f <= EXITED_KEEP))
+            .filter(|(_, info)| info.finished_at.is_none_or(|f| now - f <= self.keep.0))
             .collect();
         recent.sort_by(|a, b| b.1.finished_at.cmp(&a.1.finished_at).then(a.0.cmp(b.0)));
         recent
@@ -277,6 +354,8 @@ impl Inventory {
 pub struct ContainerSet {
     /// Where to connect.
     endpoint: Endpoint,
+    /// Where the watcher puts the events it forwards.
+    events: Arc<EventQueue>,
     /// Shared with the watcher.
     shared: Arc<Mutex<Inventory>>,
     /// The watcher; aborted on drop.
@@ -292,20 +371,28 @@ impl Drop for ContainerSet {
 }
 
 impl ContainerSet {
-    /// A set for `endpoint`; nothing is contacted until the first [`ContainerSet::lock`].
-    pub fn new(endpoint: Endpoint) -> Self {
+    /// A set for `endpoint` keeping exited containers for `keep`; nothing is contacted until
+    /// the first [`ContainerSet::lock`].
+    pub fn new(endpoint: Endpoint, keep: std::time::Duration) -> Self {
         let shared = Arc::new(Mutex::new(Inventory {
             health: EngineHealth {
                 error: Some(format!("not contacted {endpoint} yet")),
                 ..EngineHealth::default()
             },
+            keep: KeepExited::from(keep),
             ..Inventory::default()
         }));
         Self {
             endpoint,
+            events: Arc::new(EventQueue::default()),
             shared,
             watcher: None,
         }
+    }
+
+    /// The queue of the container events the watcher forwards.
+    pub fn events(&self) -> Arc<EventQueue> {
+        self.events.clone()
     }
 
     /// The current inventory (starting the watcher on first use). Hold it briefly: the watcher
@@ -315,13 +402,15 @@ impl ContainerSet {
             let watcher = Watcher {
                 endpoint: self.endpoint.clone(),
                 shared: self.shared.clone(),
+                events: self.events.clone(),
+                forwarding: Mutex::new(Forwarding::default()),
             };
             self.watcher = Some(tokio::spawn(watcher.run()));
         }
         lock(&self.shared)
     }
 
-    /// The containers that stopped in the last hour, as batch entries made by `entry` (see
+    /// The containers that stopped within `--keep-exited`, as batch entries made by `entry` (see
     /// [`Inventory::exited_entries`]). Does not start the watcher.
     pub fn exited<T>(&self, entry: impl Fn(String, &ContainerInfo, DateTime<Utc>) -> T) -> Vec<T> {
         lock(&self.shared).exited_entries(Utc::now(), entry)
@@ -412,10 +501,24 @@ impl Change {
     }
 }
 
-/// The task keeping the [`Inventory`] up to date.
+/// The task keeping the [`Inventory`] up to date and forwarding events.
 struct Watcher {
     endpoint: Endpoint,
     shared: Arc<Mutex<Inventory>>,
+    /// See [`ContainerSet::events`].
+    events: Arc<EventQueue>,
+    /// What forwarding remembers across events and sessions.
+    forwarding: Mutex<Forwarding>,
+}
+
+/// What forwarding events needs to remember.
+#[derive(Debug, Default)]
+struct Forwarding {
+    /// (time in ns, container, action) of the last forwarded events: the 1 s replay at a
+    /// session start is not forwarded again.
+    recent: std::collections::VecDeque<(i64, String, String)>,
+    /// Containers with an `oom` since their last start and no `die` yet.
+    oom: std::collections::HashSet<String>,
 }
 
 impl Watcher {
@@ -518,6 +621,11 @@ impl Watcher {
                         let Some(id) = event.actor.as_ref().and_then(|a| a.id.clone()) else {
                             continue;
                         };
+                        self.forward(&event, &id);
+                        // Forwarded only: the set does not change.
+                        if matches!(event.action.as_deref(), Some("create" | "stop" | "kill")) {
+                            continue;
+                        }
                         let seq = order.start(&id);
                         pending.push(async move {
                             let change = self.resolve(docker, event).await;
@@ -540,6 +648,65 @@ impl Watcher {
         }
     }
 
+    /// Forwards one event (unless it was already: the replay at a session start) and
+    /// remembers what a `die` said (see [`Inventory::dying`]).
+    fn forward(&self, event: &EventMessage, id: &str) {
+        let action = event.action.as_deref().unwrap_or_default();
+        let oom_before = {
+            let mut forwarding = self.forwarding.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (
+                event.time_nano.unwrap_or_default(),
+                id.to_owned(),
+                action.to_owned(),
+            );
+            if forwarding.recent.contains(&key) {
+                return;
+            }
+            if forwarding.recent.len() >= RECENT_EVENTS {
+                forwarding.recent.pop_front();
+            }
+            forwarding.recent.push_back(key);
+            match action {
+                "oom" => {
+                    if forwarding.oom.len() >= OOM_PENDING_CAP {
+                        forwarding.oom.clear();
+                    }
+                    forwarding.oom.insert(id.to_owned());
+                    false
+                }
+                "start" | "destroy" => {
+                    forwarding.oom.remove(id);
+                    false
+                }
+                "die" => forwarding.oom.remove(id),
+                _ => false,
+            }
+        };
+        let Some(message) = container_event(event, oom_before) else {
+            return;
+        };
+        if message.action == dockscope_protocol::EventAction::Die {
+            let mut inventory = lock(&self.shared);
+            let known = inventory
+                .containers
+                .get(id)
+                .map(|i| i.as_ref().clone())
+                .unwrap_or_default();
+            let info = ContainerInfo {
+                name: message.name.clone(),
+                image: message.image.clone().or(known.image.clone()),
+                state: Some(ContainerState::Exited),
+                exit_code: message.exit_code.or(known.exit_code),
+                oom_killed: Some(oom_before),
+                finished_at: Some(message.time),
+                pid: None,
+                ..known
+            };
+            inventory.died(id, info);
+        }
+        self.events.push(message);
+    }
+
     /// Lists containers with `options`.
     async fn list(
         &self,
@@ -558,9 +725,9 @@ impl Watcher {
         }
     }
 
-    /// Fills the exited list at the start of a session: containers that stopped in the last
-    /// hour. The list says "Exited (0) 5 minutes ago"; only those whose words allow the last
-    /// hour are inspected (for `FinishedAt`), the [`EXITED_CAP`] most recently created at most,
+    /// Fills the exited list at the start of a session: containers that stopped within
+    /// `--keep-exited`. The list says "Exited (0) 5 minutes ago"; only those whose words allow
+    /// that are inspected (for `FinishedAt`), the [`EXITED_CAP`] most recently created at most,
     /// so a host with thousands of old stopped containers costs one list call. One that cannot
     /// be inspected is left out (see [`Unresolved`]).
     async fn list_exited(&self, docker: &Docker) -> Result<(), EngineError> {
@@ -573,14 +740,21 @@ impl Watcher {
             ..Default::default()
         };
         let listed = self.list(docker, options).await?;
+        let keep = lock(&self.shared).keep.0;
         let mut candidates: Vec<(i64, String)> = listed
             .into_iter()
-            .filter(|summary| summary.status.as_deref().is_none_or(within_the_hour))
+            .filter(|summary| {
+                summary
+                    .status
+                    .as_deref()
+                    .is_none_or(|s| keep > chrono::TimeDelta::hours(1) || within_the_hour(s))
+            })
             .filter_map(|summary| Some((summary.created.unwrap_or(0), summary.id?)))
             .collect();
         candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
         candidates.truncate(EXITED_CAP);
-        lock(&self.shared).exited.clear();
+        // Removed ones cannot be listed again: they stay until their time is up.
+        lock(&self.shared).exited.retain(|_, info| info.removed);
         let mut inspected = stream::iter(candidates)
             .map(|(_, id)| async move {
                 let info = self.inspect(docker, &id).await;
@@ -743,8 +917,7 @@ impl Watcher {
         match change {
             Change::Destroyed(id) => {
                 debug!(container = %id, "removed");
-                inventory.remove(&id);
-                inventory.exited.remove(&id);
+                inventory.removed(&id, Utc::now());
             }
             Change::Renamed(id, name) => {
                 if let Some(known) = inventory.containers.get(&id) {
@@ -775,14 +948,17 @@ impl Watcher {
                 }
                 Ok(None) => {
                     debug!(container = %id, %action, "gone before inspect");
-                    inventory.remove(&id);
-                    inventory.exited.remove(&id);
+                    inventory.removed(&id, Utc::now());
                 }
                 Err(e) => {
                     warn!(container = %id, %action, cause = %e, "inspect after event failed");
-                    // A container we cannot ask about after it died is not shown as running.
+                    // A container we cannot ask about after it died is not shown as running;
+                    // what its `die` said is listed instead.
                     if action == "die" {
                         inventory.remove(&id);
+                        if let Some(info) = inventory.dying.remove(&id) {
+                            inventory.add_exited(id, info, Utc::now());
+                        }
                     }
                 }
             },
@@ -802,6 +978,7 @@ impl Watcher {
             inventory.generation += 1;
         }
         inventory.exited.clear();
+        inventory.dying.clear();
         inventory.docker = None;
         inventory.health.reachable = false;
         inventory.health.error = Some(error);
@@ -913,6 +1090,7 @@ pub fn container_info(id: &str, inspect: ContainerInspectResponse) -> ContainerI
         cpu_period_us,
         cpuset_cpus: host.cpuset_cpus.as_deref().and_then(cpuset_count),
         finished_at: state.finished_at.as_deref().and_then(engine_time),
+        removed: false,
     }
 }
 
@@ -939,17 +1117,6 @@ fn state_of(status: ContainerStateStatusEnum) -> Option<ContainerState> {
         // Newer engines: on its way to exited, still running.
         ContainerStateStatusEnum::STOPPING => ContainerState::Running,
     })
-}
-
-/// A health status as `docker inspect` and the `health_status: …` event spell it; `None` for
-/// `none` and the empty status (no health check).
-pub fn health_of(status: &str) -> Option<Health> {
-    match status {
-        "starting" => Some(Health::Starting),
-        "healthy" => Some(Health::Healthy),
-        "unhealthy" => Some(Health::Unhealthy),
-        _ => None,
-    }
 }
 
 /// `HostConfig.NetworkMode` as the batch reports it: `host`, `none` and `container:<id>` are
@@ -1374,7 +1541,7 @@ mod tests {
         // Stops for good: leaves the running set, enters the exited list without uptime.
         inventory.place("a".into(), stopped("web", now), now);
         assert!(inventory.containers.is_empty());
-        let exited = exited_stats(&inventory, now + chrono::TimeDelta::minutes(59));
+        let exited = exited_stats(&inventory, now + chrono::TimeDelta::minutes(9));
         assert_eq!(exited.len(), 1);
         assert_eq!(
             (exited[0].name.as_str(), exited[0].exit_code),
@@ -1382,17 +1549,22 @@ mod tests {
         );
         assert_eq!(exited[0].uptime_secs, None);
         assert_eq!(exited[0].cpu_pct, None);
-        // An hour after it finished it is gone from the batch.
-        assert!(exited_stats(&inventory, now + chrono::TimeDelta::minutes(61)).is_empty());
+        assert_eq!(exited[0].finished_at, Some(now));
+        assert_eq!(exited[0].removed, None);
+        // --keep-exited (10 minutes by default) after it finished it is gone from the batch.
+        assert!(exited_stats(&inventory, now + chrono::TimeDelta::minutes(11)).is_empty());
         // Started again: back in the running set, out of the exited list.
         inventory.place("a".into(), running, now);
         assert!(inventory.exited.is_empty() && inventory.containers.contains_key("a"));
     }
 
     #[test]
-    fn three_thousand_exited_containers_make_a_batch_of_the_hundred_most_recent() {
+    fn three_thousand_exited_containers_make_a_batch_of_the_thousand_most_recent() {
         let now = at("2026-11-22T20:00:00Z");
-        let mut inventory = Inventory::default();
+        let mut inventory = Inventory {
+            keep: KeepExited(chrono::TimeDelta::hours(1)),
+            ..Inventory::default()
+        };
         for i in 0..3_000i64 {
             // Every second over the last 50 minutes, in no particular order.
             let k = (i * 7919) % 3_000;
@@ -1414,10 +1586,76 @@ mod tests {
         assert_eq!(batch.len(), EXITED_CAP);
         let names: Vec<&str> = batch.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names.first(), Some(&"job-0000"), "most recent first");
-        assert_eq!(names.last(), Some(&"job-0099"));
+        assert_eq!(names.last(), Some(&"job-0999"));
         // Destroying one removes it at once.
         assert!(inventory.exited.remove("c0000").is_some());
         assert_eq!(exited_stats(&inventory, now).len(), EXITED_CAP - 1);
+    }
+
+    #[test]
+    fn removed_containers_stay_listed_until_their_time_is_up() {
+        let now = at("2026-11-22T20:00:00Z");
+        let mut inventory = Inventory {
+            keep: KeepExited::from(std::time::Duration::from_secs(3)),
+            ..Inventory::default()
+        };
+        let running = ContainerInfo {
+            name: "job".into(),
+            image: Some("busybox".into()),
+            state: Some(dockscope_protocol::ContainerState::Running),
+            ..ContainerInfo::default()
+        };
+        // (a) inspected after it died, then destroyed; (b) `--rm`: gone before its inspect,
+        // only its `die` event is known; (c) destroyed while running (`rm -f`, no die seen).
+        inventory.place("a".into(), running.clone(), now);
+        inventory.place("a".into(), stopped("a", now), now);
+        inventory.removed("a", now);
+        inventory.place("b".into(), running.clone(), now);
+        let removing = ContainerInfo {
+            state: Some(dockscope_protocol::ContainerState::Removing),
+            ..ContainerInfo::default()
+        };
+        inventory.died(
+            "b",
+            ContainerInfo {
+                state: Some(dockscope_protocol::ContainerState::Exited),
+                exit_code: Some(137),
+                oom_killed: Some(true),
+                finished_at: Some(now),
+                ..running.clone()
+            },
+        );
+        // Its inspect finds it being removed: what the die said stays for the destroy.
+        inventory.place("b".into(), removing.clone(), now);
+        inventory.removed("b", now);
+        inventory.place("c".into(), running, now);
+        inventory.removed("c", now);
+        assert!(inventory.containers.is_empty() && inventory.dying.is_empty());
+        let listed = exited_stats(&inventory, now + chrono::TimeDelta::seconds(2));
+        let rows: Vec<_> = listed
+            .iter()
+            .map(|e| {
+                (
+                    e.id.as_str(),
+                    e.exit_code,
+                    e.oom_killed,
+                    e.removed,
+                    e.finished_at,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("a", Some(3), None, Some(true), Some(now)),
+                ("b", Some(137), Some(true), Some(true), Some(now)),
+            ]
+        );
+        assert_eq!(listed[1].image.as_deref(), Some("busybox"));
+        // Being removed (inspect says `removing`) keeps the entry for the destroy to mark.
+        inventory.place("a".into(), removing, now);
+        assert!(inventory.exited.contains_key("a"));
+        assert!(exited_stats(&inventory, now + chrono::TimeDelta::seconds(4)).is_empty());
     }
 
     #[test]

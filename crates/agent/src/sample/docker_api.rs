@@ -65,9 +65,9 @@ pub struct DockerApiSource {
 
 impl DockerApiSource {
     /// A source for `endpoint`; nothing is contacted until the first [`StatsSource::sample`].
-    pub fn new(endpoint: Endpoint) -> Self {
+    pub fn new(endpoint: Endpoint, keep_exited: std::time::Duration) -> Self {
         Self {
-            containers: ContainerSet::new(endpoint),
+            containers: ContainerSet::new(endpoint, keep_exited),
             synced: None,
             tracked: HashMap::new(),
             counters: Vec::new(),
@@ -145,6 +145,10 @@ impl StatsSource for DockerApiSource {
     async fn sample(&mut self) -> Vec<ContainerStats> {
         self.sync();
         self.collect()
+    }
+
+    fn events(&self) -> Option<std::sync::Arc<super::events::EventQueue>> {
+        Some(self.containers.events())
     }
 
     fn engine(&self) -> EngineHealth {

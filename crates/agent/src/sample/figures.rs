@@ -293,8 +293,8 @@ pub fn container_stats(
         cpu_throttled_ms_per_sec: figures.throttled_ms_per_sec.map(round2),
         compose_project: info.compose_project.clone(),
         compose_service: info.compose_service.clone(),
-        finished_at: None,
-        removed: None,
+        finished_at: info.finished_at.filter(|_| info.is_stopped()),
+        removed: info.removed.then_some(true),
     }
 }
 

@@ -10,8 +10,10 @@
 //!   default wherever they are readable, because it costs the engine nothing per sample.
 //! - [`docker_api`]: the Docker Engine API (bollard), one long-lived stats stream per container;
 //!   the fallback.
-//! - [`containers`]: which containers run (and which stopped in the last hour), from the
+//! - [`containers`]: which containers run (and which stopped within `--keep-exited`), from the
 //!   engine's event stream and `docker inspect`; both collectors above share it.
+//! - [`events`]: the same event stream's container events as `container_event` messages (the
+//!   pure conversion from bollard's type) and the bounded queue they wait in to be published.
 //! - [`netns`]: a container's network counters from its process's `/proc/<pid>/net/dev`, for
 //!   the cgroup collector (the cgroup has none).
 //! - [`synthetic`]: generated containers for UI benchmarks; labelled as such on the wire.
@@ -25,6 +27,7 @@
 pub mod cgroup;
 pub mod containers;
 pub mod docker_api;
+pub mod events;
 pub mod figures;
 pub mod host;
 pub mod netns;
@@ -69,6 +72,7 @@ impl Collector {
             cgroup_root,
             proc_root,
             synthetic_containers,
+            keep_exited,
         } = settings;
         if let Some(n) = synthetic_containers {
             return Collector::Synthetic(SyntheticSource::new(n));
@@ -86,16 +90,18 @@ impl Collector {
             }
         };
         let collector = match layout {
-            Some(Ok(layout)) => Collector::Cgroup(CgroupSource::new(layout, endpoint, proc_root)),
+            Some(Ok(layout)) => {
+                Collector::Cgroup(CgroupSource::new(layout, endpoint, proc_root, keep_exited))
+            }
             Some(Err(why)) => {
                 if choice == CollectorChoice::Cgroup {
                     warn!(cause = %why, "--collector cgroup: cgroup files unreadable; using the Docker API instead");
                 } else {
                     info!(cause = %why, "cgroup files unreadable; using the Docker API");
                 }
-                Collector::DockerApi(DockerApiSource::new(endpoint))
+                Collector::DockerApi(DockerApiSource::new(endpoint, keep_exited))
             }
-            None => Collector::DockerApi(DockerApiSource::new(endpoint)),
+            None => Collector::DockerApi(DockerApiSource::new(endpoint, keep_exited)),
         };
         info!(?choice, collector = collector.name(), "collector selected");
         collector
@@ -132,6 +138,14 @@ impl StatsSource for Collector {
             Collector::Cgroup(s) => s.exited(),
             Collector::DockerApi(s) => s.exited(),
             Collector::Synthetic(s) => s.exited(),
+        }
+    }
+
+    fn events(&self) -> Option<std::sync::Arc<events::EventQueue>> {
+        match self {
+            Collector::Cgroup(s) => s.events(),
+            Collector::DockerApi(s) => s.events(),
+            Collector::Synthetic(s) => s.events(),
         }
     }
 

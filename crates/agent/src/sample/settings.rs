@@ -40,4 +40,6 @@ pub struct SampleSettings {
     pub proc_root: PathBuf,
     /// `--synthetic-containers`: fake containers instead of Docker.
     pub synthetic_containers: Option<usize>,
+    /// `--keep-exited`: how long a stopped container stays in the batch's `exited` list.
+    pub keep_exited: std::time::Duration,
 }

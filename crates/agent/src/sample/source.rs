@@ -49,6 +49,12 @@ pub trait StatsSource: Send + 'static {
         &[]
     }
 
+    /// The queue of container events this collector's engine sends (`container_event`),
+    /// when it follows an engine; read once at start by the task that publishes them.
+    fn events(&self) -> Option<std::sync::Arc<super::events::EventQueue>> {
+        None
+    }
+
     /// What this collector cannot see from where the agent runs, for `agent_status.warnings`.
     fn warnings(&self) -> Vec<String> {
         Vec::new()

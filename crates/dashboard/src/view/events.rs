@@ -17,7 +17,7 @@ fn line_view(line: EventLine, with_host: bool) -> impl IntoView {
     view! {
         <li class="event" class:problem=line.problem data-testid="event-line"
             data-action=line.action data-problem=line.problem.to_string()
-            data-container=name>
+            data-container=name data-t=line.t_ms.round().to_string()>
             <time class="event-time" title=absolute>{clock_time(line.t_ms)}</time>
             {with_host.then(|| view! { <span class="event-host" data-testid="event-host">{line.host.clone()}</span> })}
             <span class="event-container" data-testid="event-container" title=line.container_id>{line.container}</span>

@@ -89,13 +89,18 @@ pub struct CgroupSource {
 impl CgroupSource {
     /// A source reading `layout`, following containers of the engine at `endpoint`, their
     /// network counters under `proc_root` (the host's `/proc`).
-    pub fn new(layout: Layout, endpoint: Endpoint, proc_root: std::path::PathBuf) -> Self {
+    pub fn new(
+        layout: Layout,
+        endpoint: Endpoint,
+        proc_root: std::path::PathBuf,
+        keep_exited: std::time::Duration,
+    ) -> Self {
         let host_memory = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| host_memory(&m));
         Self {
             layout,
-            containers: ContainerSet::new(endpoint),
+            containers: ContainerSet::new(endpoint, keep_exited),
             synced: None,
             tracked: HashMap::new(),
             buf: ReadBuf::default(),
@@ -189,6 +194,10 @@ impl StatsSource for CgroupSource {
 
     fn exited(&self) -> Vec<ContainerStats> {
         (self.containers).exited(|id, info, now| container_stats(id, info, Figures::default(), now))
+    }
+
+    fn events(&self) -> Option<std::sync::Arc<super::events::EventQueue>> {
+        Some(self.containers.events())
     }
 
     fn warnings(&self) -> Vec<String> {
