@@ -1,7 +1,7 @@
 //! What the agent reports about a container's life against `docker inspect` of the same
 //! container at the same moment: health while it flips, pause, `docker update --cpus`, compose
 //! labels, restarts under `--restart on-failure` (listed throughout, never flickering away), an
-//! OOM-killed container in `exited`, and the health log a client asks for.
+//! OOM-killed container in `exited` (also once removed), and the health log a client asks for.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -232,7 +232,7 @@ async fn restarts_are_counted_as_docker_inspect_and_never_drop_the_container() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oom_killed_container_is_in_exited_as_docker_inspect_says_until_removed() {
+async fn an_oom_killed_container_is_in_exited_as_docker_inspect_says_and_stays_once_removed() {
     let agent = Agent::start(&[]);
     let mut feed = Feed::connect(&agent.url()).await;
     let killed = blocking(|| {
@@ -288,18 +288,27 @@ async fn an_oom_killed_container_is_in_exited_as_docker_inspect_says_until_remov
         "in one of a later agent's first batches"
     );
 
-    // Removed: gone from exited at once.
+    // Removed: still listed (contract 6, for --keep-exited after it finished), marked
+    // removed, with what was known of its death.
     let (name, id) = (killed.name.clone(), killed.id.clone());
     blocking(move || docker(&["rm", "-f", &name])).await;
-    let mut gone = false;
+    let mut removed = None;
     for _ in 0..3 {
         let (batch, _) = feed.next_batch(3 * SECOND).await;
-        if !batch.exited.iter().any(|c| c.id == id) {
-            gone = true;
+        removed = batch
+            .exited
+            .into_iter()
+            .find(|c| c.id == id && c.removed == Some(true));
+        if removed.is_some() {
             break;
         }
     }
-    assert!(gone, "a removed container leaves exited within 3 batches");
+    let removed = removed.expect("a removed container stays in exited, marked removed");
+    assert_eq!(
+        (removed.exit_code, removed.oom_killed, removed.finished_at),
+        (Some(137), Some(true), exited.finished_at)
+    );
+    assert!(exited.finished_at.is_some(), "time of death");
     drop(killed);
 }
 
