@@ -10,12 +10,16 @@
 //! - [`sample`]: reading the host — the [`sample::StatsSource`] trait and its collectors
 //!   (`sample::cgroup` reads cgroup v1/v2 files, `sample::docker_api` asks the engine, synthetic
 //!   for UI benchmarks), `sample::containers` (the container set kept from Docker events and a
-//!   30 s reconcile), `sample::figures` (the one raw reading every collector fills, the
+//!   30 s reconcile, and the exited list kept for `--keep-exited`), `sample::events` (the same
+//!   events as `container_event` messages, and their bounded queue), `sample::figures` (the one raw reading every collector fills, the
 //!   `docker stats` arithmetic, the one builder of a batch entry), the agent's own cost.
-//! - [`sampler`]: the single once-a-second task turning samples into messages, and the
-//!   [`sampler::StatusBoard`] (identity, engine health) behind `agent_status` and `/healthz`.
+//! - [`sampler`]: the single once-a-second task turning samples into messages, the task that
+//!   publishes container events, and the [`sampler::StatusBoard`] (identity, engine health)
+//!   behind `agent_status` and `/healthz`.
+//! - [`history`]: the last 15 minutes of every sample in a compact ring, and cutting it into
+//!   the `history` chunks a new client is sent (`?since=`).
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
-//!   memory.
+//!   memory; the `event_id`s and the last 500 events for new and lagging clients.
 //! - [`access`]: token and origin checks on WebSocket upgrades.
 //! - [`healthcheck`]: the `dockscope-agent healthcheck` probe of a running agent's `/healthz`
 //!   (for container `HEALTHCHECK`s: the image has no shell).
@@ -31,9 +35,11 @@
 //!
 //! ```text
 //!  StatsSource ──sample()──► sampler ──publish()──► Publisher ══broadcast══► client tasks ──► sockets
-//!                              │  │                     ▲
-//!                              │  └── StatusBoard ◄─────┴── server (/healthz, new clients)
-//!                              └──── LatestSample ◄──────── metrics (/metrics, on scrape)
+//!   │ (events)                 │  │  │                  ▲  ▲                     │ new client:
+//!   └─► EventQueue ─► forward_events ──publish_event()──┘  │                     │ events, history
+//!                              │  │  └─push()─► HistoryRing ◄──plan()/chunk()────┘
+//!                              │  └── StatusBoard ◄────────┴── server (/healthz, new clients)
+//!                              └──── LatestSample ◄──────────── metrics (/metrics, on scrape)
 //! ```
 
 pub mod access;

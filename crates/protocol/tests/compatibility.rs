@@ -7,14 +7,15 @@
 use std::collections::BTreeSet;
 
 use dockscope_protocol::{
-    decode, json_schema, AgentMetrics, AgentStatus, ContainerStatsBatch, Message,
+    decode, json_schema, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
 };
 use serde_json::Value;
 
 const BATCH: &str = include_str!("fixtures/container_stats_batch.json");
 const STATUS: &str = include_str!("fixtures/agent_status.json");
 
-/// Where a field sits: `containers[].x` is `x` in every container, `agent_metrics.x` nested.
+/// Where a field sits: `containers[].x` is `x` in every container (running, in `containers`,
+/// or stopped, in `exited`), `agent_metrics.x` nested.
 type Path = &'static str;
 
 fn batch(message: &mut Message) -> &mut ContainerStatsBatch {
@@ -22,6 +23,12 @@ fn batch(message: &mut Message) -> &mut ContainerStatsBatch {
         Message::ContainerStatsBatch(batch) => batch,
         other => panic!("expected a batch, got {other:?}"),
     }
+}
+
+/// Every container entry of a batch: the running ones, then the exited ones.
+fn every_container(message: &mut Message) -> impl Iterator<Item = &mut ContainerStats> {
+    let batch = batch(message);
+    batch.containers.iter_mut().chain(batch.exited.iter_mut())
 }
 
 fn status(message: &mut Message) -> &mut AgentStatus {
@@ -38,7 +45,7 @@ type OptionalField = (&'static str, Path, fn(&mut Message));
 macro_rules! container_field {
     ($field:ident) => {
         (BATCH, concat!("containers[].", stringify!($field)), |m| {
-            batch(m).containers.iter_mut().for_each(|c| c.$field = None)
+            every_container(m).for_each(|c| c.$field = None)
         })
     };
 }
@@ -68,40 +75,25 @@ fn optional_fields() -> Vec<OptionalField> {
             batch(m).agent_metrics.mem_bytes = None
         }),
         (BATCH, "containers[].cpu_pct", |m| {
-            batch(m)
-                .containers
-                .iter_mut()
-                .for_each(|c| c.cpu_pct = None)
+            every_container(m).for_each(|c| c.cpu_pct = None)
         }),
         (BATCH, "containers[].mem_bytes", |m| {
-            batch(m)
-                .containers
-                .iter_mut()
-                .for_each(|c| c.mem_bytes = None)
+            every_container(m).for_each(|c| c.mem_bytes = None)
         }),
         (BATCH, "containers[].mem_limit_bytes", |m| {
-            batch(m)
-                .containers
-                .iter_mut()
-                .for_each(|c| c.mem_limit_bytes = None)
+            every_container(m).for_each(|c| c.mem_limit_bytes = None)
         }),
         (BATCH, "containers[].uptime_secs", |m| {
-            batch(m)
-                .containers
-                .iter_mut()
-                .for_each(|c| c.uptime_secs = None)
+            every_container(m).for_each(|c| c.uptime_secs = None)
         }),
         (BATCH, "containers[].image", |m| {
-            batch(m).containers.iter_mut().for_each(|c| c.image = None)
+            every_container(m).for_each(|c| c.image = None)
         }),
         (BATCH, "containers[].pids", |m| {
-            batch(m).containers.iter_mut().for_each(|c| c.pids = None)
+            every_container(m).for_each(|c| c.pids = None)
         }),
         (BATCH, "containers[].pids_limit", |m| {
-            batch(m)
-                .containers
-                .iter_mut()
-                .for_each(|c| c.pids_limit = None)
+            every_container(m).for_each(|c| c.pids_limit = None)
         }),
         // contract 5
         container_field!(net_rx_bytes),
@@ -133,6 +125,9 @@ fn optional_fields() -> Vec<OptionalField> {
         container_field!(cpu_throttled_ms_per_sec),
         container_field!(compose_project),
         container_field!(compose_service),
+        // contract 6
+        container_field!(finished_at),
+        container_field!(removed),
         (BATCH, "host", |m| batch(m).host = None),
         host_field!(cores),
         host_field!(cpu_pct),
@@ -182,11 +177,20 @@ fn edit(frame: &mut Value, path: &str, change: &dyn Fn(&mut serde_json::Map<Stri
     let (parents, key) = path.rsplit_once('.').unwrap_or(("", path));
     let targets: Vec<&mut Value> = match parents {
         "" => vec![frame],
-        "containers[]" => frame["containers"]
-            .as_array_mut()
-            .unwrap_or_else(|| panic!("containers is not an array"))
-            .iter_mut()
-            .collect(),
+        "containers[]" => {
+            let frame = frame
+                .as_object_mut()
+                .unwrap_or_else(|| panic!("the frame is not an object"));
+            frame
+                .iter_mut()
+                .filter(|(key, _)| *key == "containers" || *key == "exited")
+                .flat_map(|(_, list)| {
+                    list.as_array_mut()
+                        .unwrap_or_else(|| panic!("containers is not an array"))
+                        .iter_mut()
+                })
+                .collect()
+        }
         object => vec![&mut frame[object]],
     };
     let mut found = false;
