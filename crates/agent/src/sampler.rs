@@ -348,6 +348,81 @@ mod tests {
         assert_eq!(plan.to - plan.from, 62);
     }
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_burst_of_ten_thousand_events_is_bounded_and_never_holds_the_thread() {
+        use crate::sample::events::QUEUE_CAPACITY;
+        use dockscope_protocol::{ContainerEvent, EventAction};
+        let queue = Arc::new(EventQueue::default());
+        let publisher = Arc::new(Publisher::new());
+        let mut client = publisher
+            .subscribe(
+                |s| {
+                    Message::AgentStatus(AgentStatus {
+                        sequence: Some(s),
+                        ..AgentStatus::default()
+                    })
+                },
+                0,
+            )
+            .subscription;
+        let shutdown = CancellationToken::new();
+        let forwarder = tokio::spawn(forward_events(
+            queue.clone(),
+            publisher.clone(),
+            "burst".into(),
+            shutdown.clone(),
+        ));
+        // A mass create: 10,000 events at once, faster than anything publishes them.
+        for i in 0..10_000 {
+            queue.push(ContainerEvent {
+                agent_id: String::new(),
+                sent_at: Utc::now(),
+                sequence: None,
+                event_id: 0,
+                time: Utc::now(),
+                id: format!("{i:064x}"),
+                name: format!("job-{i}"),
+                action: EventAction::Create,
+                image: Some("busybox".into()),
+                exit_code: None,
+                oom_killed: None,
+                signal: None,
+                health: None,
+            });
+        }
+        // Meanwhile another task on the same (single) thread wants to run every millisecond,
+        // as the sampler would: it is never held up for long.
+        let ticker = tokio::spawn(async {
+            let mut worst = Duration::ZERO;
+            for _ in 0..200 {
+                let before = Instant::now();
+                tokio::task::yield_now().await;
+                worst = worst.max(before.elapsed());
+            }
+            worst
+        });
+        let worst = ticker.await.expect("ticker");
+        assert!(
+            worst < Duration::from_millis(50),
+            "the thread was held for {worst:?}"
+        );
+        // Only the newest QUEUE_CAPACITY were kept and published, numbered from 1; the log
+        // keeps 500; the client lagged and is sent what is still logged.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let frames = client.next().await.expect("open");
+        let ids: Vec<u64> = frames.iter().filter_map(|f| f.event_id).collect();
+        assert_eq!(ids.last(), Some(&(QUEUE_CAPACITY as u64)), "{ids:?}");
+        assert!(ids.len() <= crate::publish::EVENT_LOG, "{}", ids.len());
+        let replay = publisher.subscribe(board_status, 0).events;
+        assert_eq!(replay.len(), crate::publish::EVENT_LOG);
+        shutdown.cancel();
+        forwarder.await.expect("forwarder ends");
+    }
+
+    fn board_status(sequence: u64) -> Message {
+        StatusBoard::new("t".into(), vec![]).status(sequence)
+    }
+
     #[test]
     fn status_announces_container_stats_once_and_a_plain_version() {
         let table: [(&[&str], &[&str]); 3] = [
