@@ -527,8 +527,14 @@ pub struct History {
     #[serde(default, deserialize_with = "null_as_default")]
     #[schemars(with = "Option<Vec<ContainerHistory>>")]
     pub containers: Vec<ContainerHistory>,
-    /// `true` on the last chunk: the live stream follows. Absent or `false`: more chunks come.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// `true` on the last chunk: the live stream follows. Absent, `null` or `false`: more
+    /// chunks come.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    #[schemars(with = "Option<bool>")]
     pub last: bool,
 }
 

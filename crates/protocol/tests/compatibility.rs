@@ -7,12 +7,18 @@
 use std::collections::BTreeSet;
 
 use dockscope_protocol::{
-    decode, json_schema, AgentMetrics, AgentStatus, ContainerStats, ContainerStatsBatch, Message,
+    decode, json_schema, AgentMetrics, AgentStatus, ContainerEvent, ContainerStats,
+    ContainerStatsBatch, History, Message,
 };
 use serde_json::Value;
 
 const BATCH: &str = include_str!("fixtures/container_stats_batch.json");
 const STATUS: &str = include_str!("fixtures/agent_status.json");
+// Contract 6: a `die`, the `kill` and `health_status` shapes, and a history chunk.
+const EVENT: &str = include_str!("fixtures/container_event.json");
+const EVENT_KILL: &str = r#"{"type":"container_event","agent_id":"lab-node-1","sent_at":"2026-12-02T01:26:57.301Z","sequence":410,"event_id":16,"time":"2026-12-02T01:26:57.287Z","id":"9b1c7e2a4d6f8a0b2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f","name":"worker-3","action":"kill","image":"dockscope-test-busybox","signal":15}"#;
+const EVENT_HEALTH: &str = r#"{"type":"container_event","agent_id":"lab-node-1","sent_at":"2026-12-02T01:26:59.301Z","sequence":418,"event_id":18,"time":"2026-12-02T01:26:59.287Z","id":"9b1c7e2a4d6f8a0b2c4e6a8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f","name":"worker-3","action":"health_status","image":"dockscope-test-busybox","health":"unhealthy"}"#;
+const HISTORY: &str = include_str!("fixtures/history.json");
 
 /// Where a field sits: `containers[].x` is `x` in every container (running, in `containers`,
 /// or stopped, in `exited`), `agent_metrics.x` nested.
@@ -29,6 +35,20 @@ fn batch(message: &mut Message) -> &mut ContainerStatsBatch {
 fn every_container(message: &mut Message) -> impl Iterator<Item = &mut ContainerStats> {
     let batch = batch(message);
     batch.containers.iter_mut().chain(batch.exited.iter_mut())
+}
+
+fn event(message: &mut Message) -> &mut ContainerEvent {
+    match message {
+        Message::ContainerEvent(event) => event,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+fn history(message: &mut Message) -> &mut History {
+    match message {
+        Message::History(history) => history,
+        other => panic!("expected a history chunk, got {other:?}"),
+    }
 }
 
 fn status(message: &mut Message) -> &mut AgentStatus {
@@ -57,6 +77,19 @@ macro_rules! host_field {
             if let Some(host) = batch(m).host.as_mut() {
                 host.$field = None;
             }
+        })
+    };
+}
+
+/// The row of an optional `containers[].<series>` of a history chunk: absent, it is empty
+/// (every value unknown).
+macro_rules! series_field {
+    ($field:ident) => {
+        (HISTORY, concat!("containers[].", stringify!($field)), |m| {
+            history(m)
+                .containers
+                .iter_mut()
+                .for_each(|c| c.$field.clear())
         })
     };
 }
@@ -153,11 +186,38 @@ fn optional_fields() -> Vec<OptionalField> {
         }),
         (STATUS, "engine_error", |m| status(m).engine_error = None),
         (STATUS, "warnings", |m| status(m).warnings.clear()),
+        // contract 6
+        (EVENT, "sequence", |m| event(m).sequence = None),
+        (EVENT, "image", |m| event(m).image = None),
+        (EVENT, "exit_code", |m| event(m).exit_code = None),
+        (EVENT, "oom_killed", |m| event(m).oom_killed = None),
+        (EVENT_KILL, "signal", |m| event(m).signal = None),
+        (EVENT_HEALTH, "health", |m| event(m).health = None),
+        (HISTORY, "sequence", |m| history(m).sequence = None),
+        (HISTORY, "host", |m| history(m).host = None),
+        (HISTORY, "host.cpu_pct", |m| {
+            if let Some(host) = history(m).host.as_mut() {
+                host.cpu_pct.clear();
+            }
+        }),
+        (HISTORY, "host.mem_used_bytes", |m| {
+            if let Some(host) = history(m).host.as_mut() {
+                host.mem_used_bytes.clear();
+            }
+        }),
+        (HISTORY, "containers", |m| history(m).containers.clear()),
+        series_field!(cpu_pct),
+        series_field!(mem_bytes),
+        series_field!(net_rx_bytes_per_sec),
+        series_field!(net_tx_bytes_per_sec),
+        series_field!(block_read_bytes_per_sec),
+        series_field!(block_write_bytes_per_sec),
+        (HISTORY, "last", |m| history(m).last = false),
     ]
 }
 
-/// Every field contract 1 requires.
-const REQUIRED_FIELDS: [(&str, Path); 11] = [
+/// Every field contract 1 requires, and those of the message types added later.
+const REQUIRED_FIELDS: [(&str, Path); 25] = [
     (BATCH, "type"),
     (BATCH, "agent_id"),
     (BATCH, "sent_at"),
@@ -169,6 +229,20 @@ const REQUIRED_FIELDS: [(&str, Path); 11] = [
     (STATUS, "uptime_secs"),
     (STATUS, "version"),
     (STATUS, "features"),
+    (EVENT, "type"),
+    (EVENT, "agent_id"),
+    (EVENT, "sent_at"),
+    (EVENT, "event_id"),
+    (EVENT, "time"),
+    (EVENT, "id"),
+    (EVENT, "name"),
+    (EVENT, "action"),
+    (HISTORY, "type"),
+    (HISTORY, "agent_id"),
+    (HISTORY, "sent_at"),
+    (HISTORY, "times_ms"),
+    (HISTORY, "containers[].id"),
+    (HISTORY, "containers[].name"),
 ];
 
 /// Applies `change` to the object(s) `path` names inside `frame`, the last segment's key given;
@@ -291,6 +365,10 @@ fn tables_match_the_schema() {
         ("AgentMetrics", "batch", "agent_metrics."),
         ("HostStats", "batch", "host."),
         ("AgentStatus", "status", ""),
+        ("ContainerEvent", "event", ""),
+        ("History", "history", ""),
+        ("HostHistory", "history", "host."),
+        ("ContainerHistory", "history", "containers[]."),
     ] {
         let needed: Vec<&str> = defs[def]["required"]
             .as_array()
@@ -308,7 +386,12 @@ fn tables_match_the_schema() {
             }
         }
     }
-    let name = |fixture: &str| if fixture == BATCH { "batch" } else { "status" };
+    let name = |fixture: &str| match fixture {
+        f if f == BATCH => "batch",
+        f if f == STATUS => "status",
+        f if f == HISTORY => "history",
+        _ => "event",
+    };
     let listed_optional: BTreeSet<_> = optional_fields()
         .into_iter()
         .map(|(f, p, _)| (name(f), p.to_owned()))
