@@ -56,6 +56,9 @@ async fn read_batches(url: String, n: usize) -> Seen {
         let sequence = match &message {
             Message::ContainerStatsBatch(b) => b.sequence,
             Message::AgentStatus(s) => s.sequence,
+            // Contract 6: the few seconds of history sampled before this client came.
+            Message::History(h) => h.sequence,
+            Message::ContainerEvent(e) => e.sequence,
             other => panic!("our agent sent a message of unknown type: {other:?}"),
         }
         .expect("our agent numbers every message");

@@ -470,7 +470,10 @@ async fn the_health_log_request_answers_this_client_with_the_probes_docker_inspe
         got.len()
     );
     match common::next_message(&mut asker, 3 * SECOND).await {
-        Message::ContainerStatsBatch(_) | Message::AgentStatus(_) => {}
+        Message::ContainerStatsBatch(_)
+        | Message::AgentStatus(_)
+        | Message::ContainerEvent(_)
+        | Message::History(_) => {}
         other => panic!("the stream goes on, not {other:?}"),
     }
     blocking(move || drop(checked)).await;
