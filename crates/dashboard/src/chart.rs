@@ -6,8 +6,8 @@
 
 use charming::component::{Axis, Grid, Legend};
 use charming::element::{
-    AxisLabel, AxisType, Label, LineStyle, LineStyleType, MarkLine, MarkLineData, MarkLineVariant,
-    SplitLine, Symbol, TextStyle, Tooltip, Trigger,
+    AxisLabel, AxisType, Label, LabelPosition, LineStyle, LineStyleType, MarkLine, MarkLineData,
+    MarkLineVariant, SplitLine, Symbol, TextStyle, Tooltip, Trigger,
 };
 use charming::series::Line;
 use charming::{Chart, Echarts};
@@ -187,8 +187,10 @@ fn event_marks(p: &Palette, marks: &[(f64, String)]) -> MarkLine {
                 .type_(LineStyleType::Dashed),
         )
         .label(
+            // Along the line, at its top: marks a second apart stay legible.
             Label::new()
                 .show(true)
+                .position(LabelPosition::InsideEndTop)
                 .formatter("{b}")
                 .color(p.event)
                 .font_size(10),

@@ -81,6 +81,9 @@ pub(crate) struct AgentRuntime {
     pub(crate) collapsed: HashSet<String>,
     /// New events not in the feeds yet.
     pub(crate) events_dirty: bool,
+    /// A history chunk was folded since the chart was last drawn: it is drawn in the next
+    /// frame that has the budget, whenever it was drawn last.
+    pub(crate) history_arrived: bool,
 }
 
 /// One rendered row: which position of the order it shows, and that container's figures.
@@ -126,6 +129,7 @@ impl AgentRuntime {
             groups: HashMap::new(),
             collapsed: HashSet::new(),
             events_dirty: false,
+            history_arrived: false,
             view,
         }
     }
@@ -619,7 +623,9 @@ impl AgentRuntime {
     /// redraw that is not due yet waits for a later batch's frame).
     fn chart_due(&self, now: f64) -> bool {
         self.redraw
-            && (!self.totals_chart.is_drawn() || now - self.last_chart_ms >= CHART_INTERVAL_MS)
+            && (!self.totals_chart.is_drawn()
+                || self.history_arrived
+                || now - self.last_chart_ms >= CHART_INTERVAL_MS)
     }
 }
 
@@ -650,8 +656,10 @@ fn flush_agent(
         push_batch_facts(agent, deferred);
     }
     if changes.history {
-        // Minutes of points at once: the chart and every sparkline on screen.
+        // Minutes of points at once: the chart (now, not at its next 2-second turn: a page
+        // just opened shows them at once) and every sparkline on screen.
         agent.redraw = true;
+        agent.history_arrived = true;
         let ids: Vec<String> = agent.slots.iter().map(|s| s.id.clone()).collect();
         agent.pending_rows.extend(ids);
     }
@@ -731,6 +739,7 @@ fn flush_agent(
     // A chart redraw gets a frame to itself.
     if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
         agent.redraw = false;
+        agent.history_arrived = false;
         agent.last_chart_ms = ctx.now;
         if ctx.perf {
             browser::perf_mark("dockscope-chart-start");
