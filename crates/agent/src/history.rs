@@ -39,8 +39,11 @@ pub const SLOTS: usize = WINDOW + 60;
 pub const MAX_SERIES: usize = 1_000;
 /// At most this many containers in one `history` chunk.
 pub const MAX_CONTAINERS_PER_CHUNK: usize = 25;
-/// A chunk aims to stay under this many bytes of JSON.
-pub const CHUNK_BYTES: usize = 256 * 1024;
+/// A chunk aims to stay under this many bytes of JSON: no bigger than a batch of a few
+/// hundred containers, so sending history does not grow a client's write buffer (which keeps
+/// the capacity of the largest frame it sent) much beyond what its batches cost. At 15
+/// minutes a container is about 47 KB: one per chunk.
+pub const CHUNK_BYTES: usize = 64 * 1024;
 /// Conservative JSON bytes per point of one container: six numbers and their commas.
 const BYTES_PER_POINT: usize = 60;
 /// JSON bytes of one container's id, name and keys.
