@@ -18,6 +18,45 @@ use crate::roster::ChartId;
 use crate::store::Theme;
 use crate::time_axis;
 
+/// The vendored ECharts (`vendor/echarts.min.js`), copied into the bundle as it is by trunk
+/// (`index.html`, `rel="copy-file"`) and loaded by [`ready`] when the first chart is due,
+/// not with the page: parsing its megabyte takes the main thread about 0.3 s, which the first
+/// rows need more. Relative, like the worker's loader, so a page under a path prefix finds it.
+const ECHARTS_SRC: &str = "echarts.min.js";
+
+thread_local! {
+    /// Whether the script element for ECharts has been added (once per page; a failed load is
+    /// not retried: the charts stay empty, and everything else works).
+    static ECHARTS_ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether ECharts is loaded. The first call without it adds its script to the page and
+/// returns `false`; `on_load` runs once it has loaded (to draw the charts that waited).
+pub fn ready(on_load: fn()) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let loaded = js_sys::Reflect::get(&window, &"echarts".into())
+        .ok()
+        .is_some_and(|e| !e.is_undefined());
+    if loaded || ECHARTS_ASKED.with(|asked| asked.replace(true)) {
+        return loaded;
+    }
+    let script = window
+        .document()
+        .and_then(|d| d.create_element("script").ok())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlScriptElement>().ok());
+    let head = window.document().and_then(|d| d.head());
+    if let (Some(script), Some(head)) = (script, head) {
+        script.set_src(ECHARTS_SRC);
+        script.set_async(true);
+        let done = wasm_bindgen::closure::Closure::once_into_js(on_load);
+        script.set_onload(Some(done.unchecked_ref()));
+        let _ = head.append_child(&script);
+    }
+    false
+}
+
 /// One chart of the page: the element it draws into and, once drawn, its ECharts instance.
 /// Dropping the slot (its card removed) disposes the instance.
 pub struct ChartSlot {

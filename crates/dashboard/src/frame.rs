@@ -30,7 +30,7 @@ use crate::conn_state::ConnState;
 use crate::detail::{self, DetailView};
 use crate::events::{self, FeedSource, CARD_FEED_LINES};
 use crate::fleet::{self, FleetRow, FLEET_ROWS};
-use crate::ingest::{AgentModel, Verdict};
+use crate::ingest::{AgentModel, Verdict, PAGE_HISTORY_UP_TO};
 use crate::present::{self, Points};
 use crate::roster::Keys;
 use crate::rows::{self, Row, RowContext};
@@ -219,6 +219,9 @@ pub(crate) struct FleetRuntime {
     chart: Option<ChartSlot>,
     /// Browser time of the last chart draw ([`CHART_INTERVAL_MS`] apart, like a card's).
     chart_ms: f64,
+    /// Whether the cards were last seen out of the page (under the fleet view), so a view
+    /// change that brings them back or takes them out resets their charts.
+    cards_left: bool,
 }
 
 /// The fleet view is recomputed at most this often: batches arrive once a second per agent,
@@ -458,6 +461,8 @@ fn flush() {
         // Under the fleet view the cards are hidden: their rows and charts wait (the view
         // changing back draws them anew), and the fleet table has the frame.
         let mut budget = if ctx.view.fleet { 0 } else { FRAME_BUDGET };
+        let on_page: usize = rt.agents.values().map(|a| a.model.containers.len()).sum();
+        let crowded = on_page > PAGE_HISTORY_UP_TO;
         let mut more = false;
         // Fairness: start after the agent that went first last time.
         let mut keys: Vec<u32> = rt.agents.keys().copied().collect();
@@ -486,6 +491,7 @@ fn flush() {
                 .filter(|_| selected_agent == Some(key));
             let slots = agent.slots.iter().map(|s| &s.id);
             agent.model.set_watched(slots.chain(selected));
+            agent.model.set_page_crowded(crowded);
             if agent.chart_drawn {
                 agent.chart_drawn = false;
                 rt.quiet_frame = true;
@@ -527,6 +533,16 @@ fn flush() {
             // The view changed: the fleet view's element may be new (it leaves the page
             // while the cards show).
             rt.fleet.chart = None;
+            if rt.fleet.cards_left != ctx.view.fleet {
+                // The cards left the page for the fleet view, or came back as new elements:
+                // their charts start again in them.
+                rt.fleet.cards_left = ctx.view.fleet;
+                for agent in rt.agents.values_mut() {
+                    agent.totals_chart.reset();
+                }
+                rt.detail.chart.reset();
+                rt.detail.io_chart.reset();
+            }
         }
         if ctx.view.fleet && !events_due {
             budget = FRAME_BUDGET;
@@ -670,6 +686,8 @@ fn flush_agent(
     }
     if changes.status {
         push_status(agent, deferred);
+        // The feeds name the host by its id, known from its status.
+        agent.events_dirty = true;
     }
     if changes.frames {
         push_frames(agent, ctx.debug, deferred);
@@ -737,7 +755,10 @@ fn flush_agent(
         *budget -= 1;
     }
     // A chart redraw gets a frame to itself.
-    if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
+    if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET && !chart::ready(charts_loaded) {
+        // Drawn when ECharts has loaded (`charts_loaded`).
+        agent.redraw = false;
+    } else if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
         agent.redraw = false;
         agent.history_arrived = false;
         agent.last_chart_ms = ctx.now;
@@ -1036,9 +1057,13 @@ fn flush_fleet(
         // Top rows first.
         state.pending.reverse();
     }
-    // The chart gets a frame of its own, like a card's, and leaves the next to ECharts.
+    // The chart gets a frame of its own, like a card's, and leaves the next to ECharts. Not
+    // before the table has a row: creating the chart takes ECharts a few hundred
+    // milliseconds, which the first rows need more.
     if *budget == FRAME_BUDGET
         && rt.fleet.pending.is_empty()
+        && rt.fleet.shown.iter().any(Option::is_some)
+        && chart::ready(charts_loaded)
         && ctx.now - rt.fleet.chart_ms >= CHART_INTERVAL_MS
     {
         rt.fleet.chart_ms = ctx.now;
@@ -1085,6 +1110,18 @@ fn draw_fleet_chart(rt: &mut Runtime, ctx: &FlushContext) {
     }
 }
 
+/// ECharts has loaded ([`chart::ready`]): every chart that waited for it is drawn now.
+fn charts_loaded() {
+    with_runtime(|rt| {
+        for agent in rt.agents.values_mut() {
+            agent.redraw = true;
+        }
+        rt.fleet.chart_ms = 0.0;
+        rt.detail_dirty = true;
+    });
+    schedule_frame();
+}
+
 fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut Deferred) {
     let Some(selection) = rt.selection.clone() else {
         rt.detail.reset();
@@ -1127,6 +1164,11 @@ fn flush_detail(rt: &mut Runtime, theme: Theme, view: ViewPrefs, deferred: &mut 
         if signal.with_untracked(|d| d.as_ref() != Some(&panel)) {
             deferred.push(Box::new(move || signal.set(Some(panel))));
         }
+    }
+    if !chart::ready(charts_loaded) {
+        // Drawn when ECharts has loaded (`charts_loaded` marks it dirty again).
+        rt.detail_dirty = false;
+        return;
     }
     let detail = &mut rt.detail;
     if detail.shows.as_ref() == Some(&selection) && detail.chart.is_drawn() {

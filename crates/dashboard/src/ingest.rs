@@ -27,8 +27,9 @@
 //! `agent_status` frames over [`MAX_STATUS_CHARS`] are refused, at most [`MAX_CONTAINERS`] are
 //! kept per agent, strings are kept to [`MAX_KEPT_CHARS`] ([`MAX_ID_CHARS`] for ids), reasons to
 //! [`MAX_REASON_CHARS`], and per-container history is kept for every container only up to
-//! [`FULL_HISTORY_UP_TO`] containers; above that, only for the containers on screen or
-//! selected ([`AgentModel::set_watched`]).
+//! [`FULL_HISTORY_UP_TO`] containers (and while the page holds at most
+//! [`PAGE_HISTORY_UP_TO`]); above that, only for the containers on screen or selected
+//! ([`AgentModel::set_watched`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -71,6 +72,12 @@ pub const MAX_CONTAINERS: usize = 20_000;
 /// Up to this many containers, every container keeps its history (sparkline and detail chart
 /// from the first second); above it, only the containers on screen or selected do.
 pub const FULL_HISTORY_UP_TO: usize = 500;
+/// Up to this many containers on the whole page (every agent's), each agent keeps history as
+/// [`FULL_HISTORY_UP_TO`] says; above it, every agent keeps it only for the containers on
+/// screen or selected. A container's history is ~34 KB (300 samples of its figures and its
+/// I/O), so this bounds the page's history to ~70 MB: a fleet of 50 × 100 containers would
+/// otherwise hold 170 MB of history nobody looks at under the fleet view.
+pub const PAGE_HISTORY_UP_TO: usize = 2_000;
 /// Characters kept of a container's name and image, an agent id, version or feature.
 pub const MAX_KEPT_CHARS: usize = 256;
 /// Characters kept of a container id (ours are 64).
@@ -296,6 +303,9 @@ pub struct AgentModel {
     /// Containers that keep history although the agent has more than [`FULL_HISTORY_UP_TO`]:
     /// those on screen and the selected one.
     watched: HashSet<String>,
+    /// Whether the page holds more than [`PAGE_HISTORY_UP_TO`] containers
+    /// ([`AgentModel::set_page_crowded`]).
+    page_crowded: bool,
     /// Frames waiting to be decoded, oldest first.
     waiting: VecDeque<Inbound>,
     /// The batch being decoded, if any.
@@ -330,6 +340,7 @@ impl Default for AgentModel {
             history_buffer: HistoryBuffer::default(),
             process_started_ms: None,
             watched: HashSet::new(),
+            page_crowded: false,
             waiting: VecDeque::new(),
             staged: None,
             generation: 0,
@@ -828,7 +839,7 @@ impl AgentModel {
         self.changes.figures = true;
         self.generation += 1;
         let generation = self.generation;
-        let full_history = containers.len() <= FULL_HISTORY_UP_TO;
+        let full_history = self.keeps_all_history(containers.len());
 
         let mut sum = TotalSample {
             t_ms,
@@ -942,8 +953,20 @@ impl AgentModel {
             .collect()
     }
 
+    /// Whether every one of `containers` keeps history: up to [`FULL_HISTORY_UP_TO`] of this
+    /// agent's, unless the page as a whole holds more than [`PAGE_HISTORY_UP_TO`].
+    fn keeps_all_history(&self, containers: usize) -> bool {
+        containers <= FULL_HISTORY_UP_TO && !self.page_crowded
+    }
+
+    /// Says whether the page's agents hold more than [`PAGE_HISTORY_UP_TO`] containers in
+    /// all; then this agent, too, keeps history only for the containers it watches.
+    pub fn set_page_crowded(&mut self, crowded: bool) {
+        self.page_crowded = crowded;
+    }
+
     /// The containers on screen and the selected one: with more than [`FULL_HISTORY_UP_TO`]
-    /// containers, only these keep history (from the next batch on).
+    /// containers (or a crowded page), only these keep history (from the next batch on).
     pub fn set_watched<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
         self.watched.clear();
         self.watched.extend(ids.into_iter().cloned());
@@ -978,7 +1001,7 @@ impl AgentModel {
             self.history_upto_agent_ms = self.history_upto_agent_ms.max(newest);
         }
         self.history_buffer.add_axis(&chunk.times_ms, &times);
-        let full_history = self.containers.len() <= FULL_HISTORY_UP_TO;
+        let full_history = self.keeps_all_history(self.containers.len());
         for mut entry in entries {
             truncate_owned(&mut entry.id, MAX_ID_CHARS);
             self.history_buffer
@@ -1425,6 +1448,28 @@ mod tests {
         big.set_watched(&[]);
         big.ingest_frame(&frame, T0_MS + 3_000.0).ok();
         assert!(big.containers.values().all(|c| c.history.allocated() == 0));
+    }
+
+    #[test]
+    fn a_crowded_page_keeps_history_only_for_watched_containers() {
+        // A small agent (10 containers) on a page that holds more than PAGE_HISTORY_UP_TO.
+        let frame = big_batch(10);
+        let watched = [format!("{:064x}", 4)];
+        let cases = [(false, 10), (true, 1)];
+        for (crowded, with_history) in cases {
+            let mut model = AgentModel::default();
+            model.set_watched(&watched);
+            model.set_page_crowded(crowded);
+            model.ingest_frame(&frame, T0_MS).ok();
+            model.ingest_frame(&frame, T0_MS + 1_000.0).ok();
+            let kept = model.containers.values().filter(|c| !c.history.is_empty());
+            assert_eq!(kept.count(), with_history, "crowded: {crowded}");
+            assert_eq!(
+                model.containers.len(),
+                10,
+                "every container is still listed"
+            );
+        }
     }
 
     #[test]

@@ -25,16 +25,21 @@ pub fn App() -> impl IntoView {
         <header::Banners />
         <events::EventsPanel />
         <controls::ViewControls />
-        // The cards stay in the page under the fleet view (hidden, their charts kept).
-        <Show when=move || dashboard.view.with(|v| v.fleet)>
+        // The fleet view replaces the cards: they leave the page (their state stays in the
+        // runtime), so a page of many agents opening on the fleet view does not build every
+        // card first.
+        <Show
+            when=move || dashboard.view.with(|v| v.fleet)
+            fallback=move || view! {
+                <main class="cards" aria-label=text::AGENTS_REGION>
+                    <For each=move || agents.get() key=|agent| agent.key let:agent>
+                        <card::AgentCard agent />
+                    </For>
+                </main>
+            }
+        >
             <fleet::FleetView />
         </Show>
-        <main class="cards" aria-label=text::AGENTS_REGION
-            hidden=move || dashboard.view.with(|v| v.fleet)>
-            <For each=move || agents.get() key=|agent| agent.key let:agent>
-                <card::AgentCard agent />
-            </For>
-        </main>
         <Show when=move || agents.with(Vec::is_empty)>
             <p class="placeholder" data-testid="no-agents">
                 {text::NO_AGENTS}
