@@ -242,7 +242,7 @@ impl Collector for Exposition {
         gauge(
             &mut encoder,
             "dockscope_containers_exited",
-            "Containers that stopped in the last hour (at most 100); they have no container_* series",
+            "Containers listed as stopped: finished within --keep-exited, removed ones included (at most 1,000); they have no container_* series",
             None,
             &[(id, Some(Value::Int(batch.exited.len() as u64)))],
         )?;
