@@ -10,7 +10,6 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
 use super::labels::{ContainerLabels, Labels, WithLabel};
-use super::AgentFacts;
 use crate::sample::source::Counters;
 use crate::sampler::Snapshot;
 
@@ -202,6 +201,23 @@ pub(super) const CONTAINER_METRICS: &[ContainerMetric] = &[
         value: |c, _, _| c.restart_count.map(Value::Int),
     },
 ];
+
+/// What `/metrics` says about the agent that is not in a batch, read when formatting.
+#[derive(Debug, Clone, Default)]
+pub struct AgentFacts {
+    /// `--agent-id`, on every series.
+    pub agent_id: String,
+    /// `vMAJOR.MINOR.PATCH`.
+    pub version: String,
+    /// The git revision, when known.
+    pub revision: Option<String>,
+    /// The collector's name (`cgroup-v2`, `docker-api`, `synthetic`, …).
+    pub collector: String,
+    /// Whether the last call to the engine succeeded.
+    pub engine_reachable: bool,
+    /// WebSocket clients connected now.
+    pub clients: usize,
+}
 
 /// The prometheus-client collector over one snapshot: it writes every family on encode.
 #[derive(Debug)]

@@ -46,6 +46,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Mutex;
 
 use crate::sampler::{LatestSample, Snapshot};
+pub use families::AgentFacts;
 use families::Exposition;
 
 /// `Content-Type` of the OpenMetrics text prometheus-client writes; Prometheus asks for it.
@@ -85,23 +86,6 @@ impl Format {
             Format::Text => TEXT,
         }
     }
-}
-
-/// What `/metrics` says about the agent that is not in a batch, read when formatting.
-#[derive(Debug, Clone, Default)]
-pub struct AgentFacts {
-    /// `--agent-id`, on every series.
-    pub agent_id: String,
-    /// `vMAJOR.MINOR.PATCH`.
-    pub version: String,
-    /// The git revision, when known.
-    pub revision: Option<String>,
-    /// The collector's name (`cgroup-v2`, `docker-api`, `synthetic`, …).
-    pub collector: String,
-    /// Whether the last call to the engine succeeded.
-    pub engine_reachable: bool,
-    /// WebSocket clients connected now.
-    pub clients: usize,
 }
 
 /// The latest sample and the one cached body; shared by every scrape.
