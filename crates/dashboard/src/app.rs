@@ -233,11 +233,12 @@ impl Dashboard {
         let key = view.key;
         let token = view.token.clone();
         self.agents.update(|agents| agents.push(view));
-        // Each attempt asks for the history after the newest sample the card has.
+        // Each attempt asks for the history after the newest sample the card has, and never
+        // for more than the card keeps (an agent keeps 15 minutes; the page shows 5).
         let address = move || {
-            let since =
+            let newest =
                 with_runtime(|rt| rt.agents.get(&key).and_then(|a| a.model.newest_agent_ms));
-            url::with_since(&url, since)
+            url::with_since(&url, Some(url::since(newest, browser::now_ms())))
         };
         spawn_local(conn::run(address, token, wake_rx, move |event| {
             on_event(key, event)

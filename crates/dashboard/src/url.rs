@@ -229,6 +229,16 @@ pub fn same_origin_ws(page_protocol: &str, page_host: &str, ws_path: &str) -> St
     format!("{scheme}://{page_host}{path}")
 }
 
+/// How far back a connection asks for history: after the newest sample the dashboard has,
+/// but not before what it keeps ([`crate::ingest::CONTAINER_HISTORY`] seconds before `now_ms`,
+/// the browser's clock, which is near enough the agent's: the skew is seconds, the window
+/// minutes). A page opening on 20 agents then takes 5 minutes of each, not the 15 they keep.
+pub fn since(newest_agent_ms: Option<i64>, now_ms: f64) -> i64 {
+    let kept_ms = crate::ingest::CONTAINER_HISTORY as i64 * 1_000;
+    let oldest_wanted = now_ms as i64 - kept_ms;
+    newest_agent_ms.map_or(oldest_wanted, |newest| newest.max(oldest_wanted))
+}
+
 /// The address one connection attempt opens: the agent's `url` with `?since=<since>` (agent
 /// clock, ms since the epoch: the newest sample the dashboard has) when it has any, so the
 /// agent sends only the history it missed. An older agent ignores the parameter; one already
@@ -418,6 +428,21 @@ mod tests {
         ];
         for (proto, host, path, expected) in cases {
             assert_eq!(same_origin_ws(proto, host, path), expected);
+        }
+    }
+
+    #[test]
+    fn history_is_asked_for_after_the_newest_sample_within_what_is_kept() {
+        let now = 1_000_000_000.0;
+        let kept = 300_000;
+        let cases = [
+            (None, 1_000_000_000 - kept),
+            (Some(999_990_000), 999_990_000),
+            // A gap longer than what is kept: only what is kept.
+            (Some(1), 1_000_000_000 - kept),
+        ];
+        for (newest, want) in cases {
+            assert_eq!(since(newest, now), want, "newest {newest:?}");
         }
     }
 }
