@@ -23,9 +23,11 @@
 //!
 //! # Bounds
 //! A container that leaves keeps its series until its last point ages out of the ring, then
-//! the series is freed. At most [`MAX_SERIES`] series exist at once: on a host with more
-//! containers, the ones seen first are kept and newcomers get a series when one frees up
-//! (their live figures are in every batch regardless).
+//! the series is freed. At most [`MAX_SERIES`] series exist at once (≈ 23 MB): when they are
+//! all taken, a newcomer takes the ring of the container that left longest ago (a churning
+//! host keeps the history of what runs, not of what came and went); when every series is a
+//! running container, newcomers get none until one leaves (their live figures are in every
+//! batch regardless).
 
 use std::collections::HashMap;
 
@@ -203,27 +205,43 @@ impl HistoryRing {
             cpu_pct: to_f32(h.cpu_pct),
             mem_used: h.mem_used_bytes.unwrap_or(u64::MAX),
         });
+        // Known containers first, so that a newcomer can take the place of one that left
+        // but never of one in this very sample.
+        let mut newcomers = Vec::new();
         for entry in containers {
-            let index = match self.index.get(&entry.id) {
-                Some(&index) => index,
-                None if self.series.len() < self.max_series => {
-                    self.series.push(Series {
-                        id: entry.id.clone(),
-                        name: entry.name.clone(),
-                        last_seen: tick,
-                        points: vec![Point::UNKNOWN; SLOTS].into_boxed_slice(),
-                    });
-                    self.index.insert(entry.id.clone(), self.series.len() - 1);
-                    self.series.len() - 1
-                }
-                None => continue,
-            };
-            let series = &mut self.series[index];
-            series.last_seen = tick;
-            if series.name != entry.name {
-                series.name.clone_from(&entry.name);
+            match self.index.get(&entry.id) {
+                Some(&index) => self.record(index, entry, tick, slot),
+                None => newcomers.push(entry),
             }
-            series.points[slot] = Point::of(entry);
+        }
+        for entry in newcomers {
+            if self.index.contains_key(&entry.id) {
+                continue; // listed twice
+            }
+            let index = if self.series.len() < self.max_series {
+                self.series.push(Series {
+                    id: entry.id.clone(),
+                    name: entry.name.clone(),
+                    last_seen: tick,
+                    points: vec![Point::UNKNOWN; SLOTS].into_boxed_slice(),
+                });
+                self.series.len() - 1
+            } else {
+                // Full: the container that left longest ago gives up its ring (reused).
+                let Some(index) = (0..self.series.len())
+                    .filter(|&i| self.series[i].last_seen < tick)
+                    .min_by_key(|&i| self.series[i].last_seen)
+                else {
+                    continue;
+                };
+                let series = &mut self.series[index];
+                self.index.remove(&series.id);
+                series.id.clone_from(&entry.id);
+                series.points.fill(Point::UNKNOWN);
+                index
+            };
+            self.index.insert(entry.id.clone(), index);
+            self.record(index, entry, tick, slot);
         }
         let oldest = self.oldest();
         let mut i = 0;
@@ -241,6 +259,16 @@ impl HistoryRing {
                 i += 1;
             }
         }
+    }
+
+    /// Writes `entry` into series `index` at `slot`.
+    fn record(&mut self, index: usize, entry: &ContainerStats, tick: u64, slot: usize) {
+        let series = &mut self.series[index];
+        series.last_seen = tick;
+        if series.name != entry.name {
+            series.name.clone_from(&entry.name);
+        }
+        series.points[slot] = Point::of(entry);
     }
 
     /// What a client that has everything up to `since_ms` (none: nothing) is to be sent: the
@@ -503,20 +531,45 @@ mod tests {
             .collect();
         ring.push(0, &many, None);
         assert_eq!(ring.containers(), 3);
-        for t in 1..=(SLOTS as i64) {
+        // The first three left: three of the rest take their rings at once, and the cap
+        // holds however long it runs.
+        for t in 1..=(SLOTS as i64 + 5) {
             ring.push(t * 1000, &many[5..], None);
+            assert_eq!(ring.containers(), 3);
         }
-        // The first three left; their last points aged out with the last push.
-        assert_eq!(ring.containers(), 0);
-        ring.push(SLOTS as i64 * 1000 + 1000, &many[5..], None);
-        // Three of the rest took their places.
-        assert_eq!(ring.containers(), 3);
         let plan = ring.plan(None).expect("points");
         let ids: Vec<&String> = plan.chunks.iter().flatten().collect();
         assert!(
             ids.iter().all(|id| many[5..].iter().any(|e| &&e.id == id)),
             "{ids:?}"
         );
+    }
+
+    #[test]
+    fn when_full_a_newcomer_takes_the_place_of_the_container_that_left_longest_ago() {
+        let mut ring = HistoryRing::new(3);
+        let c = |id: &str| entry(id, Some(1.0), None);
+        ring.push(0, &[c("a"), c("b"), c("c")], None);
+        ring.push(1000, &[c("b"), c("c")], None); // a left first
+        ring.push(2000, &[c("c")], None); // then b
+                                          // d and e come while every series is taken: d gets a's ring, e gets b's.
+        ring.push(3000, &[c("c"), c("d"), c("e")], None);
+        let plan = ring.plan(None).expect("points");
+        let mut ids: Vec<&str> = plan.chunks.iter().flatten().map(String::as_str).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["c", "d", "e"]);
+        let (_, _, series) = ring.chunk(&plan, 0);
+        let d = series.iter().find(|s| s.id == "d").expect("d");
+        assert_eq!(
+            d.cpu_pct,
+            vec![None, None, None, Some(1.0)],
+            "nothing of a's is left"
+        );
+        // All three run: a newcomer gets none, and nobody running loses theirs.
+        ring.push(4000, &[c("c"), c("d"), c("e"), c("f")], None);
+        assert_eq!(ring.containers(), 3);
+        assert!(!ring.index.contains_key("f"));
+        assert_eq!(ring.index.len(), 3);
     }
 
     #[test]
