@@ -126,7 +126,7 @@ test('network, restarts and PIDs show generated figures; badges and stopped cont
   assert.deepEqual(listed.slice(25).map((r) => [r.name, r.badges]), [
     ['synthetic-exited-00', ['exited:exited (0)']],
     ['synthetic-exited-01', ['exited:exited (1)']],
-    ['synthetic-exited-02', ['exited:exited (137)', 'oom:OOM']],
+    ['synthetic-exited-02', ['exited:exited (137)', 'oom:OOM killed']],
   ]);
   const grey = await page.evaluate((sel) => getComputedStyle(document.querySelector(sel)).opacity, rowSel(synthUrl, 'stopped-row'));
   assert.ok(Number(grey) < 1, `stopped rows are greyed (opacity ${grey})`);

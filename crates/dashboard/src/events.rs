@@ -257,7 +257,8 @@ impl EventKind {
 /// One line of a feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventLine {
-    /// Unique across the page: agent key, epoch, number.
+    /// Unique across the page: agent key, epoch, number, and the host's title (a line drawn
+    /// before the agent said its id is drawn anew once it has).
     pub key: String,
     pub t_ms: f64,
     /// The agent's title.
@@ -294,7 +295,7 @@ pub fn action_name(action: EventAction) -> &'static str {
 pub fn line(agent_key: u32, host: &str, entry: &EventEntry) -> EventLine {
     let text = entry.describe();
     EventLine {
-        key: format!("{agent_key}-{}-{}", entry.epoch, entry.event_id),
+        key: format!("{agent_key}-{}-{}-{host}", entry.epoch, entry.event_id),
         t_ms: entry.t_ms,
         host: host.to_owned(),
         container: format::truncate(&entry.name, 60).into_owned(),
@@ -354,22 +355,37 @@ pub fn feed(
 
 /// The times (browser clock) and short labels of a log's events worth marking on a chart —
 /// deaths, OOM kills, restarts and health turning unhealthy — from `from_ms` on, of one
-/// container or of all, the newest [`MAX_MARKS`], oldest first.
+/// container or of all, oldest first. Events within [`MARK_GROUP_MS`] of a group's first are
+/// one mark, labelled by the first and how many more ("web died (137) +11": a compose stack
+/// going down is one line, not a smudge); the newest [`MAX_MARKS`] marks are kept.
 pub fn chart_marks(log: &EventLog, from_ms: f64, container: Option<&str>) -> Vec<(f64, String)> {
-    let mut marks: Vec<(f64, String)> = log
+    let mut groups: Vec<(f64, String, usize)> = Vec::new();
+    for e in log
         .iter()
-        .rev()
         .filter(|e| e.t_ms >= from_ms && marked(e))
         .filter(|e| container.is_none_or(|id| e.id == id))
-        .take(MAX_MARKS)
-        .map(|e| (e.t_ms, text::event_mark(e.action, &e.name, e.exit_code)))
-        .collect();
-    marks.reverse();
-    marks
+    {
+        match groups.last_mut() {
+            Some((t, _, more)) if (e.t_ms - *t).abs() < MARK_GROUP_MS => *more += 1,
+            _ => groups.push((e.t_ms, text::event_mark(e.action, &e.name, e.exit_code), 0)),
+        }
+    }
+    let skip = groups.len().saturating_sub(MAX_MARKS);
+    groups
+        .into_iter()
+        .skip(skip)
+        .map(|(t, label, more)| match more {
+            0 => (t, label),
+            n => (t, format!("{label} +{n}")),
+        })
+        .collect()
 }
 
 /// Marks one chart carries at most (more would hide the lines).
 pub const MAX_MARKS: usize = 20;
+/// Events this close together (browser clock) share one mark: 5 minutes over a card's width
+/// put 5 s in a few pixels.
+pub const MARK_GROUP_MS: f64 = 5_000.0;
 
 fn marked(entry: &EventEntry) -> bool {
     match entry.action {
@@ -555,7 +571,7 @@ mod tests {
         let (lines, _) = feed(&sources, EventKind::All, "exit code 1", 10);
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].host, "host-a");
-        assert_eq!(lines[0].key, "0-0-2");
+        assert_eq!(lines[0].key, "0-0-2-host-a");
         assert!(lines[0].problem);
         assert_eq!(EventKind::parse("problems"), Some(EventKind::Problems));
         assert_eq!(EventKind::parse("nope"), None);
@@ -569,11 +585,24 @@ mod tests {
         add(&mut log, event(1, EventAction::Start, "db"));
         add(&mut log, die);
         add(&mut log, event(3, EventAction::Restart, "db"));
-        add(&mut log, event(4, EventAction::Oom, "web"));
+        add(&mut log, event(9, EventAction::Oom, "web"));
+        let mut sick = event(20, EventAction::HealthStatus, "api");
+        sick.health = Some(Health::Unhealthy);
+        add(&mut log, sick);
+        // Events 1 s apart (ids × 1 s) share a mark; 7 s later is another.
         let marks = chart_marks(&log, 0.0, None);
         let labels: Vec<&str> = marks.iter().map(|(_, l)| l.as_str()).collect();
-        assert_eq!(labels, ["db died (137)", "db restarted", "web OOM"]);
-        assert_eq!(chart_marks(&log, (T0_MS + 2_500) as f64, None).len(), 2);
+        assert_eq!(labels, ["db died (137) +1", "web OOM", "api unhealthy"]);
+        assert_eq!(marks[0].0, (T0_MS + 2_000) as f64);
+        assert_eq!(chart_marks(&log, (T0_MS + 2_500) as f64, None).len(), 3);
         assert_eq!(chart_marks(&log, 0.0, Some("id-web")).len(), 1);
+        // At most MAX_MARKS, the newest.
+        let mut busy = EventLog::default();
+        for i in 0..MAX_MARKS as u64 + 5 {
+            add(&mut busy, event(i * 10 + 1, EventAction::Restart, "x"));
+        }
+        let marks = chart_marks(&busy, 0.0, None);
+        assert_eq!(marks.len(), MAX_MARKS);
+        assert_eq!(marks[0].0, (T0_MS + 51_000) as f64);
     }
 }
