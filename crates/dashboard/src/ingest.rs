@@ -21,6 +21,13 @@
 //! be stale by the time it is decoded — and at most [`MAX_WAITING`] wait in all; the rest are
 //! skipped (counted).
 //!
+//! A `history` chunk (contract 6) is staged the same way, its containers decoded one per look
+//! at the budget (each holds minutes of figures: up to [`crate::history::MAX_ENTRY_CHARS`],
+//! about a millisecond) and folded at once by `history.rs`'s rules. Chunks are never skipped
+//! for a newer frame (each holds other containers), within [`MAX_WAITING_HISTORY_CHARS`].
+//! `container_event` frames (at most [`MAX_EVENT_CHARS`]) go to the agent's
+//! [`crate::events::EventLog`].
+//!
 //! # Bounds
 //! A hostile or broken agent cannot make the page grow without limit: frames over
 //! [`MAX_FRAME_CHARS`] are refused before decoding (by `conn.rs`, without copying them),
