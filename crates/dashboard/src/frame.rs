@@ -4,7 +4,9 @@
 //! Frames are folded into the models the moment they arrive (`app.rs`); this module
 //! runs at most once per animation frame and pushes only what changed: the card's re-order
 //! (rendered rows are reused, so a re-order redraws what they show and moves no element), then
-//! a bounded number of row updates, and, in a frame of its own, a chart redraw. Everything here
+//! a bounded number of row updates, and, in a frame of its own, a chart redraw or the event
+//! feeds (a card's newest lines and a page of the merged feed, keyed: only new lines become
+//! elements; drawn when events arrive or the feed's choices change). Everything here
 //! is browser-only state kept in a thread-local [`Runtime`], which owns every chart of the page
 //! ([`ChartSlot`]s: drawn here, resized by [`Runtime::resize_charts`], disposed when their agent
 //! is removed or by [`Runtime::reset_charts`]).
