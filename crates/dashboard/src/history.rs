@@ -768,6 +768,30 @@ mod tests {
             assert_eq!(model.skipped_count, 4);
         }
 
+        /// What an agent sends on connect arrives before any slice runs: its batch, its
+        /// status and 500 replayed events, then history. Nothing of it is skipped.
+        #[test]
+        fn a_connects_burst_is_all_kept() {
+            let mut model = AgentModel::default();
+            model.receive(batch(A0, &["a"]), local(A0));
+            let status = json!({"type": "agent_status", "agent_id": "host-1", "sent_at": rfc(A0),
+                "uptime_secs": 100, "version": "v1", "features": []});
+            model.receive(status.to_string(), local(A0));
+            for id in 1..=crate::events::MAX_EVENTS as u64 {
+                let event = json!({"type": "container_event", "agent_id": "host-1",
+                    "sent_at": rfc(A0), "event_id": id, "time": rfc(A0 - 1_000), "id": "c1",
+                    "name": "web", "action": "start"});
+                model.receive(event.to_string(), local(A0));
+            }
+            model.receive(chunk(A0, 300, &["a"], true), local(A0));
+            let verdicts = model.work(&mut || true);
+            assert_eq!(verdicts.len(), 2 + crate::events::MAX_EVENTS + 1);
+            assert_eq!(model.skipped_count, 0);
+            assert_eq!(model.status.map(|s| s.agent_id).as_deref(), Some("host-1"));
+            assert_eq!(model.events.len(), crate::events::MAX_EVENTS);
+            assert_eq!(model.containers["a"].history.len(), 300);
+        }
+
         #[test]
         fn events_replayed_on_reconnect_are_kept_once() {
             let event = |id: u64, action: &str| {

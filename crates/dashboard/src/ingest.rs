@@ -91,8 +91,12 @@ pub const MAX_KEPT_CHARS: usize = 256;
 pub const MAX_ID_CHARS: usize = 128;
 /// `features` entries kept from an `agent_status`.
 pub const MAX_FEATURES: usize = 64;
-/// Frames waiting to be decoded, at most (history chunks aside).
-pub const MAX_WAITING: usize = 16;
+/// Frames waiting to be decoded, at most (history chunks aside): an agent's 500-event replay
+/// on connect, with its batch and status, and a second's frames of its own beyond.
+pub const MAX_WAITING: usize = 1_024;
+/// ... and the small ones (at most [`MAX_STATUS_CHARS`] each) in characters: 500 events are
+/// ~200 KB. Of the bigger ones (batches) only the newest waits.
+pub const MAX_WAITING_CHARS: usize = 8 * 1024 * 1024;
 /// History chunks waiting to be decoded, at most, in characters (a 500-container agent's 15
 /// minutes are some 20 MB of chunks).
 pub const MAX_WAITING_HISTORY_CHARS: usize = 2 * MAX_FRAME_CHARS;
@@ -194,6 +198,10 @@ pub enum Verdict {
 struct Inbound {
     text: String,
     received_ms: f64,
+    /// A history chunk ([`looks_like_history`]).
+    history: bool,
+    /// Over [`MAX_STATUS_CHARS`] and not history (a batch): only the newest such waits.
+    big: bool,
 }
 
 /// A batch or history chunk being decoded: the frame, its decoded envelope and the spans of
@@ -459,30 +467,36 @@ impl AgentModel {
     /// Queues one text frame received at `local_ms` (browser clock). Nothing is decoded yet;
     /// a big frame replaces the big ones waiting (not started), which are counted as skipped.
     pub fn receive(&mut self, text: String, local_ms: f64) {
-        let replaceable = |text: &str| text.len() > MAX_STATUS_CHARS && !looks_like_history(text);
-        if replaceable(&text) {
+        let history = looks_like_history(&text);
+        let big = text.len() > MAX_STATUS_CHARS && !history;
+        if big {
             let before = self.waiting.len();
-            self.waiting.retain(|w| !replaceable(&w.text));
+            self.waiting.retain(|w| !w.big);
             self.skipped_count += (before - self.waiting.len()) as u64;
         }
         self.waiting.push_back(Inbound {
             text,
             received_ms: local_ms,
+            history,
+            big,
         });
-        // History chunks all wait (each holds other containers), within their own bound.
-        let (chunks, chunk_chars) = self
-            .waiting
-            .iter()
-            .filter(|w| looks_like_history(&w.text))
-            .fold((0, 0), |(n, c), w| (n + 1, c + w.text.len()));
-        let over = if self.waiting.len() - chunks > MAX_WAITING {
-            self.waiting
-                .iter()
-                .position(|w| !looks_like_history(&w.text))
+        // History chunks all wait (each holds other containers), within their own bound; so
+        // do small frames (an agent replays its last 500 events on connect, one frame each).
+        let (mut frames, mut chars, mut chunk_chars) = (0, 0, 0);
+        for w in &self.waiting {
+            if w.history {
+                chunk_chars += w.text.len();
+            } else {
+                frames += 1;
+                if !w.big {
+                    chars += w.text.len();
+                }
+            }
+        }
+        let over = if frames > MAX_WAITING || chars > MAX_WAITING_CHARS {
+            self.waiting.iter().position(|w| !w.history && !w.big)
         } else if chunk_chars > MAX_WAITING_HISTORY_CHARS {
-            self.waiting
-                .iter()
-                .position(|w| looks_like_history(&w.text))
+            self.waiting.iter().position(|w| w.history)
         } else {
             None
         };
@@ -571,7 +585,9 @@ impl AgentModel {
 
     /// The first step of a frame: refuse it, fold a small message, or stage a batch.
     fn start(&mut self, inbound: Inbound) -> Started {
-        let Inbound { text, received_ms } = inbound;
+        let Inbound {
+            text, received_ms, ..
+        } = inbound;
         if text.len() > MAX_FRAME_CHARS {
             if let Some(reason) = frame_too_big(text.encode_utf16().count()) {
                 return Started::Done(self.refuse(&text, received_ms, reason));
