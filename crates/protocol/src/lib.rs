@@ -455,8 +455,10 @@ pub struct ContainerEvent {
     /// For [`EventAction::Die`]: the exit code. Absent for other actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    /// For [`EventAction::Die`]: whether the kernel's OOM killer ended the run (an `oom`
-    /// event came first, or `docker inspect` says `OOMKilled`). Absent for other actions.
+    /// For [`EventAction::Die`]: whether the kernel's OOM killer ended the run, i.e. an `oom`
+    /// event of the container came before this `die` (the engine sends it first). The
+    /// [`ContainerStatsBatch::exited`] entry's `oom_killed` comes from `docker inspect`.
+    /// Absent for other actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_killed: Option<bool>,
     /// For [`EventAction::Kill`]: the signal number sent (`docker kill -s`, `docker stop`'s

@@ -258,7 +258,7 @@ impl Collector for Exposition {
         gauge(
             &mut encoder,
             "dockscope_containers_exited",
-            "Containers listed as stopped: finished within --keep-exited, removed ones included (at most 1,000); they have no container_* series",
+            "Containers listed as stopped: finished within --keep-exited, removed ones included (at most 200); they have no container_* series",
             None,
             &[(id, Some(Value::Int(batch.exited.len() as u64)))],
         )?;

@@ -5,7 +5,7 @@
 //!   watcher task (one per agent)
 //!     connect + negotiate ──► subscribe to container events (replaying the last second)
 //!       │                     list running containers once, inspect each new one
-//!       │                     list exited ones once (stopped within --keep-exited, 1,000 at most)
+//!       │                     list exited ones once (stopped within --keep-exited, 200 at most)
 //!       │                     every forwarded event (create … destroy) ─► EventQueue (events)
 //!       │                     ┌─ event start/restart/die/oom/pause/unpause/update
 //!       │                     │        ──► inspect ─► running, paused, restarting: keep ─┐
@@ -99,8 +99,9 @@ const EVENTS: [&str; 13] = [
 /// `--keep-exited` says otherwise.
 pub const DEFAULT_KEEP_EXITED: std::time::Duration = std::time::Duration::from_secs(600);
 /// At most this many exited containers are kept (the most recent): a host with thousands of
-/// stopped containers must not make every batch huge (an entry is about 350 bytes).
-pub const EXITED_CAP: usize = 1_000;
+/// stopped containers, or one churning through short-lived ones, must not make every batch
+/// huge (an entry is about 350 bytes: 70 KB at most); the dashboard keeps as many.
+pub const EXITED_CAP: usize = 200;
 /// `die` events remembered until their inspect is answered, at most.
 const DYING_CAP: usize = 1_000;
 /// Forwarded events remembered to skip the replay at a session start, and containers with an
@@ -1559,7 +1560,7 @@ mod tests {
     }
 
     #[test]
-    fn three_thousand_exited_containers_make_a_batch_of_the_thousand_most_recent() {
+    fn three_thousand_exited_containers_make_a_batch_of_the_most_recent_few() {
         let now = at("2026-11-22T20:00:00Z");
         let mut inventory = Inventory {
             keep: KeepExited(chrono::TimeDelta::hours(1)),
@@ -1586,7 +1587,8 @@ mod tests {
         assert_eq!(batch.len(), EXITED_CAP);
         let names: Vec<&str> = batch.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names.first(), Some(&"job-0000"), "most recent first");
-        assert_eq!(names.last(), Some(&"job-0999"));
+        let oldest_kept = format!("job-{:04}", EXITED_CAP - 1);
+        assert_eq!(names.last(), Some(&oldest_kept.as_str()));
         // Destroying one removes it at once.
         assert!(inventory.exited.remove("c0000").is_some());
         assert_eq!(exited_stats(&inventory, now).len(), EXITED_CAP - 1);
