@@ -57,7 +57,7 @@ async function waitFor(what, read, check, timeout = 30_000) {
 async function timeLabels(page, selector) {
   return page.evaluate((sel) => {
     const element = document.querySelector(sel);
-    const chart = element && window.echarts.getInstanceByDom(element);
+    const chart = element && window.echarts?.getInstanceByDom(element);
     if (!chart) return null;
     const texts = chart.getZr().storage.getDisplayList(true)
       .filter((e) => (e.type === 'text' || e.type === 'tspan') && !e.ignore && !e.invisible && e.style && e.style.text != null);
