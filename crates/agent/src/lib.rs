@@ -36,7 +36,7 @@
 //! ```text
 //!  StatsSource ──sample()──► sampler ──publish()──► Publisher ══broadcast══► client tasks ──► sockets
 //!   │ (events)                 │  │  │                  ▲  ▲                     │ new client:
-//!   └─► EventQueue ─► forward_events ──publish_event()──┘  │                     │ events, history
+//!   └─► EventQueue ─► forward_events ──publish_event()──┘  │                     │ history, events
 //!                              │  │  └─push()─► HistoryRing ◄──plan()/chunk()────┘
 //!                              │  └── StatusBoard ◄────────┴── server (/healthz, new clients)
 //!                              └──── LatestSample ◄──────────── metrics (/metrics, on scrape)

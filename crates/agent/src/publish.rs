@@ -149,9 +149,12 @@ impl Publisher {
         first.extend(state.latest_batch.clone());
         let (status, _) = number(&mut state, status);
         first.push(status);
-        let events = replay(&mut state, 0);
+        // History before the event log: a page's charts wait for the history, its feed for
+        // the events (up to 500 frames). Numbered in the order they are sent.
         let start = state.last_sequence + 1;
         state.last_sequence += history_chunks as u64;
+        let history = start..state.last_sequence + 1;
+        let events = replay(&mut state, 0);
         let subscription = Subscription {
             rx,
             last_sent: state.last_sequence,
@@ -161,7 +164,7 @@ impl Publisher {
         Connect {
             first,
             events,
-            history: start..state.last_sequence + 1,
+            history,
             subscription,
         }
     }
@@ -453,19 +456,20 @@ mod tests {
         assert_eq!(ids, (1..=(EVENT_LOG as u64 + 20)).collect::<Vec<_>>());
         publisher.publish(batch);
         let connect = publisher.subscribe(status, 3);
-        // The log holds the newest 500, oldest first, renumbered after the status.
+        // The log holds the newest 500, oldest first, renumbered after the history.
         assert_eq!(
             event_ids(&connect.events),
             (21..=(EVENT_LOG as u64 + 20)).collect::<Vec<_>>()
         );
+        // In the order they are sent: batch and status, history chunks, the event log.
         let mut sequences: Vec<u64> = connect.first.iter().map(|f| f.sequence).collect();
+        sequences.extend(connect.history.clone());
         sequences.extend(
             connect
                 .events
                 .iter()
                 .map(|m| m.sequence().expect("numbered")),
         );
-        sequences.extend(connect.history.clone());
         assert_eq!(connect.history.end - connect.history.start, 3);
         let live = publisher.publish(batch);
         sequences.push(live.sequence);

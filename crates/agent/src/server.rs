@@ -2,8 +2,8 @@
 //!
 //! ```text
 //!   /ws, / (upgrade)  ──► client(): plan history, subscribe ─► send task: latest batch,
-//!     (?since=ms)                 fresh status, the event log, history chunks (each built
-//!                                 under a short lock of the ring, off the async threads),
+//!     (?since=ms)                 fresh status, history chunks (each built under a short
+//!                                 lock of the ring, off the async threads), the event log,
 //!                                 then every published frame + pings, and this client's
 //!                                 health-log answers
 //!                                       └────► recv task: pongs, close, health_log_request
@@ -407,12 +407,6 @@ async fn client(socket: WebSocket, state: AppState, since: Option<i64>) {
                 return;
             }
         }
-        for event in events {
-            let text = event.encode().unwrap_or_default();
-            if !send(&mut sink, WsMessage::Text(text.into())).await {
-                return;
-            }
-        }
         if let Some(plan) = plan {
             let started = Instant::now();
             for (n, sequence) in history_sequences.enumerate() {
@@ -432,6 +426,12 @@ async fn client(socket: WebSocket, state: AppState, since: Option<i64>) {
                 took_ms = started.elapsed().as_millis() as u64,
                 "history sent"
             );
+        }
+        for event in events {
+            let text = event.encode().unwrap_or_default();
+            if !send(&mut sink, WsMessage::Text(text.into())).await {
+                return;
+            }
         }
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;

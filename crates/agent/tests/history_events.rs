@@ -262,15 +262,20 @@ async fn stop_oom_and_a_failing_health_check_arrive_within_two_seconds_and_are_r
         latency(&sick, at)
     );
 
-    // A client connecting now gets the same events, same ids, oldest first, before the
-    // live stream; exec events are never forwarded.
+    // A client connecting now gets the same events, same ids, oldest first, after the
+    // history and before the live stream; exec events are never forwarded.
     let mut later = Feed::connect(&agent.url()).await;
     let mut replayed = Vec::new();
+    let mut history_done = false;
     loop {
         match later.next(10 * SECOND).await.0 {
-            Message::ContainerEvent(e) => replayed.push(e),
-            Message::History(h) if h.last => break,
-            Message::ContainerStatsBatch(_) if !replayed.is_empty() => break,
+            Message::ContainerEvent(e) => {
+                assert!(history_done, "an event of the log came before the history's end");
+                replayed.push(e);
+            }
+            Message::History(h) if h.last => history_done = true,
+            // The first live batch after the log (the one before the history is the latest).
+            Message::ContainerStatsBatch(_) if history_done => break,
             _ => {}
         }
     }
