@@ -270,7 +270,10 @@ async fn stop_oom_and_a_failing_health_check_arrive_within_two_seconds_and_are_r
     loop {
         match later.next(10 * SECOND).await.0 {
             Message::ContainerEvent(e) => {
-                assert!(history_done, "an event of the log came before the history's end");
+                assert!(
+                    history_done,
+                    "an event of the log came before the history's end"
+                );
                 replayed.push(e);
             }
             Message::History(h) if h.last => history_done = true,
