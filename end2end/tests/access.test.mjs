@@ -28,11 +28,12 @@ before(async () => {
   locked = await spawnAgent({ id: ID, port, extraArgs: ['--token', TOKEN] });
 });
 
-/** Every WebSocket the page opens to `url`: when it was created and when it closed. */
+/** Every WebSocket the page opens to `url` (with any `?since=`): when it was created and
+ * when it closed. */
 function recordSockets(page, url) {
   const sockets = [];
   page.on('websocket', (ws) => {
-    if (ws.url() !== url) return;
+    if (ws.url().split('?')[0] !== url) return;
     const entry = { createdAt: Date.now(), closedAt: null };
     sockets.push(entry);
     ws.on('close', () => { entry.closedAt ??= Date.now(); });
