@@ -236,9 +236,18 @@ impl Dashboard {
         // Each attempt asks for the history after the newest sample the card has, and never
         // for more than the card keeps (an agent keeps 15 minutes; the page shows 5).
         let address = move || {
-            let newest =
-                with_runtime(|rt| rt.agents.get(&key).and_then(|a| a.model.newest_agent_ms));
-            url::with_since(&url, Some(url::since(newest, browser::now_ms())))
+            let (newest, offset) = with_runtime(|rt| {
+                rt.agents.get(&key).map_or((None, None), |a| {
+                    (
+                        a.model.newest_agent_ms,
+                        a.model.clock.last_known_offset_ms(),
+                    )
+                })
+            });
+            // The agent's "now", as far as the page knows its clock (a skew of minutes would
+            // otherwise ask for nothing, or for everything).
+            let agent_now = browser::now_ms() - offset.unwrap_or(0.0);
+            url::with_since(&url, Some(url::since(newest, agent_now)))
         };
         spawn_local(conn::run(address, token, wake_rx, move |event| {
             on_event(key, event)

@@ -32,12 +32,16 @@ pub const FLAG_SKEW_MS: f64 = 120_000.0;
 pub struct ClockSkew {
     /// `local receive time − sent_at` of recent messages, in ms (finite only).
     samples: Ring<f64>,
+    /// The estimate before the last [`ClockSkew::reset`]: the best guess at the agent's
+    /// clock while a new connection has said nothing yet.
+    before_reset: Option<f64>,
 }
 
 impl Default for ClockSkew {
     fn default() -> Self {
         Self {
             samples: Ring::new(WINDOW),
+            before_reset: None,
         }
     }
 }
@@ -53,7 +57,14 @@ impl ClockSkew {
 
     /// Forget the estimate (after a reconnect: maybe another process, maybe another clock).
     pub fn reset(&mut self) {
+        self.before_reset = self.offset_ms().or(self.before_reset);
         self.samples.clear();
+    }
+
+    /// [`ClockSkew::offset_ms`], or the last one before a reset: what a new connection can
+    /// go by before its first message (to ask for history in the agent's time).
+    pub fn last_known_offset_ms(&self) -> Option<f64> {
+        self.offset_ms().or(self.before_reset)
     }
 
     /// Browser time minus agent time as measured, in ms, when anything has been observed.
@@ -226,5 +237,9 @@ mod tests {
         skew.reset();
         assert_eq!(skew.offset_ms(), None);
         assert_eq!(skew.note(), None);
+        // The guess for the next connection until it says more.
+        assert_eq!(skew.last_known_offset_ms(), Some(5.0));
+        skew.observe(20.0, 17.0);
+        assert_eq!(skew.last_known_offset_ms(), Some(3.0));
     }
 }

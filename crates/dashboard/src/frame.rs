@@ -757,10 +757,11 @@ fn flush_agent(
         *budget -= 1;
     }
     // A chart redraw gets a frame to itself.
+    // Without ECharts yet, it is drawn when ECharts has loaded (`charts_loaded` asks again).
     if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET && !chart::ready(charts_loaded) {
-        // Drawn when ECharts has loaded (`charts_loaded`).
         agent.redraw = false;
-    } else if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
+    }
+    if agent.chart_due(ctx.now) && *budget == FRAME_BUDGET {
         agent.redraw = false;
         agent.history_arrived = false;
         agent.last_chart_ms = ctx.now;

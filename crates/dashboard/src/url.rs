@@ -231,8 +231,9 @@ pub fn same_origin_ws(page_protocol: &str, page_host: &str, ws_path: &str) -> St
 
 /// How far back a connection asks for history: after the newest sample the dashboard has,
 /// but not before what it keeps ([`crate::ingest::CONTAINER_HISTORY`] seconds before `now_ms`,
-/// the browser's clock, which is near enough the agent's: the skew is seconds, the window
-/// minutes). A page opening on 20 agents then takes 5 minutes of each, not the 15 they keep.
+/// the agent's time now as the page estimates it: the browser's clock corrected by the last
+/// skew measured, or uncorrected before the first connection says anything). A page opening on
+/// 20 agents then takes 5 minutes of each, not the 15 they keep.
 pub fn since(newest_agent_ms: Option<i64>, now_ms: f64) -> i64 {
     let kept_ms = crate::ingest::CONTAINER_HISTORY as i64 * 1_000;
     let oldest_wanted = now_ms as i64 - kept_ms;
