@@ -265,20 +265,38 @@ impl UnitAgent {
             token,
             log,
         };
+        // Ready when something listens on the port *and* the agent says it started: a port
+        // answering alone could be another process's (the agent then exits, unable to bind),
+        // and a request sent to it reads back nothing.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !common::listening(port) {
+        while !(common::listening(port) && agent.log_text().contains("dockscope agent started")) {
             assert!(
                 agent.child.try_wait().unwrap().is_none(),
                 "the agent exited with the unit's command line {argv:?}:\n{}",
-                std::fs::read_to_string(&agent.log).unwrap_or_default()
+                agent.log_text()
             );
             assert!(
                 Instant::now() < deadline,
-                "the agent did not listen on {listen}"
+                "the agent did not listen on {listen}:\n{}",
+                agent.log_text()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         agent
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the agent still runs, and its log: what a failed check needs to say.
+    fn state(&mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(None) => "running".to_owned(),
+            Ok(Some(status)) => format!("exited ({status})"),
+            Err(e) => format!("unknown ({e})"),
+        };
+        format!("the agent is {status}; its log:\n{}", self.log_text())
     }
 
     /// One plain HTTP/1.0 GET: the whole response.
@@ -287,17 +305,22 @@ impl UnitAgent {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         write!(tcp, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{extra}\r\n").unwrap();
         let mut bytes = Vec::new();
-        let _ = tcp.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
+        let read = tcp.read_to_end(&mut bytes);
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Err(e) = read {
+            text.push_str(&format!("\n(reading the response failed: {e})"));
+        }
+        text
     }
 
     /// What the unit's flags promise: the dashboard (`--serve-ui`), and the stream for the
     /// token from the credential only (`--token-file %d/token`), with a batch of the engine.
-    async fn check_serves_as_configured(&self) {
+    async fn check_serves_as_configured(&mut self) {
         let page = self.get("/", "");
         assert!(
             page.split_whitespace().nth(1) == Some("200") && page.contains("<html"),
-            "the unit's agent serves the dashboard: {page}"
+            "the unit's agent serves the dashboard: {page:?}\n{}",
+            self.state()
         );
 
         let url = format!("ws://127.0.0.1:{}/ws", self.port);
@@ -338,7 +361,7 @@ impl UnitAgent {
 async fn the_agent_starts_with_the_units_exact_command_line_and_credential() {
     let _one_agent_at_a_time = UNIT_AGENTS.lock().await;
     let dir = scratch("exec");
-    let agent = UnitAgent::start(&dir, &[]).await;
+    let mut agent = UnitAgent::start(&dir, &[]).await;
     agent.check_serves_as_configured().await;
     drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
