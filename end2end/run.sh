@@ -2,6 +2,7 @@
 # Browser end-to-end tests of the dashboard against real agents on the real Docker engine.
 #
 #   AGENT_BIN=target/release/dockscope-agent end2end/run.sh
+#   end2end/run.sh tests/what-happened.test.mjs     (only these specs, paths from end2end/)
 #
 # Installs playwright-core if missing (never a browser: Debian's /usr/bin/chromium is used),
 # starts two agents on free loopback ports (one with --serve-ui), runs every spec with node's
@@ -83,10 +84,17 @@ specs=()
 for spec in tests/*.test.mjs; do
   [ "$spec" = tests/engine-outage.test.mjs ] || specs+=("$spec")
 done
+outage=(tests/engine-outage.test.mjs)
+if [ "$#" -gt 0 ]; then
+  specs=("$@")
+  outage=()
+fi
 # No single test may take 10 minutes (the slowest takes about one): a hang fails that test.
 limit=--test-timeout=600000
 node --test --test-concurrency=1 "$limit" --test-reporter=spec "${specs[@]}" || status=$?
-node --test "$limit" --test-reporter=spec tests/engine-outage.test.mjs || status=$?
+if [ "${#outage[@]}" -gt 0 ]; then
+  node --test "$limit" --test-reporter=spec "${outage[@]}" || status=$?
+fi
 # Each run ends with its "ℹ pass N" / "ℹ fail N" summary; this line totals the verdict.
 log "end-to-end: $([ "$status" = 0 ] && echo 'all specs passed' || echo "FAILED (exit $status)")"
 exit "$status"
