@@ -11,7 +11,7 @@
 //!
 //! State is per agent: a batch of one agent never clears another's alerts.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use dockscope_protocol::{ContainerState, ContainerStats, ContainerStatsBatch, Health};
@@ -110,10 +110,7 @@ pub enum Change {
     Cleared(Alert),
 }
 
-/// Which rule holds for which container of which agent.
-type AlertKey = (usize, String, String);
-
-/// What one container's conditions over time need.
+/// What one container's conditions over time need, and its alerts.
 #[derive(Debug, Default)]
 struct Watch {
     restart_count: Option<u64>,
@@ -121,8 +118,14 @@ struct Watch {
     restarted_at: VecDeque<i64>,
     oom_kills: Option<u64>,
     last_oom_kill_at: Option<i64>,
-    /// Per CPU rule: since when every sample has been above its threshold.
-    cpu_above_since: HashMap<usize, i64>,
+    /// Per CPU rule (by index): since when every sample has been above its threshold.
+    cpu_above_since: Vec<(usize, i64)>,
+    /// The name `covered` was worked out for, and which rules cover it (by index): pattern
+    /// matching once per name, not once per batch.
+    name: String,
+    covered: Option<Vec<usize>>,
+    /// The alerts that hold, at most one per rule.
+    alerts: Vec<Alert>,
 }
 
 /// The rules and what they have seen.
@@ -131,7 +134,6 @@ pub struct Evaluator {
     rules: Vec<Rule>,
     /// Per agent, per container id.
     watches: HashMap<String, HashMap<String, Watch>>,
-    active: BTreeMap<AlertKey, Alert>,
 }
 
 impl Evaluator {
@@ -151,25 +153,26 @@ impl Evaluator {
     /// Replaces the rules. Alerts of rules that changed clear; what the containers did
     /// (restarts, OOM kills) is kept, so a loop still counts under an edited rule.
     pub fn set_rules(&mut self, rules: Vec<Rule>) -> Vec<Change> {
-        let changed: Vec<AlertKey> = self
-            .active
-            .keys()
-            .filter(|(rule, _, _)| self.rules.get(*rule) != rules.get(*rule))
-            .cloned()
-            .collect();
-        self.rules = rules;
+        let mut changes = Vec::new();
         for watch in self.watches.values_mut().flat_map(HashMap::values_mut) {
+            let (kept, changed) = std::mem::take(&mut watch.alerts)
+                .into_iter()
+                .partition(|a| self.rules.get(a.rule) == rules.get(a.rule));
+            watch.alerts = kept;
+            changes.extend(changed.into_iter().map(Change::Cleared));
             watch.cpu_above_since.clear();
+            watch.covered = None;
         }
-        changed
-            .into_iter()
-            .filter_map(|key| self.active.remove(&key).map(Change::Cleared))
-            .collect()
+        self.rules = rules;
+        changes
     }
 
-    /// Every alert that holds now, by rule, agent and container.
+    /// Every alert that holds now, in no particular order.
     pub fn active(&self) -> impl Iterator<Item = &Alert> {
-        self.active.values()
+        self.watches
+            .values()
+            .flat_map(HashMap::values)
+            .flat_map(|w| w.alerts.iter())
     }
 
     /// Takes one batch of `agent_id` at `now_ms` (any clock, as long as it is one clock).
@@ -180,8 +183,13 @@ impl Evaluator {
         now_ms: i64,
     ) -> Vec<Change> {
         let host_cores = batch.host.as_ref().and_then(|h| h.cores).map(f64::from);
-        let watches = self.watches.entry(agent_id.to_owned()).or_default();
-        let mut listed: HashMap<&str, ()> = HashMap::new();
+        if !self.watches.contains_key(agent_id) {
+            self.watches.insert(agent_id.to_owned(), HashMap::new());
+        }
+        let Some(watches) = self.watches.get_mut(agent_id) else {
+            return Vec::new();
+        };
+        let mut listed: HashSet<&str> = HashSet::with_capacity(watches.len());
         let mut changes = Vec::new();
         let everyone = batch
             .containers
@@ -189,19 +197,30 @@ impl Evaluator {
             .map(|c| (c, false))
             .chain(batch.exited.iter().map(|c| (c, true)));
         for (container, exited) in everyone {
-            if listed.insert(&container.id, ()).is_some() {
+            if !listed.insert(&container.id) {
                 continue;
             }
-            let watch = watches.entry(container.id.clone()).or_default();
+            let watch = match watches.get_mut(&container.id) {
+                Some(watch) => watch,
+                None => watches.entry(container.id.clone()).or_default(),
+            };
             watch.update(container, now_ms);
-            for (index, rule) in self.rules.iter().enumerate() {
-                if !covers(rule, agent_id, &container.name) {
-                    continue;
-                }
+            if watch.covered.is_none() || watch.name != container.name {
+                watch.name.clone_from(&container.name);
+                watch.covered = Some(
+                    (0..self.rules.len())
+                        .filter(|&i| covers(&self.rules[i], agent_id, &container.name))
+                        .collect(),
+                );
+            }
+            let covered = watch.covered.take().unwrap_or_default();
+            for &index in &covered {
+                let rule = &self.rules[index];
                 let cause = holds(rule, index, container, exited, watch, host_cores, now_ms);
-                let key = (index, agent_id.to_owned(), container.id.clone());
-                match (cause, self.active.get_mut(&key)) {
-                    (Some(cause), Some(alert)) => {
+                let at = watch.alerts.iter().position(|a| a.rule == index);
+                match (cause, at) {
+                    (Some(cause), Some(at)) => {
+                        let alert = &mut watch.alerts[at];
                         alert.cause = cause;
                         alert.container_name.clone_from(&container.name);
                     }
@@ -215,43 +234,33 @@ impl Evaluator {
                             since_ms: now_ms,
                             cause,
                         };
-                        self.active.insert(key, alert.clone());
+                        watch.alerts.push(alert.clone());
                         changes.push(Change::Fired(alert));
                     }
-                    (None, Some(_)) => {
-                        if let Some(alert) = self.active.remove(&key) {
-                            changes.push(Change::Cleared(alert));
-                        }
-                    }
+                    (None, Some(at)) => changes.push(Change::Cleared(watch.alerts.remove(at))),
                     (None, None) => {}
                 }
             }
+            watch.covered = Some(covered);
         }
-        watches.retain(|id, _| listed.contains_key(id.as_str()));
-        let gone: Vec<AlertKey> = self
-            .active
-            .keys()
-            .filter(|(_, agent, id)| agent == agent_id && !listed.contains_key(id.as_str()))
-            .cloned()
-            .collect();
-        changes.extend(
-            gone.into_iter()
-                .filter_map(|key| self.active.remove(&key).map(Change::Cleared)),
-        );
+        watches.retain(|id, watch| {
+            let keep = listed.contains(id.as_str());
+            if !keep {
+                changes.extend(watch.alerts.drain(..).map(Change::Cleared));
+            }
+            keep
+        });
         changes
     }
 
     /// Drops an agent (removed from the dashboard): its alerts clear.
     pub fn forget_agent(&mut self, agent_id: &str) -> Vec<Change> {
-        self.watches.remove(agent_id);
-        let keys: Vec<AlertKey> = self
-            .active
-            .keys()
-            .filter(|(_, agent, _)| agent == agent_id)
-            .cloned()
-            .collect();
-        keys.into_iter()
-            .filter_map(|key| self.active.remove(&key).map(Change::Cleared))
+        self.watches
+            .remove(agent_id)
+            .into_iter()
+            .flat_map(HashMap::into_values)
+            .flat_map(|w| w.alerts)
+            .map(Change::Cleared)
             .collect()
     }
 }
@@ -318,10 +327,20 @@ fn holds(
                 .filter(|_| !exited && limit_cores > 0.0)
                 .map(|cpu| cpu / limit_cores);
             let Some(percent_of_limit) = percent_of_limit.filter(|p| p > percent) else {
-                watch.cpu_above_since.remove(&index);
+                watch.cpu_above_since.retain(|&(rule, _)| rule != index);
                 return None;
             };
-            let since = *watch.cpu_above_since.entry(index).or_insert(now_ms);
+            let since = match watch
+                .cpu_above_since
+                .iter()
+                .find(|(rule, _)| *rule == index)
+            {
+                Some(&(_, since)) => since,
+                None => {
+                    watch.cpu_above_since.push((index, now_ms));
+                    now_ms
+                }
+            };
             (now_ms - since >= window_ms(*for_secs)).then_some(Cause::Cpu {
                 percent_of_limit,
                 limit_cores,
@@ -668,5 +687,39 @@ mod tests {
         // The edited rule evaluates afresh (63 of 64 MiB is 98.4 %, under 99 %).
         assert!(rules.observe("a", &batch(vec![both], vec![]), 1).is_empty());
         assert_eq!(rules.active().count(), 1);
+    }
+
+    #[test]
+    fn a_renamed_container_is_matched_by_its_new_name() {
+        let mut rules = Evaluator::new(vec![Rule {
+            containers: "web-*".into(),
+            condition: Condition::Unhealthy,
+            ..default_rules()[0].clone()
+        }]);
+        let sick = |name: &str| {
+            ContainerStats {
+                health: Some(Health::Unhealthy),
+                ..running("x")
+            }
+            .renamed(name)
+        };
+        assert!(rules
+            .observe("a", &batch(vec![sick("db")], vec![]), 0)
+            .is_empty());
+        assert_eq!(
+            fired(&rules.observe("a", &batch(vec![sick("web-1")], vec![]), 1)),
+            ["web-1: health check failing"]
+        );
+    }
+
+    trait Renamed {
+        fn renamed(self, name: &str) -> Self;
+    }
+
+    impl Renamed for ContainerStats {
+        fn renamed(mut self, name: &str) -> Self {
+            name.clone_into(&mut self.name);
+            self
+        }
     }
 }
