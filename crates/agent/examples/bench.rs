@@ -85,6 +85,14 @@ struct Args {
     /// Synthetic host sizes instead of real containers.
     #[arg(long, value_delimiter = ',', value_name = "N[,N…]")]
     synthetic: Vec<usize>,
+    /// Side by side instead of the full table: this older agent binary and `--agent`, one
+    /// client each, then `--agent` with a `/metrics` scrape every second, in turn for
+    /// `--rounds` rounds (so drift in the machine hits all three alike).
+    #[arg(long, value_name = "PATH")]
+    versus: Option<PathBuf>,
+    /// Rounds of `--versus`.
+    #[arg(long, default_value_t = 3, value_name = "R")]
+    rounds: usize,
 }
 
 fn main() {
@@ -119,6 +127,19 @@ fn main() {
         creation.as_secs_f64()
     );
     std::thread::sleep(Duration::from_secs(5));
+
+    if let Some(old) = &args.versus {
+        let section = runtime.block_on(versus(&args, old));
+        if !args.keep {
+            remove_bench_containers();
+        }
+        println!("{section}");
+        if let Some(path) = &args.write {
+            write_h2(path, VERSUS, &section);
+            eprintln!("[bench] wrote the {VERSUS} section of {}", path.display());
+        }
+        return;
+    }
 
     if let Some(minutes) = args.soak_mins {
         let block = runtime.block_on(soak(&args, minutes));
@@ -155,7 +176,14 @@ fn main() {
         };
         eprintln!("[bench] {label}");
         let row = runtime.block_on(agent_scenario(
-            &args, collector, clients, scraped, window, idle, label,
+            &args,
+            &args.agent,
+            collector,
+            clients,
+            scraped,
+            window,
+            idle,
+            label,
         ));
         eprintln!("[bench]   {row:?}");
         rows.push(row);
@@ -202,6 +230,68 @@ struct Seen {
 const SYNTHETIC_CLIENTS: usize = 3;
 /// Heading of the large-host section.
 const LARGE_HOSTS: &str = "## Agent, large hosts (synthetic)";
+const VERSUS: &str = "## Agent, side by side with an older build";
+
+/// `--versus`: the older agent, `--agent`, and `--agent` scraped, in turn, `--rounds` times.
+async fn versus(args: &Args, old: &Path) -> String {
+    let window = Duration::from_secs(args.secs);
+    let scenarios = [
+        ("older", old, false),
+        ("this", args.agent.as_path(), false),
+        ("this + /metrics 1/s", args.agent.as_path(), true),
+    ];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); scenarios.len()];
+    let mut rss: Vec<Vec<u64>> = vec![Vec::new(); scenarios.len()];
+    for round in 1..=args.rounds {
+        for (i, (name, binary, scraped)) in scenarios.iter().enumerate() {
+            let label = format!("{name}, round {round}");
+            eprintln!("[bench] {label}");
+            let row = agent_scenario(args, binary, "cgroup", 1, *scraped, window, 0.0, label).await;
+            eprintln!("[bench]   {row:?}");
+            cpu[i].push(row.cpu_pct);
+            rss[i].push(row.peak_rss);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let mut out = format!(
+        "{VERSUS}
+
+`{} --versus {} --rounds {} --secs {}` on {}, {} containers \
+         ({} idle + {BUSY} busy), the cgroup collector, 1 WebSocket client; the three agents \
+         take turns, {} s each, so the machine's drift falls on all three.\n\n",
+        args.command,
+        old.display(),
+        args.rounds,
+        args.secs,
+        Utc::now().format("%Y-%m-%d"),
+        args.containers + BUSY,
+        args.containers,
+        args.secs,
+    );
+    let _ = writeln!(
+        out,
+        "| agent | CPU % of one core, per round | mean | peak RSS (max) |\n|---|---|---:|---:|"
+    );
+    for (i, (name, binary, _)) in scenarios.iter().enumerate() {
+        let rounds: Vec<String> = cpu[i].iter().map(|c| format!("{c:.3}")).collect();
+        let _ = writeln!(
+            out,
+            "| {name} (`{}`) | {} | {:.3} | {:.1} MiB |",
+            binary.display(),
+            rounds.join(", "),
+            mean(&cpu[i]),
+            rss[i].iter().max().copied().unwrap_or(0) as f64 / 1_048_576.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThis build − the older one: {:+.3} pp; a `/metrics` scrape every second: {:+.3} pp \
+         (mean over the rounds).",
+        mean(&cpu[1]) - mean(&cpu[0]),
+        mean(&cpu[2]) - mean(&cpu[1]),
+    );
+    out
+}
 
 /// The agent with `--synthetic-containers N` for each size, three clients each.
 async fn synthetic_hosts(args: &Args) -> String {
@@ -437,8 +527,10 @@ async fn soak(args: &Args, minutes: u64) -> String {
     s
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn agent_scenario(
     args: &Args,
+    binary: &Path,
     collector: &str,
     clients: usize,
     scraped: bool,
@@ -446,7 +538,7 @@ async fn agent_scenario(
     idle: f64,
     label: String,
 ) -> Row {
-    let (mut agent, url) = start_agent(&args.agent, collector);
+    let (mut agent, url) = start_agent(binary, collector);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let measuring = Arc::new(AtomicBool::new(false));
     let mut tasks = spawn_clients(&url, clients, &seen, &measuring).await;
