@@ -2,15 +2,21 @@
 //! settings that come from the environment only (`$DOCKER_HOST`, `$DOCKSCOPE_CGROUP_ROOT`,
 //! `$DOCKSCOPE_PROC_ROOT`).
 //! Nothing else in the agent reads the environment; the parsed values are handed down
-//! ([`Config::sample_settings`], [`Config::access`]). Imports only leaves (`engine`,
-//! `sample::settings`, `access`), so nothing it uses reaches back up here.
+//! ([`Config::sample_settings`], [`Config::access`], [`Config::alert_settings`]). Imports only
+//! leaves (`engine`, `sample::settings`, `access`, `alerts`' settings and URL), so nothing it
+//! uses reaches back up here.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
 
+use dockscope_rules::{default_rules, RuleError, RuleFile};
+
 use crate::access::{Access, AccessError};
+use crate::alerts::pace::DEFAULT_PER_MINUTE;
+use crate::alerts::webhook::{WebhookUrl, WebhookUrlError};
+use crate::alerts::AlertSettings;
 use crate::engine::{Endpoint, EndpointError, DEFAULT_ENDPOINT};
 pub use crate::sample::settings::CollectorChoice;
 use crate::sample::settings::{
@@ -133,6 +139,40 @@ pub struct Config {
     )]
     pub keep_exited: std::time::Duration,
 
+    /// POST a Slack-compatible JSON message here when an alert rule fires or clears for a
+    /// container: http:// or https:// (e.g. a Slack, Mattermost or Discord `/slack` incoming
+    /// webhook). Without it the agent makes no outbound connection.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_ALERT_WEBHOOK",
+        value_name = "URL",
+        hide_env_values = true,
+        value_parser = parse_webhook
+    )]
+    pub alert_webhook: Option<WebhookUrl>,
+
+    /// The alert rules for --alert-webhook: a JSON rules file (`{"version":1,"rules":[…]}`; a
+    /// dashboard export is one) [default: the dashboard's default rules].
+    #[arg(
+        long,
+        env = "DOCKSCOPE_ALERT_RULES",
+        value_name = "FILE",
+        requires = "alert_webhook"
+    )]
+    pub alert_rules: Option<PathBuf>,
+
+    /// Most alert messages posted a minute; the rest are counted and one summary message
+    /// says how many.
+    #[arg(
+        long,
+        env = "DOCKSCOPE_ALERT_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = DEFAULT_PER_MINUTE,
+        value_parser = at_least_one,
+        requires = "alert_webhook"
+    )]
+    pub alert_rate_limit: usize,
+
     /// `$DOCKER_HOST`, the engine when `--docker-endpoint` is not given (no flag: the Docker
     /// CLI's variable, read as the CLI reads it).
     #[arg(skip = std::env::var("DOCKER_HOST").ok())]
@@ -186,6 +226,32 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
         .and_then(|n| n.checked_mul(seconds_per))
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| DurationError(s.to_owned()))
+}
+
+/// Why `--alert-rules` cannot be used; each message names the file. Permanent: the agent does
+/// not start until it is fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertRulesError {
+    /// The file cannot be read.
+    #[error("cannot read --alert-rules {}: {source}", .path.display())]
+    Read {
+        /// `--alert-rules`.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not a rules file, or a rule in it cannot be evaluated (the error names the rule).
+    #[error("--alert-rules {}: {source}", .path.display())]
+    Invalid {
+        /// `--alert-rules`.
+        path: PathBuf,
+        /// Which rule and why.
+        source: RuleError,
+    },
+}
+
+fn parse_webhook(s: &str) -> Result<WebhookUrl, WebhookUrlError> {
+    s.parse()
 }
 
 /// `$DOCKER_HOST` (used without `--docker-endpoint`) is not an endpoint we can speak to.
@@ -276,6 +342,41 @@ impl Config {
             synthetic_containers: self.synthetic_containers,
             keep_exited: self.keep_exited,
         })
+    }
+}
+
+impl Config {
+    /// What the alert task needs, or `None` without `--alert-webhook` (no task, no outbound
+    /// connection). Reads `--alert-rules` when given.
+    ///
+    /// # Errors
+    /// [`AlertRulesError`] when the rules file cannot be read or holds a rule that cannot be
+    /// evaluated.
+    pub fn alert_settings(&self) -> Result<Option<AlertSettings>, AlertRulesError> {
+        let Some(webhook) = self.alert_webhook.clone() else {
+            return Ok(None);
+        };
+        let rules = match &self.alert_rules {
+            None => default_rules(),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| AlertRulesError::Read {
+                        path: path.clone(),
+                        source,
+                    })?;
+                RuleFile::parse(&text)
+                    .map_err(|source| AlertRulesError::Invalid {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .rules
+            }
+        };
+        Ok(Some(AlertSettings {
+            webhook,
+            rules,
+            per_minute: self.alert_rate_limit,
+        }))
     }
 }
 
@@ -452,6 +553,110 @@ mod tests {
                 .expect_err("not a number")
                 .to_string();
             assert!(err.contains("\"lots\" is not a whole number"), "{err}");
+        }
+    }
+
+    #[test]
+    fn alert_flags_take_a_webhook_and_a_rules_file_and_explain_what_is_wrong() {
+        // No webhook: no alerts at all, whatever else is set.
+        let config = Config::try_parse_from(["dockscope-agent"]).expect("defaults");
+        assert!(config.alert_settings().expect("no file").is_none());
+        assert_eq!(config.alert_rate_limit, 20);
+
+        let config = Config::try_parse_from([
+            "dockscope-agent",
+            "--alert-webhook",
+            "https://hooks.slack.com/services/T0/B0/secret",
+        ])
+        .expect("https");
+        let settings = config.alert_settings().expect("defaults").expect("on");
+        assert_eq!(settings.rules, default_rules());
+        assert_eq!(settings.per_minute, 20);
+        assert_eq!(settings.webhook.redacted(), "https://hooks.slack.com/…");
+
+        let dir = std::env::temp_dir().join(format!("ds-alert-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let good = dir.join("good.json");
+        std::fs::write(
+            &good,
+            r#"{"version":1,"agents":[],"rules":[{"kind":"oom_killed","containers":"web-*"}]}"#,
+        )
+        .expect("write");
+        let bad = dir.join("bad.json");
+        std::fs::write(
+            &bad,
+            r#"{"rules":[{"kind":"unhealthy"},{"kind":"memory_above","percent":120}]}"#,
+        )
+        .expect("write");
+        let with_rules = |path: &std::path::Path| {
+            Config::try_parse_from([
+                "dockscope-agent",
+                "--alert-webhook",
+                "http://127.0.0.1:9/hook",
+                "--alert-rules",
+                path.to_str().expect("utf-8"),
+                "--alert-rate-limit",
+                "3",
+            ])
+            .expect("flags")
+        };
+        let settings = with_rules(&good)
+            .alert_settings()
+            .expect("good file")
+            .expect("on");
+        assert_eq!(settings.rules.len(), 1);
+        assert_eq!(settings.rules[0].to_string(), "OOM-killed (web-*)");
+        assert_eq!(settings.per_minute, 3);
+        let error = with_rules(&bad)
+            .alert_settings()
+            .expect_err("bad")
+            .to_string();
+        assert_eq!(
+            error,
+            format!(
+                "--alert-rules {}: rule 2 (memory above 120 % of its limit): percent must be \
+                 above 0 and at most 100, not 120",
+                bad.display()
+            )
+        );
+        let missing = dir.join("missing.json");
+        let error = with_rules(&missing)
+            .alert_settings()
+            .expect_err("missing")
+            .to_string();
+        assert!(
+            error.starts_with(&format!(
+                "cannot read --alert-rules {}: ",
+                missing.display()
+            )),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // (flags, what the refusal says)
+        let refused: [(&[&str], &str); 5] = [
+            (
+                &["--alert-webhook", "ftp://example.com/hook"],
+                "\"ftp://example.com/hook\" is not an http:// or https:// URL",
+            ),
+            (
+                &["--alert-webhook", "hooks.slack.com/services/x"],
+                "is not an http:// or https:// URL",
+            ),
+            (&["--alert-rules", "/etc/rules.json"], "--alert-webhook"),
+            (&["--alert-rate-limit", "5"], "--alert-webhook"),
+            (
+                &["--alert-webhook", "http://h/", "--alert-rate-limit", "0"],
+                "at least 1",
+            ),
+        ];
+        for (flags, expected) in refused {
+            let err = Config::try_parse_from(
+                std::iter::once("dockscope-agent").chain(flags.iter().copied()),
+            )
+            .expect_err("refused")
+            .to_string();
+            assert!(err.contains(expected), "{flags:?}: {err}");
         }
     }
 }

@@ -21,6 +21,9 @@
 //! - [`publish`]: numbering, serialising once, and fanning frames out to clients with bounded
 //!   memory; the `event_id`s and the last 500 events for new and lagging clients.
 //! - [`access`]: token and origin checks on WebSocket upgrades.
+//! - [`alerts`]: with `--alert-webhook`, the alert rules evaluated on every batch and each
+//!   alert that fires or clears posted to the webhook (rate limit, retries, bounded queue);
+//!   without it, not started.
 //! - [`healthcheck`]: the `dockscope-agent healthcheck` probe of a running agent's `/healthz`
 //!   (for container `HEALTHCHECK`s: the image has no shell).
 //! - [`listen`]: the accept loop, TLS handshakes and HTTP/1.1 (hyper) with the limits that hold
@@ -40,9 +43,11 @@
 //!                              │  │  └─push()─► HistoryRing ◄──plan()/chunk()────┘
 //!                              │  └── StatusBoard ◄────────┴── server (/healthz, new clients)
 //!                              └──── LatestSample ◄──────────── metrics (/metrics, on scrape)
+//!                                         ╚═watch═► alerts ──POST──► --alert-webhook (optional)
 //! ```
 
 pub mod access;
+pub mod alerts;
 pub mod config;
 pub mod engine;
 pub mod health_log;
@@ -93,6 +98,12 @@ pub enum StartError {
     /// `--tls-cert`/`--tls-key` cannot be used.
     #[error("{0}")]
     Tls(#[from] tls::TlsError),
+    /// `--alert-rules` cannot be used.
+    #[error("{0}")]
+    AlertRules(#[from] config::AlertRulesError),
+    /// The `--alert-webhook` client cannot be set up.
+    #[error("{0}")]
+    AlertWebhook(#[from] alerts::webhook::SetupError),
     /// The HTTP server failed.
     #[error("server failed: {0}")]
     Serve(#[from] std::io::Error),
@@ -136,6 +147,7 @@ async fn serve<S: StatsSource>(
         features.push("ui".to_owned());
     }
     let access = config.access()?;
+    let alert_settings = config.alert_settings()?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::load(cert, key)?),
         _ => None,
@@ -179,6 +191,16 @@ async fn serve<S: StatsSource>(
             cancel.clone(),
         ))
     });
+    // Subscribed before the sampler starts, so the first batch is evaluated too.
+    let alerts = match alert_settings {
+        Some(settings) => Some(alerts::start(
+            settings,
+            board.agent_id.clone(),
+            &latest,
+            cancel.clone(),
+        )?),
+        None => None,
+    };
     let sampler = tokio::spawn(sampler::run(
         source,
         host,
@@ -213,6 +235,9 @@ async fn serve<S: StatsSource>(
     let _ = sampler.await;
     if let Some(forwarder) = forwarder {
         let _ = forwarder.await;
+    }
+    if let Some(alerts) = alerts {
+        let _ = alerts.await;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use dockscope_protocol::{AgentStatus, ContainerStatsBatch, Message};
+use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, instrument, warn};
@@ -143,29 +144,42 @@ impl Snapshot {
     }
 }
 
-/// The latest [`Snapshot`], replaced by the sampler every second and read by `/metrics`.
-/// Holding the published batch costs one pointer swap a tick, no copy; a reader keeps the
-/// snapshot it took alive while it formats, and the sampler never waits for it.
-#[derive(Debug, Default)]
+/// The latest [`Snapshot`], replaced by the sampler every second and read by `/metrics` and,
+/// with `--alert-webhook`, by the alert task. Holding the published batch costs one pointer
+/// swap a tick, no copy; a reader keeps the snapshot it took alive while it formats or
+/// evaluates, and the sampler never waits for it. A `watch` rather than a plain mutex so a
+/// task can also wait for the next snapshot ([`LatestSample::subscribe`]) without polling and
+/// without a queue: one that falls behind skips to the newest.
+#[derive(Debug)]
 pub struct LatestSample {
     /// `None` until the first sample.
-    latest: Mutex<Option<Arc<Snapshot>>>,
+    latest: watch::Sender<Option<Arc<Snapshot>>>,
+}
+
+impl Default for LatestSample {
+    fn default() -> Self {
+        Self {
+            latest: watch::Sender::new(None),
+        }
+    }
 }
 
 impl LatestSample {
     /// The latest snapshot, if the sampler has published one.
     pub fn get(&self) -> Option<Arc<Snapshot>> {
-        self.latest.lock().map(|l| l.clone()).unwrap_or_default()
+        self.latest.borrow().clone()
     }
 
     /// Replaces the snapshot; the previous one is freed here unless a reader still holds it.
     pub fn set(&self, snapshot: Snapshot) {
-        let previous = {
-            let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-            latest.replace(Arc::new(snapshot))
-        };
-        // Freed outside the lock: a 10,000-container batch takes a while to drop.
+        let previous = self.latest.send_replace(Some(Arc::new(snapshot)));
+        // Freed outside the channel's lock: a 10,000-container batch takes a while to drop.
         drop(previous);
+    }
+
+    /// A receiver told of every new snapshot (only the newest, when it falls behind).
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
+        self.latest.subscribe()
     }
 }
 
