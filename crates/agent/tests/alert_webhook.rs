@@ -683,3 +683,64 @@ fn a_bad_webhook_url_or_rules_file_stops_the_agent_at_start_saying_why() {
         assert!(stderr.contains(&expected), "{flags:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_webhook_is_verified_against_the_compiled_in_roots() {
+    // A receiver with a self-signed certificate: a real TLS handshake, which the agent must
+    // refuse (no system store is consulted, only Mozilla's roots) and retry as transient.
+    let dir = scratch("tls");
+    let (cert, key) = common::self_signed(&dir);
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(dockscope_agent::tls::load(&cert, &key).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handshakes = Arc::new(Mutex::new(Vec::<Result<(), String>>::new()));
+    let seen = handshakes.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let outcome = acceptor
+                .accept(socket)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string());
+            seen.lock().unwrap().push(outcome);
+        }
+    });
+    let busy =
+        blocking(|| Container::run("tls-busy", &["--memory", "64m"], &["sleep", "100000"])).await;
+    let rules = rules_file(&dir, vec![always(&pattern("tls"))]);
+    let log = dir.join("agent.log");
+    let url = format!("https://localhost:{port}/hook");
+    let _agent = Agent::start_logged(
+        &[
+            "--alert-webhook",
+            &url,
+            "--alert-rules",
+            rules.to_str().unwrap(),
+        ],
+        &log,
+    );
+    // The first try and the retry 1 s later, both refused by the agent's side.
+    let deadline = Instant::now() + 20 * SECOND;
+    while handshakes.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            handshakes.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let outcomes = handshakes.lock().unwrap().clone();
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("TLS handshake failed") && text.contains("UnknownIssuer"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alert webhook failed (transient); retrying"),
+        "{text}"
+    );
+    blocking(move || drop(busy)).await;
+}
