@@ -135,6 +135,10 @@ pub struct Snapshot {
     /// [`StatsSource::counters`] of the same sample: entry `i` of `batch.containers` has
     /// `counters[i]`, or none when the collector keeps no counters.
     pub counters: Vec<Counters>,
+    /// Whether the engine answered for this sample. When it did not, the batch lists nothing
+    /// because nothing could be read, not because every container left: the alert task holds
+    /// its alerts rather than clear them all.
+    pub engine_reachable: bool,
 }
 
 impl Snapshot {
@@ -206,7 +210,9 @@ pub async fn run<S: StatsSource>(
                 let started = Instant::now();
                 let containers = source.sample().await;
                 // Status first: a client that sees data resume already knows the engine is back.
-                let changed = board.set_engine(source.engine());
+                let health = source.engine();
+                let engine_reachable = health.reachable;
+                let changed = board.set_engine(health);
                 if board.set_warnings(source.warnings()) || changed {
                     let frame = publisher.publish(|sequence| board.status(sequence));
                     log_dispatch("agent_status", &frame, started, &publisher);
@@ -232,7 +238,7 @@ pub async fn run<S: StatsSource>(
                         .unwrap_or_else(|p| p.into_inner())
                         .push(batch.sent_at.timestamp_millis(), &batch.containers, batch.host.as_ref());
                     let counters = source.counters().to_vec();
-                    latest.set(Snapshot { batch, counters });
+                    latest.set(Snapshot { batch, counters, engine_reachable });
                 }
             }
             _ = status_tick.tick() => {

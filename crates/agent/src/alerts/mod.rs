@@ -72,30 +72,99 @@ pub fn start(
         "alerts: evaluating the rules on every batch, posting changes to the webhook"
     );
     let outbox = Arc::new(Outbox::default());
-    let evaluator = Evaluator::new(settings.rules);
-    let limiter = RateLimiter::new(settings.per_minute);
+    let evaluation = Evaluation {
+        evaluator: Evaluator::new(settings.rules),
+        limiter: RateLimiter::new(settings.per_minute),
+        agent_id,
+        held: false,
+    };
     let snapshots = latest.subscribe();
     Ok(tokio::spawn(async move {
         tokio::join!(
-            evaluate(
-                evaluator,
-                limiter,
-                agent_id,
-                snapshots,
-                outbox.clone(),
-                shutdown.clone()
-            ),
+            evaluate(evaluation, snapshots, outbox.clone(), shutdown.clone()),
             deliver(webhook, outbox, shutdown),
         );
     }))
 }
 
+/// The rules, what they have seen, and the rate limit: one step per snapshot.
+#[derive(Debug)]
+struct Evaluation {
+    /// The rules and their state per container.
+    evaluator: Evaluator,
+    /// How many messages may go now.
+    limiter: RateLimiter,
+    /// `--agent-id`, in every message.
+    agent_id: String,
+    /// Whether the last snapshot came without the engine: alerts are held meanwhile (logged
+    /// once per outage).
+    held: bool,
+}
+
+impl Evaluation {
+    /// The messages `snapshot` gives rise to, at `now` (for the rate limit) and `now_ms`
+    /// (Unix ms, in the messages), in the order they are to be posted.
+    fn step(&mut self, snapshot: &Snapshot, now: Instant, now_ms: i64) -> Vec<Bytes> {
+        if !snapshot.engine_reachable {
+            // An empty batch because the engine is away is not every container leaving: no
+            // "cleared" flood now and no second "firing" when it is back, and restart loops
+            // keep their count.
+            if !self.held {
+                warn!("engine unreachable: alerts are held (neither fired nor cleared) until it answers");
+                self.held = true;
+            }
+            return Vec::new();
+        }
+        if std::mem::take(&mut self.held) {
+            info!("engine reachable again: evaluating the alert rules");
+        }
+        let changes = self
+            .evaluator
+            .observe(&self.agent_id, &snapshot.batch, now_ms);
+        let mut out = Vec::new();
+        if let Some((count, since_ms)) = self.limiter.summary(now) {
+            warn!(
+                left_out = count,
+                rate_limit = self.limiter.per_minute(),
+                "alert webhook: messages over --alert-rate-limit were not sent; posting a \
+                 summary instead"
+            );
+            let per_minute = self.limiter.per_minute();
+            out.push(to_json(&SuppressedMessage::new(
+                &self.agent_id,
+                count,
+                per_minute,
+                since_ms,
+                now_ms,
+            )));
+        }
+        for change in &changes {
+            let message = AlertMessage::new(change, now_ms);
+            let status = match change {
+                Change::Fired(_) => "firing",
+                Change::Cleared(_) => "cleared",
+            };
+            info!(
+                status,
+                rule = %message.rule,
+                container = %message.container_name,
+                cause = %message.cause,
+                "alert"
+            );
+            if self.limiter.admit(now, now_ms) {
+                out.push(to_json(&message));
+            } else {
+                debug!(status, container = %message.container_name, "over the rate limit");
+            }
+        }
+        out
+    }
+}
+
 /// Runs the rules on every new snapshot and queues a message per change.
 #[instrument(skip_all)]
 async fn evaluate(
-    mut evaluator: Evaluator,
-    mut limiter: RateLimiter,
-    agent_id: String,
+    mut evaluation: Evaluation,
     mut snapshots: tokio::sync::watch::Receiver<Option<Arc<Snapshot>>>,
     outbox: Arc<Outbox>,
     shutdown: CancellationToken,
@@ -113,39 +182,10 @@ async fn evaluate(
         let Some(snapshot) = snapshots.borrow_and_update().clone() else {
             continue;
         };
-        let now_ms = Utc::now().timestamp_millis();
-        let changes = evaluator.observe(&agent_id, &snapshot.batch, now_ms);
+        let messages = evaluation.step(&snapshot, Instant::now(), Utc::now().timestamp_millis());
         drop(snapshot);
-        let now = Instant::now();
-        if let Some((count, since_ms)) = limiter.summary(now) {
-            warn!(
-                left_out = count,
-                rate_limit = limiter.per_minute(),
-                "alert webhook: messages over --alert-rate-limit were not sent; posting a \
-                 summary instead"
-            );
-            let summary =
-                SuppressedMessage::new(&agent_id, count, limiter.per_minute(), since_ms, now_ms);
-            outbox.push(to_json(&summary));
-        }
-        for change in &changes {
-            let message = AlertMessage::new(change, now_ms);
-            let status = match change {
-                Change::Fired(_) => "firing",
-                Change::Cleared(_) => "cleared",
-            };
-            info!(
-                status,
-                rule = %message.rule,
-                container = %message.container_name,
-                cause = %message.cause,
-                "alert"
-            );
-            if limiter.admit(now, now_ms) {
-                outbox.push(to_json(&message));
-            } else {
-                debug!(status, container = %message.container_name, "over the rate limit");
-            }
+        for message in messages {
+            outbox.push(message);
         }
     }
 }
@@ -224,5 +264,102 @@ async fn deliver(webhook: Webhook, outbox: Arc<Outbox>, shutdown: CancellationTo
             waiting = outbox.len(),
             "shutting down: alert messages not delivered"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockscope_protocol::{ContainerState, ContainerStats, ContainerStatsBatch, Health};
+    use dockscope_rules::default_rules;
+    use serde_json::Value;
+
+    fn snapshot(containers: Vec<ContainerStats>, engine_reachable: bool) -> Snapshot {
+        Snapshot {
+            batch: ContainerStatsBatch {
+                containers,
+                ..ContainerStatsBatch::default()
+            },
+            counters: Vec::new(),
+            engine_reachable,
+        }
+    }
+
+    fn sick(name: &str) -> ContainerStats {
+        ContainerStats {
+            id: format!("{name}-id"),
+            name: name.to_owned(),
+            state: Some(ContainerState::Running),
+            health: Some(Health::Unhealthy),
+            ..ContainerStats::default()
+        }
+    }
+
+    /// (status, container) of each message.
+    fn said(messages: &[Bytes]) -> Vec<(String, String)> {
+        messages
+            .iter()
+            .map(|m| {
+                let json: Value = serde_json::from_slice(m).expect("json");
+                let field = |k: &str| json[k].as_str().unwrap_or_default().to_owned();
+                (field("status"), field("container_name"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_engine_outage_holds_alerts_instead_of_clearing_them_all() {
+        let mut evaluation = Evaluation {
+            evaluator: Evaluator::new(default_rules()),
+            limiter: RateLimiter::new(20),
+            agent_id: "edge".into(),
+            held: false,
+        };
+        let t0 = Instant::now();
+        let second = std::time::Duration::from_secs(1);
+        let firing = |name: &str| ("firing".to_owned(), name.to_owned());
+        let cleared = |name: &str| ("cleared".to_owned(), name.to_owned());
+        // (containers listed, engine reachable, messages)
+        let steps = [
+            (vec![sick("api")], true, vec![firing("api")]),
+            (vec![sick("api")], true, vec![]),
+            // The engine goes away: empty batches, nothing said, nothing forgotten.
+            (vec![], false, vec![]),
+            (vec![], false, vec![]),
+            (vec![sick("api")], true, vec![]),
+            // Gone for real, with the engine answering: cleared.
+            (vec![], true, vec![cleared("api")]),
+        ];
+        for (n, (containers, reachable, want)) in steps.into_iter().enumerate() {
+            let at = t0 + second * u32::try_from(n).expect("small");
+            let got = evaluation.step(&snapshot(containers, reachable), at, 1_000 * n as i64);
+            assert_eq!(said(&got), want, "step {n}");
+        }
+    }
+
+    #[test]
+    fn over_the_limit_changes_are_left_out_and_summarised_first_when_a_slot_frees() {
+        let mut evaluation = Evaluation {
+            evaluator: Evaluator::new(default_rules()),
+            limiter: RateLimiter::new(2),
+            agent_id: "edge".into(),
+            held: false,
+        };
+        let t0 = Instant::now();
+        let all: Vec<ContainerStats> = ["a", "b", "c", "d"].into_iter().map(sick).collect();
+        let got = evaluation.step(&snapshot(all.clone(), true), t0, 0);
+        assert_eq!(
+            said(&got),
+            [
+                ("firing".to_owned(), "a".to_owned()),
+                ("firing".to_owned(), "b".to_owned())
+            ]
+        );
+        let later = t0 + pace::WINDOW;
+        let got = evaluation.step(&snapshot(vec![], true), later, 60_000);
+        let statuses: Vec<String> = said(&got).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses, ["suppressed", "cleared", "cleared"]);
+        let summary: Value = serde_json::from_slice(&got[0]).expect("json");
+        assert_eq!(summary["suppressed"], 2);
     }
 }

@@ -162,6 +162,7 @@ fn two_containers() -> Snapshot {
             },
             Counters::default(),
         ],
+        engine_reachable: true,
     }
 }
 
@@ -355,6 +356,7 @@ fn hostile_names_and_images_stay_inside_their_label() {
             ..ContainerStatsBatch::default()
         },
         counters: Vec::new(),
+        engine_reachable: true,
     };
     let hostile_agent = AgentFacts {
         agent_id: "agent\"\n\\".into(),
@@ -377,6 +379,7 @@ fn hostile_names_and_images_stay_inside_their_label() {
                     ..ContainerStatsBatch::default()
                 },
                 counters: Vec::new(),
+                engine_reachable: true,
             })),
             hostile_agent.clone(),
         )),
@@ -455,6 +458,7 @@ fn host_series_come_from_the_host_object_and_only_what_it_has() {
                 ..ContainerStatsBatch::default()
             },
             counters: Vec::new(),
+            engine_reachable: true,
         };
         let samples = parse(&render(Some(Arc::new(snapshot)), facts()));
         let got: Vec<(&str, f64)> = samples
