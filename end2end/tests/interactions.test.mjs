@@ -170,8 +170,9 @@ test('export downloads the list as JSON; import adds agents from a file', async 
     browser.page.getByTestId('export-agents').click(),
   ]);
   assert.equal(download.suggestedFilename(), 'dockscope-agents.json');
-  const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  const { rules, ...exported } = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
   assert.deepEqual(exported, { version: 1, agents: [wsUrl(a.port)] });
+  assert.equal(rules.length, 6, 'the alert rules travel with the list (attention.test.mjs)');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dockscope-import-'));
   const good = path.join(dir, 'agents.json');

@@ -227,7 +227,11 @@ test('the user guide, step by step', async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-agents').click()]);
   assert.equal(download.suggestedFilename(), 'dockscope-agents.json');
   const exportedText = fs.readFileSync(await download.path(), 'utf8');
-  assert.deepEqual(JSON.parse(exportedText), { version: 1, agents: [urlA, urlLocked] });
+  const { rules, ...exported } = JSON.parse(exportedText);
+  assert.deepEqual(exported, { version: 1, agents: [urlA, urlLocked] });
+  assert.deepEqual(rules.map((r) => `${r.kind}${r.enabled ? '' : ' (off)'}`), [
+    'memory_above', 'oom_killed', 'unhealthy', 'restart_loop', 'exited_non_zero (off)', 'cpu_above (off)',
+  ], 'the guide\'s default rules');
   assert.ok(!exportedText.includes(TOKEN), 'no token in the export');
   fs.writeFileSync(exportFile, exportedText);
   // Imported elsewhere (here: after removing the card), the token agent comes back without

@@ -13,19 +13,22 @@
 use std::time::Duration;
 
 use dockscope_protocol::{AgentInfo, AGENT_INFO_PATH};
+use dockscope_rules::Rule;
 use futures::channel::mpsc::unbounded;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::attention::{self, Attention, Permission};
 use crate::browser::{self, now_ms};
 use crate::conn::{self, Event, Wake};
 use crate::frame::{on_scroll, schedule_frame, schedule_ingest, with_runtime};
 use crate::query;
 use crate::roster::{self, Selection};
 use crate::rows::CpuScale;
+use crate::rule_form::{self, Draft};
 use crate::sort::SortKey;
-use crate::state::{Dashboard, EventSignals, FleetSignals, HealthLog};
-use crate::store::{self, Theme, ViewPrefs};
+use crate::state::{AttentionSignals, Dashboard, EventSignals, FleetSignals, HealthLog};
+use crate::store::{self, RulesOrigin, Theme, ViewPrefs};
 use crate::text;
 use crate::url;
 
@@ -77,9 +80,15 @@ impl Dashboard {
                 .flatten()
                 .as_deref(),
         );
-        let saved = browser::storage_get(store::AGENTS_KEY)
+        let stored = browser::storage_get(store::AGENTS_KEY);
+        let saved = stored
+            .clone()
             .and_then(|text| store::parse_saved(text.as_deref()).map_err(|e| e.to_string()));
         let view = saved.as_ref().map(|l| l.view).unwrap_or_default();
+        // Read apart from the agents: unreadable rules are the defaults, and the list loads.
+        let (rules, origin) =
+            store::saved_rules(stored.as_ref().ok().and_then(|text| text.as_deref()));
+        let permission = Permission::parse(browser::notification_permission());
         let dashboard = Dashboard {
             agents: RwSignal::new(Vec::new()),
             filter: RwSignal::new(String::new()),
@@ -95,6 +104,7 @@ impl Dashboard {
             now: RwSignal::new(now_ms()),
             fleet: FleetSignals::new(),
             events: EventSignals::new(),
+            attention: AttentionSignals::new(rules.clone(), origin, permission),
             debug: query.debug,
         };
         provide_context(dashboard);
@@ -107,6 +117,8 @@ impl Dashboard {
             rt.health_signal = Some(dashboard.health_log);
             rt.fleet.signals = Some(dashboard.fleet);
             rt.events = Some(dashboard.events);
+            rt.attention = Attention::new(rules);
+            rt.attention_signals = Some(dashboard.attention);
         });
 
         let saved: Option<store::AgentList> = match saved {
@@ -149,6 +161,9 @@ impl Dashboard {
 
     fn wire_effects(self) {
         // Window back online: every waiting connection retries now.
+        // The title says how many alerts hold: "(2) ⚠ Dockscope", "Dockscope" when all clear.
+        let count = self.attention.count;
+        Effect::new(move |_| browser::set_title(&attention::page_title(count.get())));
         let online = window_event_listener(leptos::ev::online, move |_| self.retry_all());
         let resize = window_event_listener(leptos::ev::resize, move |_| {
             with_runtime(|rt| rt.resize_charts());
@@ -286,6 +301,8 @@ impl Dashboard {
     /// Removes the agent's card and closes its connection.
     pub fn remove_agent(self, key: u32) {
         with_runtime(|rt| rt.remove_agent(key));
+        // Its alerts leave the list and the title.
+        schedule_frame();
         if self
             .selected
             .with_untracked(|s| s.as_ref().is_some_and(|s| s.is_on(key)))
@@ -453,7 +470,9 @@ impl Dashboard {
         if self.link_mode.get_untracked() {
             return;
         }
-        match browser::storage_set(store::AGENTS_KEY, &store::serialize(&self.agent_list())) {
+        let rules = self.attention.rules.get_untracked();
+        let text = store::serialize(&self.agent_list(), &rules);
+        match browser::storage_set(store::AGENTS_KEY, &text) {
             Ok(()) => self.storage_warning.set(None),
             Err(e) => self
                 .storage_warning
@@ -469,25 +488,94 @@ impl Dashboard {
     }
 
     pub fn export(self) {
-        let text = store::serialize_export(&self.urls());
+        let text = store::serialize_export(&self.urls(), &self.attention.rules.get_untracked());
         if let Err(e) = browser::download_text(store::EXPORT_FILE_NAME, "application/json", &text) {
             self.import_result.set(Some(Err(text::export_failed(&e))));
         }
     }
 
-    /// Adds the agents of an imported file that are not shown yet.
+    /// Adds the agents of an imported file that are not shown yet, and takes its alert rules
+    /// when it has them (a file without, an older export or a bare list, keeps the page's).
+    /// A file whose agents or rules are refused changes nothing.
     pub fn import_text(self, file_text: &str) {
-        match store::parse_import(file_text) {
-            Ok(list) => {
-                let plan = roster::import(&list, &self.urls());
-                for (url, token) in plan.added {
-                    self.open_agent(url, token);
-                }
-                self.persist();
-                self.import_result.set(Some(Ok(plan.message)));
+        let read = store::parse_import(file_text)
+            .map_err(text::import_failed)
+            .and_then(|list| {
+                let rules = store::imported_rules(file_text).map_err(text::import_failed)?;
+                Ok((list, rules))
+            });
+        let (list, rules) = match read {
+            Ok(read) => read,
+            Err(message) => {
+                self.import_result.set(Some(Err(message)));
+                return;
             }
-            Err(e) => self.import_result.set(Some(Err(text::import_failed(e)))),
+        };
+        let plan = roster::import(&list, &self.urls());
+        for (url, token) in plan.added {
+            self.open_agent(url, token);
         }
+        let mut message = plan.message;
+        let changed = rules.filter(|r| self.attention.rules.with_untracked(|now| now != r));
+        if let Some(rules) = changed {
+            message.push_str(&text::imported_rules(rules.len()));
+            self.apply_rules(rules);
+            // With the agents (or, under a `?agents=` link, beside the saved list).
+            self.save_rules();
+        } else {
+            self.persist();
+        }
+        self.import_result.set(Some(Ok(message)));
+    }
+
+    /// "Save rules" in the editor: the rules its drafts say, applied from the next batch and
+    /// saved with the agent list.
+    ///
+    /// # Errors
+    /// Why they cannot be (a field that is not a number, a rule the rules crate refuses,
+    /// named by its place): nothing changed.
+    pub fn save_rule_drafts(self, drafts: &[Draft]) -> Result<(), String> {
+        let rules = rule_form::to_rules(drafts)?;
+        self.apply_rules(rules);
+        self.save_rules();
+        Ok(())
+    }
+
+    /// The rules in force from now on (alerts of changed rules clear, and fire again when the
+    /// new rule holds).
+    fn apply_rules(self, rules: Vec<Rule>) {
+        with_runtime(|rt| rt.attention.set_rules(rules.clone()));
+        schedule_frame();
+        self.attention.rules.set(rules);
+        self.attention.origin.set(RulesOrigin::Saved);
+    }
+
+    /// Saves the rules with the agent list; while the page shows a `?agents=` link, beside
+    /// the saved list, which stays as it is (corrupt stored text is not overwritten).
+    fn save_rules(self) {
+        if !self.link_mode.get_untracked() {
+            self.persist();
+            return;
+        }
+        let rules = self.attention.rules.get_untracked();
+        let stored = browser::storage_get(store::AGENTS_KEY).ok().flatten();
+        let Some(text) = store::with_rules(stored.as_deref(), &rules) else {
+            return;
+        };
+        if let Err(e) = browser::storage_set(store::AGENTS_KEY, &text) {
+            self.storage_warning
+                .set(Some(text::saved_list_not_saved(&e)));
+        }
+    }
+
+    /// "Notify me": the browser asks the user once; the answer is shown, and never asked for
+    /// again by the page (a "denied" stays until the user changes the site's settings).
+    pub fn ask_for_notifications(self) {
+        let permission = self.attention.permission;
+        spawn_local(async move {
+            let answer = browser::request_notification_permission().await;
+            permission.set(Permission::parse(answer));
+        });
     }
 
     /// When the page came from an agent (`--serve-ui`) and no agent is saved, adds that agent.

@@ -164,6 +164,64 @@ pub async fn read_chosen_file(input: &web_sys::HtmlInputElement) -> Result<Optio
     Ok(text.as_string())
 }
 
+/// `document.title`.
+pub fn set_title(title: &str) {
+    if let Some(document) = window().and_then(|w| w.document()) {
+        document.set_title(title);
+    }
+}
+
+/// `Notification.permission` (`"default"`, `"granted"`, `"denied"`), `None` where the page
+/// cannot show notifications at all: no Notification API, or not a secure context (browsers
+/// allow them only over https and from localhost).
+pub fn notification_permission() -> Option<&'static str> {
+    let window = window()?;
+    let has_api = js_sys::Reflect::has(&window, &JsValue::from_str("Notification")).ok()?;
+    if !has_api || !window.is_secure_context() {
+        return None;
+    }
+    Some(match web_sys::Notification::permission() {
+        web_sys::NotificationPermission::Granted => "granted",
+        web_sys::NotificationPermission::Denied => "denied",
+        _ => "default",
+    })
+}
+
+/// `Notification.requestPermission()`: the browser asks the user (or answers by itself) and
+/// this resolves to the answer, as [`notification_permission`] reads it afterwards.
+pub async fn request_notification_permission() -> Option<&'static str> {
+    notification_permission()?;
+    match web_sys::Notification::request_permission() {
+        Ok(promise) => {
+            if let Err(e) = JsFuture::from(promise).await {
+                log(&format!(
+                    "the notification permission request failed: {}",
+                    js_text(&e)
+                ));
+            }
+        }
+        Err(e) => log(&format!("could not ask for notifications: {}", js_text(&e))),
+    }
+    notification_permission()
+}
+
+/// Shows a notification when the page may (the permission is read now: the user may have
+/// withdrawn it since the page asked). A later one with the same `tag` replaces it.
+///
+/// # Errors
+/// When the browser refuses to create it.
+pub fn notify(title: &str, body: &str, tag: &str) -> Result<(), String> {
+    if notification_permission() != Some("granted") {
+        return Ok(());
+    }
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(tag);
+    web_sys::Notification::new_with_options(title, &options)
+        .map(|_| ())
+        .map_err(|e| format!("could not show a notification: {}", js_text(&e)))
+}
+
 /// Resolves after `ms` milliseconds (gloo-timers' `setTimeout` future).
 pub async fn sleep(ms: f64) {
     // `setTimeout` takes an `i32`; dropping the future clears the timer.

@@ -25,6 +25,7 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::attention::{self, Attention, CardMarks};
 use crate::browser::{self, now_ms};
 use crate::chart::{self, ChartSlot};
 use crate::conn::Wake;
@@ -37,7 +38,8 @@ use crate::present::{self, Points};
 use crate::roster::Keys;
 use crate::rows::{self, Row, RowContext};
 use crate::state::{
-    AgentView, ChartId, EventSignals, FleetSignals, HealthLog, RowHandle, Selection, StatusView,
+    AgentView, AttentionSignals, ChartId, EventSignals, FleetSignals, HealthLog, RowHandle,
+    Selection, StatusView,
 };
 use crate::store::{Theme, ViewPrefs};
 use crate::text;
@@ -86,6 +88,8 @@ pub(crate) struct AgentRuntime {
     /// A history chunk was folded since the chart was last drawn: it is drawn in the next
     /// frame that has the budget, whenever it was drawn last.
     pub(crate) history_arrived: bool,
+    /// The attention marks of its containers, as last drawn (`attention.rs`).
+    pub(crate) alerts: CardMarks,
 }
 
 /// One rendered row: which position of the order it shows, and that container's figures.
@@ -132,6 +136,7 @@ impl AgentRuntime {
             collapsed: HashSet::new(),
             events_dirty: false,
             history_arrived: false,
+            alerts: CardMarks::new(),
             view,
         }
     }
@@ -204,6 +209,12 @@ pub(crate) struct Runtime {
     pub(crate) events: Option<EventSignals>,
     /// The merged feed's kind, filter or length changed (or a card was removed): drawn anew.
     pub(crate) events_forced: bool,
+    /// The alert rules and every agent's alerts.
+    pub(crate) attention: Attention,
+    /// [`crate::state::Dashboard::attention`].
+    pub(crate) attention_signals: Option<AttentionSignals>,
+    /// Browser time the attention list was last drawn.
+    attention_ms: f64,
 }
 
 /// What the fleet view has drawn and what it still has to.
@@ -249,6 +260,7 @@ impl Runtime {
     /// connection task, which drops the socket.
     pub(crate) fn remove_agent(&mut self, key: u32) {
         self.agents.remove(&key);
+        self.attention.forget_card(key);
         self.events_forced = true;
         if self.detail.shows.as_ref().is_some_and(|s| s.is_on(key)) {
             self.detail.reset();
@@ -367,7 +379,18 @@ fn run_ingest() {
             let Some(agent) = rt.agents.get_mut(&key) else {
                 continue;
             };
-            for verdict in agent.model.work(&mut time_left) {
+            // Every batch passes the attention rules on its way into the model.
+            let attention = &mut rt.attention;
+            let mut on_batch = |batch: &dockscope_protocol::ContainerStatsBatch, at: f64| {
+                if perf {
+                    browser::perf_mark("dockscope-rules-start");
+                }
+                attention.observe(key, batch, at);
+                if perf {
+                    browser::perf_measure("dockscope-rules", "dockscope-rules-start");
+                }
+            };
+            for verdict in agent.model.work_with(&mut time_left, &mut on_batch) {
                 verdicts.push((agent.wake.clone(), verdict));
             }
             changed |= agent.model.has_changes();
@@ -445,6 +468,8 @@ fn flush() {
             // ECharts repaints a chart updated last frame in this one: leave it the frame.
             return true;
         }
+        // First, so rows whose mark changed are drawn in this frame.
+        flush_attention(rt, &mut deferred);
         let resort_all = std::mem::take(&mut rt.resort_all);
         let redraw_rows = std::mem::take(&mut rt.redraw_rows);
         if redraw_rows {
@@ -568,6 +593,60 @@ fn flush() {
     }
 }
 
+/// The attention list is drawn anew at most this often while alerts hold and none fired or
+/// cleared: their figures ("memory 94 %") move with every batch.
+const ATTENTION_INTERVAL_MS: f64 = 1_000.0;
+
+/// The attention list, the title's count, the marks of cards and rows, and a notification per
+/// firing: in the frame after a rule fired or cleared, else once a second while alerts hold.
+fn flush_attention(rt: &mut Runtime, deferred: &mut Deferred) {
+    let Some(signals) = rt.attention_signals else {
+        return;
+    };
+    let now = now_ms();
+    let dirty = rt.attention.take_dirty();
+    let count = rt.attention.count();
+    if !dirty && (count == 0 || now - rt.attention_ms < ATTENTION_INTERVAL_MS) {
+        return;
+    }
+    rt.attention_ms = now;
+    let lines = rt.attention.lines(attention::LIST_LINES);
+    if signals.lines.with_untracked(|l| *l != lines) {
+        deferred.push(Box::new(move || signals.lines.set(lines)));
+    }
+    if signals.count.get_untracked() != count {
+        deferred.push(Box::new(move || signals.count.set(count)));
+    }
+    let mut marks = rt.attention.marks();
+    for (key, agent) in &mut rt.agents {
+        let new = marks.remove(key).unwrap_or_default();
+        if new == agent.alerts {
+            continue;
+        }
+        let changed: Vec<String> = agent
+            .alerts
+            .keys()
+            .chain(new.keys())
+            .filter(|id| agent.alerts.get(*id) != new.get(*id))
+            .cloned()
+            .collect();
+        agent.pending_rows.extend(changed);
+        let tip = attention::card_tip(&new).map(|tip| (new.len(), tip));
+        let signal = agent.view.attention.clone();
+        if signal.with_untracked(|t| *t != tip) {
+            deferred.push(Box::new(move || signal.set(tip)));
+        }
+        agent.alerts = new;
+    }
+    for notice in rt.attention.take_notices() {
+        deferred.push(Box::new(move || {
+            if let Err(e) = browser::notify(&notice.title, &notice.body, &notice.tag) {
+                browser::log(&e);
+            }
+        }));
+    }
+}
+
 /// Settings every agent's flush reads.
 struct FlushContext {
     now: f64,
@@ -578,10 +657,12 @@ struct FlushContext {
     view: ViewPrefs,
 }
 
-/// What row `id` of a card shows: a group's header, or a running or stopped container.
+/// What row `id` of a card shows: a group's header, or a running or stopped container (with
+/// its attention mark from `alerts`).
 fn row_of(
     model: &AgentModel,
     groups: &HashMap<String, rows::Group>,
+    alerts: &CardMarks,
     id: &str,
     view: ViewPrefs,
 ) -> Option<Row> {
@@ -602,7 +683,9 @@ fn row_of(
         host_memory: model.host.as_ref().and_then(|h| h.mem_total_bytes),
         now_agent_ms: now.is_finite().then_some(now as i64),
     };
-    Some(rows::row(container, stopped, ctx))
+    let mut row = rows::row(container, stopped, ctx);
+    rows::mark_attention(&mut row, alerts.get(id).map(attention::Mark::tip));
+    Some(row)
 }
 
 impl AgentRuntime {
@@ -748,7 +831,7 @@ fn flush_agent(
         // drawn from the model when a slot comes to show it.
         let (Some(&slot), Some(row)) = (
             agent.slot_of.get(&id),
-            row_of(&agent.model, &agent.groups, &id, ctx.view),
+            row_of(&agent.model, &agent.groups, &agent.alerts, &id, ctx.view),
         ) else {
             continue;
         };
@@ -853,7 +936,7 @@ fn push_rows(
         let id = &agent.order[slot.position];
         slot.id.clone_from(id);
         agent.pending_rows.remove(id);
-        if let Some(row) = row_of(model, &agent.groups, id, view) {
+        if let Some(row) = row_of(model, &agent.groups, &agent.alerts, id, view) {
             let data = slot.data.clone();
             deferred.push(Box::new(move || data.set(row)));
         }

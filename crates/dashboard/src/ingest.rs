@@ -215,6 +215,9 @@ struct Staged {
     /// Containers in the frame, kept or not.
     total: usize,
     payload: Payload,
+    /// A batch decoded whole was handed to the `OnBatch` (in a step of its own, so the two
+    /// costs of a big batch, its rules and its fold, are never one long task).
+    handed_over: bool,
 }
 
 /// Everything but the containers (decoded by the protocol crate), and the containers decoded
@@ -262,6 +265,13 @@ impl Payload {
         Ok(())
     }
 }
+
+/// Where every batch goes just before it is folded: whole, as the protocol's types hold it
+/// (its strings cut, at most [`MAX_CONTAINERS`] running and [`MAX_EXITED`] stopped
+/// containers), with the browser time it arrived. The page's attention rules
+/// (`attention.rs`) see every batch of every agent this way, before its containers become
+/// rows, without a copy.
+pub type OnBatch<'a> = &'a mut dyn FnMut(&ContainerStatsBatch, f64);
 
 /// What the first step of a frame led to.
 enum Started {
@@ -379,6 +389,24 @@ fn cut_strings(stats: &mut ContainerStats) {
     {
         truncate_owned(text, MAX_KEPT_CHARS);
     }
+}
+
+/// Cuts a decoded batch to what is kept (its strings, [`MAX_EXITED`] stopped containers) and
+/// hands it to `on_batch` whole, its `containers` (decoded apart) put back for the call.
+fn hand_over(
+    batch: &mut ContainerStatsBatch,
+    containers: &mut Vec<ContainerStats>,
+    received_ms: f64,
+    on_batch: OnBatch<'_>,
+) {
+    truncate_owned(&mut batch.agent_id, MAX_KEPT_CHARS);
+    batch.exited.truncate(MAX_EXITED);
+    for stats in containers.iter_mut().chain(batch.exited.iter_mut()) {
+        cut_strings(stats);
+    }
+    std::mem::swap(&mut batch.containers, containers);
+    on_batch(batch, received_ms);
+    std::mem::swap(&mut batch.containers, containers);
 }
 
 /// The peek at a frame before decoding it: its `type`, and where its `containers` are. Only
@@ -515,13 +543,22 @@ impl AgentModel {
     /// [`CHECK_EVERY`] containers and after each frame, so every call makes progress).
     /// Returns the verdicts of the frames finished, in order.
     pub fn work(&mut self, time_left: &mut dyn FnMut() -> bool) -> Vec<Verdict> {
+        self.work_with(time_left, &mut |_, _| {})
+    }
+
+    /// [`AgentModel::work`], handing each batch to `on_batch` before it is folded.
+    pub fn work_with(
+        &mut self,
+        time_left: &mut dyn FnMut() -> bool,
+        on_batch: OnBatch<'_>,
+    ) -> Vec<Verdict> {
         let mut verdicts = Vec::new();
         loop {
             if self.staged.is_none() {
                 let Some(inbound) = self.waiting.pop_front() else {
                     break;
                 };
-                match self.start(inbound) {
+                match self.start(inbound, on_batch) {
                     Started::Done(verdict) => {
                         verdicts.push(verdict);
                         if time_left() {
@@ -555,6 +592,16 @@ impl AgentModel {
                 };
                 verdicts.push(self.refuse(&staged.text, staged.received_ms, reason));
             } else if staged.payload.decoded() == staged.spans.len() {
+                if !staged.handed_over {
+                    staged.handed_over = true;
+                    if let Payload::Batch(batch, containers) = &mut staged.payload {
+                        hand_over(batch, containers, staged.received_ms, on_batch);
+                        if !time_left() {
+                            // Folded in the next call.
+                            break;
+                        }
+                    }
+                }
                 let Some(staged) = self.staged.take() else {
                     break;
                 };
@@ -584,7 +631,7 @@ impl AgentModel {
     }
 
     /// The first step of a frame: refuse it, fold a small message, or stage a batch.
-    fn start(&mut self, inbound: Inbound) -> Started {
+    fn start(&mut self, inbound: Inbound, on_batch: OnBatch<'_>) -> Started {
         let Inbound {
             text, received_ms, ..
         } = inbound;
@@ -654,6 +701,7 @@ impl AgentModel {
                     payload,
                     spans,
                     total,
+                    handed_over: false,
                 }))
             }
             ("agent_status", _, _) if text.len() > MAX_STATUS_CHARS => {
@@ -706,7 +754,7 @@ impl AgentModel {
                     });
                 match checked {
                     Ok(message) => {
-                        self.ingest(message, received_ms);
+                        self.ingest_with(message, received_ms, on_batch);
                         Started::Done(self.accept(&text, received_ms))
                     }
                     Err(e) => {
@@ -750,11 +798,16 @@ impl AgentModel {
 
     /// Folds one decoded message. [`Message::Unknown`] (a newer agent) is ignored.
     pub fn ingest(&mut self, message: Message, local_ms: f64) {
+        self.ingest_with(message, local_ms, &mut |_, _| {});
+    }
+
+    fn ingest_with(&mut self, message: Message, local_ms: f64, on_batch: OnBatch<'_>) {
         match message {
             Message::ContainerStatsBatch(mut batch) => {
                 let mut containers = std::mem::take(&mut batch.containers);
                 let total = containers.len();
                 containers.truncate(MAX_CONTAINERS);
+                hand_over(&mut batch, &mut containers, local_ms, on_batch);
                 self.fold_batch(batch, containers, total, local_ms);
             }
             Message::AgentStatus(mut status) => {
@@ -816,6 +869,7 @@ impl AgentModel {
         }
     }
 
+    /// Folds a staged frame (a batch already handed over).
     fn commit(&mut self, staged: Staged) -> Verdict {
         let Staged {
             text,
@@ -825,14 +879,17 @@ impl AgentModel {
             ..
         } = staged;
         match payload {
-            Payload::Batch(batch, decoded) => self.fold_batch(batch, decoded, total, received_ms),
+            Payload::Batch(batch, decoded) => {
+                self.fold_batch(batch, decoded, total, received_ms);
+            }
             Payload::History(chunk, decoded) => self.fold_history(chunk, decoded, received_ms),
         }
         self.accept(&text, received_ms)
     }
 
     /// Folds a batch whose `containers` (at most [`MAX_CONTAINERS`]) were decoded apart from
-    /// it; `total` is how many the frame had.
+    /// it and which was handed over ([`hand_over`]: its strings are cut); `total` is how many
+    /// the frame had.
     fn fold_batch(
         &mut self,
         batch: ContainerStatsBatch,
@@ -855,8 +912,7 @@ impl AgentModel {
         self.last_batch_local_ms = Some(t_ms);
         self.agent_metrics = batch.agent_metrics;
         self.host = batch.host;
-        let mut exited = batch.exited;
-        exited.truncate(MAX_EXITED);
+        let exited = batch.exited;
         self.not_kept = total.saturating_sub(containers.len());
         self.changes.batch = true;
         self.changes.figures = true;
@@ -870,8 +926,7 @@ impl AgentModel {
             mem_bytes: 0,
         };
         let mut distinct = 0;
-        for mut stats in containers {
-            cut_strings(&mut stats);
+        for stats in containers {
             if let Some(cpu) = stats
                 .cpu_pct
                 .filter(|v| v.is_finite() && (0.0..=format::MAX_SHOWN_PERCENT).contains(v))
@@ -931,10 +986,7 @@ impl AgentModel {
         let running = &self.containers;
         let mut stopped: Vec<ContainerModel> = exited
             .into_iter()
-            .map(|mut stats| {
-                cut_strings(&mut stats);
-                ContainerModel::new(stats)
-            })
+            .map(ContainerModel::new)
             .filter(|c| !running.contains_key(&c.stats.id))
             .collect();
         stopped.sort_by(|a, b| {
@@ -1362,6 +1414,73 @@ mod tests {
             .frames
             .iter()
             .all(|f| f.text.chars().count() <= DEBUG_FRAME_CHARS));
+    }
+
+    #[test]
+    fn each_batch_is_handed_over_whole_and_cut_before_it_is_folded() {
+        let long = "x".repeat(1_000);
+        let exited: Vec<serde_json::Value> = (0..MAX_EXITED + 5)
+            .map(|i| serde_json::json!({"id": format!("dead{i}"), "name": long, "state": "exited"}))
+            .collect();
+        let mut with_exited: serde_json::Value =
+            serde_json::from_str(&big_batch(3)).unwrap_or_default();
+        with_exited["exited"] = exited.into();
+        with_exited["agent_id"] = long.clone().into();
+        // A big batch (decoded in slices), a small one (decoded whole), a status (not a batch),
+        // a refused batch (never handed over).
+        let frames = [
+            (with_exited.to_string(), 1_000.0),
+            (batch_json(2, T0, &[("a", &long, Some(1.0))]), 2_000.0),
+            (
+                serde_json::json!({"type": "agent_status", "agent_id": "a", "sent_at": T0,
+                    "uptime_secs": 1, "version": "1"})
+                .to_string(),
+                3_000.0,
+            ),
+            (batch_of(T0, vec![serde_json::json!({"id": 1})]), 4_000.0),
+        ];
+        let mut model = AgentModel::default();
+        let mut seen: Vec<(usize, usize, usize, usize, f64)> = Vec::new();
+        for (frame, at) in frames {
+            model.receive(frame, at);
+            let mut on_batch = |batch: &ContainerStatsBatch, at: f64| {
+                let longest = batch
+                    .containers
+                    .iter()
+                    .chain(&batch.exited)
+                    .map(|c| c.name.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                seen.push((
+                    batch.containers.len(),
+                    batch.exited.len(),
+                    longest,
+                    batch.agent_id.chars().count(),
+                    at,
+                ));
+            };
+            // Little time per call: the big batch takes several, and its hand-over is a step
+            // of its own, before the fold.
+            let mut calls = 0;
+            while model.has_work() && calls < 100 {
+                let before = model.containers.len();
+                model.work_with(&mut || false, &mut on_batch);
+                if at == 1_000.0 && model.has_work() {
+                    assert_eq!(model.containers.len(), before, "not folded yet");
+                }
+                calls += 1;
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                (3, MAX_EXITED, MAX_KEPT_CHARS, MAX_KEPT_CHARS, 1_000.0),
+                (1, 0, MAX_KEPT_CHARS, 1, 2_000.0),
+            ]
+        );
+        // What was handed over is what the rows are drawn from.
+        assert_eq!(model.containers.len(), 1);
+        assert!(model.exited.is_empty());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! Pure logic, compiled and unit-tested on the host (`cargo test -p dockscope-dashboard`):
 //! - `url.rs` — normalising a pasted address (`h:8080`, `http://…`) to an agent's WebSocket URL,
 //!   and the `?since=` each connection attempt adds to ask only for the history it missed.
-//! - `store.rs` — the saved/exported agent-list format and the theme setting.
+//! - `store.rs` — the saved/exported agent-list format (with the view and the alert rules) and
+//!   the theme setting.
 //! - `query.rs` — `?agents=` and `?debug=true`.
 //! - `backoff.rs` — reconnect delays (exponential, jittered, ≤ 60 s) and the 5 s stall limit.
 //! - `conn_state.rs` — connecting / live / disconnected / error, with the text shown for each.
@@ -33,6 +34,10 @@
 //! - `viewport.rs` — which rows of a long ("show all") list are near the viewport.
 //! - `roster.rs` — the rules of the dashboard's own state: agent keys, what adding, importing
 //!   and removing an agent changes, the saved list, the selected container, chart element ids.
+//! - `attention.rs` — the alert rules (`dockscope-rules`, one evaluator for every agent's
+//!   batches) and what the page shows of the alerts that hold: the attention list, the marks
+//!   of rows and cards, the page title, the notifications (once per firing).
+//! - `rule_form.rs` — the rules editor's fields and back to rules, with the rules crate's checks.
 //! - `text.rs` — every sentence and label the page shows, ready for translation.
 //!
 //! Browser-only (`wasm32`), built by trunk:
@@ -67,6 +72,7 @@
 //!                                                                order, status, charts
 //! ```
 
+pub mod attention;
 pub mod backoff;
 pub mod clock;
 pub mod conn_state;
@@ -83,6 +89,7 @@ pub mod query;
 pub mod ring;
 pub mod roster;
 pub mod rows;
+pub mod rule_form;
 pub mod samples;
 pub mod sort;
 pub mod sparkline;

@@ -219,6 +219,9 @@ pub struct Row {
     pub stopped: bool,
     /// A group's header row instead of a container.
     pub group: Option<GroupHeader>,
+    /// Why alert rules hold for this container, one cause a line (`attention.rs`); `None`
+    /// while none does. The row's red mark, and its tooltip.
+    pub attention: Option<String>,
 }
 
 /// The header row of a compose group.
@@ -301,7 +304,19 @@ pub fn row(container: &ContainerModel, stopped: bool, ctx: RowContext) -> Row {
         tips,
         stopped,
         group: None,
+        attention: None,
     }
+}
+
+/// Marks `row` for the alert rules that hold for its container (`causes`, one a line, from
+/// `attention.rs`; `None`: none holds): the red mark, and the causes in the name's tooltip,
+/// which is always there.
+pub fn mark_attention(row: &mut Row, causes: Option<String>) {
+    let name = METRICS.iter().position(|m| matches!(m.value, Value::Name));
+    if let (Some(causes), Some(tip)) = (&causes, name.and_then(|i| row.tips.get_mut(i))) {
+        tip.push_str(&format!("\n{} {causes}", text::ATTENTION_MARK));
+    }
+    row.attention = causes;
 }
 
 fn cpu_of_one_core(cpu_pct: Option<f64>) -> String {
@@ -378,6 +393,7 @@ pub fn group_row(project: Option<&str>, count: usize, collapsed: bool) -> Row {
             summary: containers_word(count),
             collapsed,
         }),
+        attention: None,
     }
 }
 
@@ -673,6 +689,32 @@ mod tests {
         .badges
         .iter()
         .any(|b| b.kind == "died"));
+    }
+
+    #[test]
+    fn an_attention_mark_carries_its_causes_into_the_name_tooltip() {
+        let model = ContainerModel::new(ContainerStats {
+            name: "web".into(),
+            ..ContainerStats::default()
+        });
+        let plain = row(&model, false, RowContext::default());
+        let name = METRICS
+            .iter()
+            .position(|m| matches!(m.value, Value::Name))
+            .unwrap_or_default();
+        let mut marked = plain.clone();
+        mark_attention(&mut marked, Some("OOM killed\nhealth check failing".into()));
+        assert_eq!(
+            marked.attention.as_deref(),
+            Some("OOM killed\nhealth check failing")
+        );
+        assert_eq!(
+            marked.tips[name],
+            format!("{}\n⚠ OOM killed\nhealth check failing", plain.tips[name])
+        );
+        let mut cleared = plain.clone();
+        mark_attention(&mut cleared, None);
+        assert_eq!(cleared, plain);
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! (`frame.rs`) writes the per-card signals; the pure rules live in `roster.rs`.
 
 use dockscope_protocol::AgentStatus;
+use dockscope_rules::Rule;
 use leptos::prelude::*;
 
+use crate::attention::{AlertLine, Permission};
 use crate::conn_state::ConnState;
 use crate::detail::{DetailView, HealthLogView};
 use crate::events::{EventKind, EventLine, FEED_PAGE};
@@ -14,7 +16,7 @@ use crate::host::HostFact;
 pub use crate::roster::{ChartId, Selection};
 use crate::rows::Row;
 use crate::sort::SortSpec;
-use crate::store::{Theme, ViewPrefs};
+use crate::store::{RulesOrigin, Theme, ViewPrefs};
 
 /// One rendered row of a card's table: a key for its elements, the signal of what it shows,
 /// and the position in the card's order it is drawn at. Rows are reused: a re-order or a
@@ -78,6 +80,9 @@ pub struct AgentView {
     pub debug_counts: ArcRwSignal<String>,
     /// The card's own feed: its newest events (`events::CARD_FEED_LINES`).
     pub events: ArcRwSignal<Vec<EventLine>>,
+    /// How many of its containers need attention, and why (`attention::card_tip`); `None`
+    /// while no rule holds for any of them. The card's red mark.
+    pub attention: ArcRwSignal<Option<(usize, String)>>,
 }
 
 impl AgentView {
@@ -104,6 +109,7 @@ impl AgentView {
             debug_frames: ArcRwSignal::new(Vec::new()),
             debug_counts: ArcRwSignal::new(String::new()),
             events: ArcRwSignal::new(Vec::new()),
+            attention: ArcRwSignal::new(None),
         }
     }
 
@@ -182,6 +188,34 @@ impl EventSignals {
     }
 }
 
+/// The attention list, the rules and the notification permission; `frame.rs` writes the
+/// list in the frame after a rule fires or clears (and once a second while alerts hold, for
+/// their figures), the actions (`app.rs`) the rest.
+#[derive(Clone, Copy)]
+pub struct AttentionSignals {
+    /// Newest first, at most `attention::LIST_LINES`.
+    pub lines: RwSignal<Vec<AlertLine>>,
+    /// Every alert that holds, listed or not: the page title's count.
+    pub count: RwSignal<usize>,
+    /// The rules in force, as saved.
+    pub rules: RwSignal<Vec<Rule>>,
+    /// Whether they are the saved ones or the defaults, and why.
+    pub origin: RwSignal<RulesOrigin>,
+    pub permission: RwSignal<Permission>,
+}
+
+impl AttentionSignals {
+    pub fn new(rules: Vec<Rule>, origin: RulesOrigin, permission: Permission) -> Self {
+        Self {
+            lines: RwSignal::new(Vec::new()),
+            count: RwSignal::new(0),
+            rules: RwSignal::new(rules),
+            origin: RwSignal::new(origin),
+            permission: RwSignal::new(permission),
+        }
+    }
+}
+
 /// App-wide signals, provided as context. Its actions (adding an agent, selecting a
 /// container, …) are in `app.rs`.
 #[derive(Clone, Copy)]
@@ -211,6 +245,8 @@ pub struct Dashboard {
     pub fleet: FleetSignals,
     /// The merged event feed.
     pub events: EventSignals,
+    /// Alerts, rules, notifications.
+    pub attention: AttentionSignals,
     /// `?debug=true`.
     pub debug: bool,
 }

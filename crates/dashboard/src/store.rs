@@ -14,10 +14,21 @@
 //! travel in the same record as `"view":{"columns":[…],"cpu_scale":"host","grouped":true}`,
 //! added later still and read leniently: a missing, old or corrupt `view` (or any part of it)
 //! is the default view, never an error, and never costs the user their agent list.
+//!
+//! The alert rules are saved in it too, as `"rules":[…]` in the rules crate's format
+//! ([`dockscope_rules::RuleFile`]): the stored record and an exported file are rules files as
+//! they stand (their other keys are ignored there), so an export can be handed to an agent's
+//! `--alert-rules`. Read apart from the agents and checked as a rules file is: missing rules
+//! are the defaults, unreadable ones the defaults with the reason ([`RulesOrigin`]), and
+//! neither costs the agent list. An import replaces the rules only when its file has them (an
+//! older export, or a bare array, keeps the page's), and a file whose rules are refused
+//! imports nothing.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use dockscope_rules::rule::check_all;
+use dockscope_rules::{default_rules, Rule, RuleError};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Columns;
@@ -42,6 +53,9 @@ struct SavedAgents {
     /// Kept as JSON and read by [`ViewPrefs::from_json`], so a bad value cannot fail the list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     view: Option<serde_json::Value>,
+    /// Kept as JSON and read by [`rules_in`], so bad rules cannot fail the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rules: Option<serde_json::Value>,
 }
 
 /// A saved or imported agent list: normalised addresses in order, tokens by address, and the
@@ -109,20 +123,76 @@ impl ViewPrefs {
     }
 }
 
-/// The stored text with its view settings replaced by `view`, the rest (agents, tokens, fields
-/// of a newer dashboard) left as it is: how the view is saved while the page shows a
+/// The stored text with its view settings replaced by `view`, the rest (agents, tokens, rules,
+/// fields of a newer dashboard) left as it is: how the view is saved while the page shows a
 /// `?agents=` link, whose agents must not replace the saved list. Nothing stored yet: a record
 /// with no agents. Stored text that is not a JSON object (corrupt): `None`, it is left alone
 /// for the user to see in the warning rather than overwritten.
 pub fn with_view(stored: Option<&str>, view: ViewPrefs) -> Option<String> {
+    with_field(stored, "view", view.to_json())
+}
+
+/// The stored text with its rules replaced by `rules`, the rest left as it is, as
+/// [`with_view`] does: how rules are saved while the page shows a `?agents=` link.
+pub fn with_rules(stored: Option<&str>, rules: &[Rule]) -> Option<String> {
+    with_field(stored, "rules", serde_json::to_value(rules).ok()?)
+}
+
+fn with_field(stored: Option<&str>, key: &str, value: serde_json::Value) -> Option<String> {
     let mut record = match stored {
         None => serde_json::json!({"version": FORMAT_VERSION, "agents": []}),
         Some(text) => serde_json::from_str::<serde_json::Value>(text)
             .ok()
             .filter(serde_json::Value::is_object)?,
     };
-    record["view"] = view.to_json();
+    record[key] = value;
     serde_json::to_string_pretty(&record).ok()
+}
+
+/// Where the rules in force came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesOrigin {
+    /// The stored record's.
+    Saved,
+    /// None stored (the first run, or a list saved before rules existed): the defaults.
+    NoneSaved,
+    /// Stored but not readable as rules, and why: the defaults, until rules are saved.
+    Unreadable(String),
+}
+
+/// The rules in the stored record `text` (the agent list's), or the defaults and why.
+pub fn saved_rules(text: Option<&str>) -> (Vec<Rule>, RulesOrigin) {
+    let read = text.map(|text| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| RuleError::Json(e.to_string()))
+            .and_then(|record| rules_in(&record))
+    });
+    match read {
+        None | Some(Ok(None)) => (default_rules(), RulesOrigin::NoneSaved),
+        Some(Ok(Some(rules))) => (rules, RulesOrigin::Saved),
+        Some(Err(e)) => (default_rules(), RulesOrigin::Unreadable(e.to_string())),
+    }
+}
+
+/// The rules of an imported file: `None` when it has none (an export of an older dashboard,
+/// a bare array of addresses), and the page keeps its own.
+///
+/// # Errors
+/// The file's rules are refused (as a rules file's would be): nothing should be imported.
+pub fn imported_rules(text: &str) -> Result<Option<Vec<Rule>>, RuleError> {
+    let record: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| RuleError::Json(e.to_string()))?;
+    rules_in(&record)
+}
+
+/// The `rules` of a record, checked as [`dockscope_rules::RuleFile::parse`] checks a file.
+fn rules_in(record: &serde_json::Value) -> Result<Option<Vec<Rule>>, RuleError> {
+    let Some(value) = record.get("rules") else {
+        return Ok(None);
+    };
+    let rules = Vec::<Rule>::deserialize(value).map_err(|e| RuleError::Json(e.to_string()))?;
+    check_all(&rules)?;
+    Ok(Some(rules))
 }
 
 /// Accepted shapes of an imported file.
@@ -197,25 +267,27 @@ pub fn parse_import(text: &str) -> Result<AgentList, StoreError> {
     }
 }
 
-/// The text stored in `localStorage`: addresses and their tokens.
-pub fn serialize(list: &AgentList) -> String {
+/// The text stored in `localStorage`: addresses and their tokens, the view, the rules.
+pub fn serialize(list: &AgentList, rules: &[Rule]) -> String {
     let saved = SavedAgents {
         version: FORMAT_VERSION,
         agents: list.agents.clone(),
         tokens: list.tokens.clone(),
         view: Some(list.view.to_json()),
+        rules: serde_json::to_value(rules).ok(),
     };
     serde_json::to_string_pretty(&saved).unwrap_or_else(|_| String::from("{}"))
 }
 
-/// The text written by "export": the addresses only, never the tokens (nor this browser's
-/// view settings).
-pub fn serialize_export(agents: &[String]) -> String {
+/// The text written by "export": the addresses and the alert rules, never the tokens (nor
+/// this browser's view settings). A rules file as it stands.
+pub fn serialize_export(agents: &[String], rules: &[Rule]) -> String {
     let saved = SavedAgents {
         version: FORMAT_VERSION,
         agents: agents.to_vec(),
         tokens: BTreeMap::new(),
         view: None,
+        rules: serde_json::to_value(rules).ok(),
     };
     serde_json::to_string_pretty(&saved).unwrap_or_else(|_| String::from("{}"))
 }
@@ -325,8 +397,11 @@ mod tests {
             view,
             ..list(&["ws://a:1/ws"], &[("ws://a:1/ws", "t0k")])
         };
-        assert_eq!(parse_saved(Some(&serialize(&saved))), Ok(saved));
-        assert!(!serialize_export(&["ws://a:1/ws".to_owned()]).contains("view"));
+        assert_eq!(
+            parse_saved(Some(&serialize(&saved, &default_rules()))),
+            Ok(saved)
+        );
+        assert!(!serialize_export(&["ws://a:1/ws".to_owned()], &[]).contains("view"));
     }
 
     #[test]
@@ -410,12 +485,15 @@ mod tests {
     #[test]
     fn saved_list_round_trips_with_tokens() {
         let saved = list(&["ws://a:1/ws", "wss://b/ws"], &[("wss://b/ws", "s3cret")]);
-        assert_eq!(parse_saved(Some(&serialize(&saved))), Ok(saved));
+        assert_eq!(
+            parse_saved(Some(&serialize(&saved, &default_rules()))),
+            Ok(saved)
+        );
     }
 
     #[test]
     fn export_leaves_tokens_out() {
-        let text = serialize_export(&["ws://a:1/ws".to_owned()]);
+        let text = serialize_export(&["ws://a:1/ws".to_owned()], &default_rules());
         assert!(!text.contains("tokens"), "{text}");
         assert_eq!(parse_import(&text), Ok(list(&["ws://a:1/ws"], &[])));
     }
@@ -449,11 +527,11 @@ mod tests {
         // Whatever came in, the stored addresses and the export carry no token.
         for parsed in [saved, imported, both] {
             let parsed = parsed.unwrap_or_default();
-            let export = serialize_export(&parsed.agents);
+            let export = serialize_export(&parsed.agents, &default_rules());
             for token in ["abc", "t2", "xyz", "fromurl", "explicit", "token"] {
                 assert!(!export.contains(token), "{token} in {export}");
             }
-            let stored = serialize(&parsed);
+            let stored = serialize(&parsed, &default_rules());
             let agents: Vec<String> = serde_json::from_str::<serde_json::Value>(&stored)
                 .ok()
                 .and_then(|v| serde_json::from_value(v["agents"].clone()).ok())
@@ -527,6 +605,138 @@ mod tests {
             Err(StoreError::Entry(_))
         ));
         assert!(matches!(parse_import("42"), Err(StoreError::Format(_))));
+    }
+
+    fn edited_rules() -> Vec<Rule> {
+        let mut rules = default_rules();
+        rules[3].condition = dockscope_rules::Condition::RestartLoop {
+            restarts: 3,
+            within_minutes: 1,
+        };
+        rules[4].enabled = true;
+        rules.push(Rule {
+            agent: Some("edge-1".into()),
+            containers: "web-*".into(),
+            ..default_rules()[2].clone()
+        });
+        rules
+    }
+
+    #[test]
+    fn rules_are_saved_with_the_list_and_exported_as_a_rules_file() {
+        let rules = edited_rules();
+        let saved = list(&["ws://a:1/ws"], &[("ws://a:1/ws", "t0k")]);
+        let stored = serialize(&saved, &rules);
+        assert_eq!(parse_saved(Some(&stored)), Ok(saved));
+        assert_eq!(
+            saved_rules(Some(&stored)),
+            (rules.clone(), RulesOrigin::Saved)
+        );
+        // The record and the export read as rules files, as an agent's --alert-rules reads.
+        let export = serialize_export(&["ws://a:1/ws".to_owned()], &rules);
+        for text in [&stored, &export] {
+            assert_eq!(
+                dockscope_rules::RuleFile::parse(text).map(|f| f.rules),
+                Ok(rules.clone())
+            );
+        }
+        assert_eq!(imported_rules(&export), Ok(Some(rules)));
+        assert!(!export.contains("t0k"), "{export}");
+    }
+
+    #[test]
+    fn missing_or_corrupt_rules_load_as_the_defaults_and_keep_the_agents() {
+        let defaults = default_rules();
+        // (the stored `rules` part, where the rules in force come from)
+        let cases: [(&str, Option<&str>); 7] = [
+            ("", None),
+            (r#","rules":null"#, Some("not a rules file")),
+            (r#","rules":"memory""#, Some("not a rules file")),
+            (
+                r#","rules":[{"kind":"disk_full"}]"#,
+                Some("not a rules file"),
+            ),
+            (
+                r#","rules":[{"kind":"memory_above","percent":150}]"#,
+                Some("rule 1 (memory above 150 % of its limit): percent must be above 0"),
+            ),
+            (
+                r#","rules":[{"kind":"unhealthy","agent":""}]"#,
+                Some("rule 1 (unhealthy on ): the agent id is empty"),
+            ),
+            (r#","rules":[]"#, None),
+        ];
+        for (rules, problem) in cases {
+            let text = format!(r#"{{"version":1,"agents":["a:1"]{rules}}}"#);
+            assert_eq!(
+                parse_saved(Some(&text)).map(|l| l.agents),
+                Ok(vec!["ws://a:1/ws".to_owned()]),
+                "{text}"
+            );
+            let (loaded, origin) = saved_rules(Some(&text));
+            match (problem, origin) {
+                (Some(problem), RulesOrigin::Unreadable(reason)) => {
+                    assert_eq!(loaded, defaults, "{text}");
+                    assert!(reason.starts_with(problem), "{text}: {reason}");
+                }
+                (None, RulesOrigin::NoneSaved) => assert_eq!(loaded, defaults, "{text}"),
+                // An empty list is a choice: no rules at all.
+                (None, RulesOrigin::Saved) => assert!(loaded.is_empty(), "{text}"),
+                (want, got) => panic!("{text}: {want:?} but {got:?}"),
+            }
+        }
+        assert_eq!(
+            saved_rules(None),
+            (defaults.clone(), RulesOrigin::NoneSaved)
+        );
+        assert!(matches!(
+            saved_rules(Some("{corrupt")),
+            (_, RulesOrigin::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn an_import_replaces_the_rules_only_when_its_file_has_good_ones() {
+        assert_eq!(imported_rules(r#"["h:1"]"#), Ok(None));
+        assert_eq!(
+            imported_rules(r#"{"version":1,"agents":["h:1"]}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            imported_rules(r#"{"version":1,"agents":[],"rules":[{"kind":"oom_killed"}]}"#)
+                .map(|r| r.map(|r| r.len())),
+            Ok(Some(1))
+        );
+        let refused = imported_rules(
+            r#"{"version":1,"agents":[],"rules":[{"kind":"restart_loop","restarts":3,"within_minutes":0}]}"#,
+        );
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("within_minutes is 1 to 60")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn rules_alone_are_saved_beside_a_list_they_leave_alone() {
+        let rules = edited_rules();
+        let stored = r#"{"version":1,"agents":["ws://a:1/ws"],"view":{"grouped":true},"later":1}"#;
+        let text = with_rules(Some(stored), &rules).unwrap_or_default();
+        assert_eq!(
+            saved_rules(Some(&text)),
+            (rules.clone(), RulesOrigin::Saved)
+        );
+        let list = parse_saved(Some(&text)).unwrap_or_default();
+        assert_eq!(list.agents, ["ws://a:1/ws"]);
+        assert!(list.view.grouped);
+        assert!(text.contains("later"), "{text}");
+        // And the view saved later keeps them.
+        let text = with_view(Some(&text), ViewPrefs::default()).unwrap_or_default();
+        assert_eq!(saved_rules(Some(&text)).0, rules);
+        assert_eq!(with_rules(Some("{corrupt"), &rules), None);
+        let fresh = with_rules(None, &rules).unwrap_or_default();
+        assert_eq!(parse_saved(Some(&fresh)).map(|l| l.agents.len()), Ok(0));
     }
 
     #[test]

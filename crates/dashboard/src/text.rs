@@ -385,6 +385,132 @@ pub const REMOVED: &str = "removed";
 pub const REMOVED_TIP: &str =
     "removed from the engine since (docker rm); listed until the agent's --keep-exited is up";
 
+// Attention (alert rules).
+pub const ATTENTION_TITLE: &str = "Attention";
+pub const ATTENTION_REGION: &str = "Containers that need attention, newest first";
+pub const ALL_CLEAR: &str = "all clear: no rule holds";
+pub const RULES_BUTTON: &str = "Rules";
+pub const NOTIFY_BUTTON: &str = "Notify me";
+pub const NOTIFY_BUTTON_TIP: &str =
+    "Show a browser notification when a rule fires (the browser asks you once)";
+pub const NOTIFICATIONS_ON: &str = "notifications on";
+pub const NOTIFICATIONS_BLOCKED: &str = "notifications blocked";
+pub const NOTIFICATIONS_BLOCKED_TIP: &str =
+    "This browser blocks notifications for this page; allow them in its site settings.";
+pub const NOTIFICATIONS_UNAVAILABLE: &str = "no notifications here";
+pub const NOTIFICATIONS_UNAVAILABLE_TIP: &str =
+    "Browsers show notifications only to pages served over https or from localhost.";
+pub const ATTENTION_MARK: &str = "⚠";
+pub const RULES_TITLE: &str = "Alert rules";
+pub const RULES_HINT: &str = "A rule covers the containers whose name matches its pattern \
+    (* any characters, ? one) on its agent (blank: every agent). Saved in this browser with \
+    the agent list, and in exports.";
+pub const RULES_DEFAULTS_NOTE: &str = "No rules were saved: these are the default rules.";
+pub const RULE_ENABLED: &str = "on";
+pub const RULE_CONTAINERS: &str = "containers";
+pub const RULE_AGENT: &str = "agent";
+pub const RULE_AGENT_PLACEHOLDER: &str = "every agent";
+pub const REMOVE_RULE: &str = "Remove";
+pub const ADD_RULE: &str = "Add rule";
+pub const ADD_RULE_KIND: &str = "Kind of the new rule";
+pub const SAVE_RULES: &str = "Save rules";
+pub const DISCARD_RULES: &str = "Discard changes";
+pub const DEFAULT_RULES: &str = "Default rules";
+pub const UNSAVED_RULES: &str = "unsaved changes";
+pub const RULES_SAVED: &str = "Rules saved.";
+
+pub fn attention_count(count: usize) -> String {
+    if count == 1 {
+        "1 alert".to_owned()
+    } else {
+        format!("{count} alerts")
+    }
+}
+
+pub fn attention_since(clock: &str, ago: &str) -> String {
+    format!("since {clock} ({ago})")
+}
+
+pub fn attention_more(count: usize) -> String {
+    format!("… and {count} more")
+}
+
+pub fn card_attention(containers: usize) -> String {
+    if containers == 1 {
+        "1 container needs attention".to_owned()
+    } else {
+        format!("{containers} containers need attention")
+    }
+}
+
+pub fn and_more(count: usize) -> String {
+    format!("and {count} more")
+}
+
+pub fn alert_notice_title(container: &str, agent: &str) -> String {
+    format!("⚠ {container} on {agent}")
+}
+
+pub fn alert_notice_body(cause: &str, rule: &str) -> String {
+    format!("{cause} (rule: {rule})")
+}
+
+pub fn more_alerts_title(count: usize) -> String {
+    format!("{count} more alerts fired")
+}
+
+pub fn rules_unreadable(problem: &str) -> String {
+    format!(
+        "The saved alert rules could not be read ({problem}). The default rules are in use; \
+         saving rules replaces the saved copy."
+    )
+}
+
+pub fn rules_not_saved(problem: &str) -> String {
+    format!("Not saved: {problem}")
+}
+
+/// The rules editor's name of a kind of rule (`rule_form::Kind::as_str`).
+pub fn rule_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "memory_above" => "Memory above",
+        "oom_killed" => "OOM-killed",
+        "unhealthy" => "Unhealthy",
+        "restart_loop" => "Restart loop",
+        "exited_non_zero" => "Exited non-zero",
+        "cpu_above" => "CPU above",
+        _ => "Rule",
+    }
+}
+
+/// The words before and after a rule's number field (`rule_form::Field::key`).
+pub fn rule_field_label(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "percent" => ("", "% of its limit"),
+        "for_secs" => ("for", "s"),
+        "restarts" => ("more than", "restarts"),
+        "within_minutes" => ("in", "min"),
+        _ => ("", ""),
+    }
+}
+
+pub fn rule_refused(index: usize, kind: &str, reason: &str) -> String {
+    format!("rule {index} ({kind}): {reason}")
+}
+
+pub fn not_a_number(field: &str, typed: &str) -> String {
+    format!("{field}: “{typed}” is not a number")
+}
+
+pub fn not_a_whole_number(field: &str, typed: &str) -> String {
+    format!("{field}: “{typed}” is not a whole number")
+}
+
+/// What an import did to the rules, after what it did to the agents.
+pub fn imported_rules(count: usize) -> String {
+    format!(" Alert rules replaced by the file's {count}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

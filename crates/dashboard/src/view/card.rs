@@ -161,11 +161,23 @@ pub fn AgentCard(agent: AgentView) -> impl IntoView {
         }
     };
 
+    let attention = agent.attention.clone();
+    let alerting = {
+        let attention = attention.clone();
+        move || attention.with(Option::is_some)
+    };
+
     view! {
-        <section class="card" data-testid="agent-card" data-agent-url=url_attr data-state=state_label>
+        <section class="card" data-testid="agent-card" data-agent-url=url_attr data-state=state_label
+            class:attention=alerting>
             <header class="card-head">
                 <h2 data-testid="agent-name" title=title_tooltip>{title}</h2>
                 <span class="state" data-state=badge_state data-testid="agent-state">{label}</span>
+                {move || attention.get().map(|(count, tip)| view! {
+                    <span class="badge attention-badge" data-testid="card-attention" title=tip>
+                        {format!("{} {}", text::ATTENTION_MARK, text::card_attention(count))}
+                    </span>
+                })}
                 <Show when=synthetic.clone()>
                     <span class="badge synthetic" data-testid="synthetic-badge">{text::SYNTHETIC_BADGE}</span>
                 </Show>

@@ -1,6 +1,7 @@
 //! Leptos components. Everything a test touches carries a `data-testid`; every state is
 //! written out as text, never shown by colour alone.
 
+mod attention;
 mod card;
 mod controls;
 mod debug;
@@ -23,6 +24,7 @@ pub fn App() -> impl IntoView {
     view! {
         <header::Header />
         <header::Banners />
+        <attention::AttentionPanel />
         <events::EventsPanel />
         <controls::ViewControls />
         // The fleet view replaces the cards: they leave the page (their state stays in the

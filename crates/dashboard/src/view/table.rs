@@ -240,6 +240,11 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                         {move || data.with(|d| d.group.as_ref().map(|g| g.summary.clone())).map(|summary| view! {
                             <span class="group-count" data-testid="group-count">{summary}</span>
                         })}
+                        // The attention mark: its causes on hover. Drawn by CSS like the badges.
+                        {move || data.with(|d| d.attention.clone()).map(|causes| view! {
+                            <span class="badge state-attention" data-testid="attention-mark"
+                                data-label=text::ATTENTION_MARK title=causes></span>
+                        })}
                         // The badge's words are drawn by CSS from `data-label`, so the cell's text
                         // stays the container's name (what filtering, sorting and tests read).
                         <For each=move || data.with(|d| d.badges.clone()) key=|b| (b.kind, b.text.clone()) let:badge>
@@ -308,6 +313,8 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             class:blank=move || data.with(|d| d.view.id.is_empty())
             data-container-id=move || data.with(|d| d.view.id.clone())
             class:stopped=move || data.with(|d| d.stopped)
+            class:attention=move || data.with(|d| d.attention.is_some())
+            data-attention=move || data.with(|d| d.attention.clone())
             class:group=is_group
             aria-expanded=move || data.with(|d| d.group.as_ref().map(|g| (!g.collapsed).to_string()))
             aria-rowindex=move || position.get() + 2
