@@ -217,14 +217,20 @@ impl Attention {
     /// The attention list: at most `limit` lines, newest first (then by agent, container and
     /// rule, so lines that fired together keep their places).
     pub fn lines(&self, limit: usize) -> Vec<AlertLine> {
-        let mut alerts: Vec<&Alert> = self.evaluator.active().collect();
-        alerts.sort_by(|a, b| {
+        let newest_first = |a: &&Alert, b: &&Alert| {
             b.since_ms
                 .cmp(&a.since_ms)
                 .then_with(|| a.agent_id.cmp(&b.agent_id))
                 .then_with(|| a.container_name.cmp(&b.container_name))
                 .then_with(|| a.rule.cmp(&b.rule))
-        });
+        };
+        let mut alerts: Vec<&Alert> = self.evaluator.active().collect();
+        // Only the lines shown are sorted: a hostile agent may raise thousands.
+        if limit < alerts.len() {
+            alerts.select_nth_unstable_by(limit, newest_first);
+            alerts.truncate(limit);
+        }
+        alerts.sort_by(newest_first);
         alerts
             .into_iter()
             .take(limit)
@@ -546,6 +552,8 @@ mod tests {
         attention.observe(1, &batch("a", many), 0.0);
         let lines = attention.lines(LIST_LINES);
         assert_eq!(lines.len(), LIST_LINES);
+        // The first lines of the whole list, in its order.
+        assert_eq!(lines, attention.lines(usize::MAX)[..LIST_LINES]);
         assert_eq!(attention.count(), LIST_LINES + 5);
         assert!(lines
             .iter()

@@ -216,7 +216,7 @@ fn RulesEditor() -> impl IntoView {
             <datalist id="rule-agent-ids">{agent_ids}</datalist>
             <ol class="rules-list">
                 <For each=move || drafts.get() key=|draft| draft.id let:draft>
-                    {rule_row(draft.id, draft.kind, drafts, edited)}
+                    {rule_row(draft, drafts, edited)}
                 </For>
             </ol>
             <div class="rules-actions">
@@ -255,21 +255,16 @@ fn RulesEditor() -> impl IntoView {
     }
 }
 
-/// One rule of the form; its fields read and write the draft `id` of `drafts`.
+/// One rule of the form, drawn from its draft as it was when the row was made: the fields then
+/// hold what is typed, and write it into the draft `draft.id` of `drafts`. (What replaces the
+/// drafts — discard, defaults, a save, an import — gives them new ids, so new rows.)
 fn rule_row(
-    id: u32,
-    kind: Kind,
+    draft: Draft,
     drafts: RwSignal<Vec<Draft>>,
     edited: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let read = move |field: fn(&Draft) -> String| {
-        drafts.with(|all| {
-            all.iter()
-                .find(|d| d.id == id)
-                .map(field)
-                .unwrap_or_default()
-        })
-    };
+    let id = draft.id;
+    let kind = draft.kind;
     let write = move |change: Box<dyn FnOnce(&mut Draft)>| {
         drafts.update(|all| {
             if let Some(draft) = all.iter_mut().find(|d| d.id == id) {
@@ -288,9 +283,7 @@ fn rule_row(
                     {before}
                     <input type="text" inputmode="decimal" size="4" autocomplete="off"
                         data-testid=format!("rule-{}", field.key())
-                        prop:value=move || drafts.with(|all| {
-                            all.iter().find(|d| d.id == id).map(|d| d.value(field).to_owned()).unwrap_or_default()
-                        })
+                        prop:value=draft.value(field).to_owned()
                         on:input=move |ev| {
                             let value = event_target_value(&ev);
                             write(Box::new(move |d| d.set(field, value)));
@@ -301,11 +294,9 @@ fn rule_row(
         })
         .collect_view();
     view! {
-        <li class="rule" data-testid="rule" data-kind=kind.as_str()
-            class:off=move || !drafts.with(|all| all.iter().any(|d| d.id == id && d.enabled))>
+        <li class="rule" data-testid="rule" data-kind=kind.as_str()>
             <label class="rule-enabled">
-                <input type="checkbox" data-testid="rule-enabled"
-                    prop:checked=move || drafts.with(|all| all.iter().any(|d| d.id == id && d.enabled))
+                <input type="checkbox" data-testid="rule-enabled" prop:checked=draft.enabled
                     on:change=move |ev| {
                         let on = event_target_checked(&ev);
                         write(Box::new(move |d| d.enabled = on));
@@ -317,8 +308,7 @@ fn rule_row(
             <label class="rule-scope">
                 {text::RULE_CONTAINERS}
                 <input type="text" size="10" autocomplete="off" spellcheck="false"
-                    data-testid="rule-containers"
-                    prop:value=move || read(|d| d.containers.clone())
+                    data-testid="rule-containers" prop:value=draft.containers
                     on:input=move |ev| {
                         let value = event_target_value(&ev);
                         write(Box::new(move |d| d.containers = value));
@@ -328,8 +318,7 @@ fn rule_row(
                 {text::RULE_AGENT}
                 <input type="text" size="10" autocomplete="off" spellcheck="false"
                     list="rule-agent-ids" data-testid="rule-agent"
-                    placeholder=text::RULE_AGENT_PLACEHOLDER
-                    prop:value=move || read(|d| d.agent.clone())
+                    placeholder=text::RULE_AGENT_PLACEHOLDER prop:value=draft.agent
                     on:input=move |ev| {
                         let value = event_target_value(&ev);
                         write(Box::new(move |d| d.agent = value));

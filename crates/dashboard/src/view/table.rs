@@ -314,7 +314,6 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             data-container-id=move || data.with(|d| d.view.id.clone())
             class:stopped=move || data.with(|d| d.stopped)
             class:attention=move || data.with(|d| d.attention.is_some())
-            data-attention=move || data.with(|d| d.attention.clone())
             class:group=is_group
             aria-expanded=move || data.with(|d| d.group.as_ref().map(|g| (!g.collapsed).to_string()))
             aria-rowindex=move || position.get() + 2
