@@ -41,9 +41,6 @@ const SHOWN_NAME_CHARS: usize = 80;
 #[derive(Debug, Default)]
 pub struct Attention {
     evaluator: Evaluator,
-    /// The agent id each card's batches carry: the evaluator knows agents by id (the rules'
-    /// agent scope is an `--agent-id`), the page by card.
-    cards: HashMap<u32, String>,
     /// Alerts fired since the notices were last taken, oldest first.
     fired: Vec<Alert>,
     /// Firings beyond [`MAX_PENDING_FIRED`] since then: counted in the summary only.
@@ -138,7 +135,13 @@ fn cut(text: &str) -> String {
 }
 
 fn alert_key(alert: &Alert) -> String {
-    format!("{}|{}|{}", alert.rule, alert.agent_id, alert.container_id)
+    format!("{}|{}|{}", alert.rule, alert.source, alert.container_id)
+}
+
+/// The evaluator's source for card `card`: each card keeps its own alerts, so two hosts with
+/// the same `--agent-id` (cloned machines) never clear each other's.
+fn source(card: u32) -> String {
+    card.to_string()
 }
 
 impl Attention {
@@ -156,31 +159,15 @@ impl Attention {
 
     /// Takes one batch of card `card`, which arrived at `now_ms` (browser clock).
     pub fn observe(&mut self, card: u32, batch: &ContainerStatsBatch, now_ms: f64) {
-        if self.cards.get(&card) != Some(&batch.agent_id) {
-            // A new card, or its agent now says another id (restarted with another
-            // `--agent-id`): the old id's alerts go, unless another card still shows it.
-            if let Some(old) = self.cards.insert(card, batch.agent_id.clone()) {
-                self.forget_unless_shown(&old);
-            }
-        }
         let now = if now_ms.is_finite() { now_ms as i64 } else { 0 };
-        let changes = self.evaluator.observe(&batch.agent_id, batch, now);
+        let changes = self.evaluator.observe(&source(card), batch, now);
         self.record(changes);
     }
 
-    /// The card `card` was removed: its agent's alerts clear (unless another card shows the
-    /// same agent id).
+    /// The card `card` was removed: its alerts clear.
     pub fn forget_card(&mut self, card: u32) {
-        if let Some(id) = self.cards.remove(&card) {
-            self.forget_unless_shown(&id);
-        }
-    }
-
-    fn forget_unless_shown(&mut self, agent_id: &str) {
-        if !self.cards.values().any(|id| id == agent_id) {
-            let changes = self.evaluator.forget_agent(agent_id);
-            self.record(changes);
-        }
+        let changes = self.evaluator.forget(&source(card));
+        self.record(changes);
     }
 
     /// New rules (saved in the editor, imported): alerts of rules that changed clear, and
@@ -246,16 +233,19 @@ impl Attention {
             .collect()
     }
 
-    /// Every card's marks: the alerts of the agent id its batches carry, by container id.
+    /// Every card's marks: its alerts, by container id.
     /// Cards without an alert are absent.
     pub fn marks(&self) -> HashMap<u32, CardMarks> {
         // In the rules' order, so a mark reads the same from one second to the next.
         let mut alerts: Vec<&Alert> = self.evaluator.active().collect();
         alerts.sort_by_key(|a| a.rule);
-        let mut by_agent: HashMap<&str, CardMarks> = HashMap::new();
+        let mut by_card: HashMap<u32, CardMarks> = HashMap::new();
         for alert in alerts {
-            let mark = by_agent
-                .entry(alert.agent_id.as_str())
+            let Ok(card) = alert.source.parse::<u32>() else {
+                continue;
+            };
+            let mark = by_card
+                .entry(card)
                 .or_default()
                 .entry(alert.container_id.clone())
                 .or_insert_with(|| Mark {
@@ -264,10 +254,7 @@ impl Attention {
                 });
             mark.causes.push(alert.cause.to_string());
         }
-        self.cards
-            .iter()
-            .filter_map(|(card, id)| by_agent.get(id.as_str()).map(|m| (*card, m.clone())))
-            .collect()
+        by_card
     }
 
     /// The notifications for what fired since the last call, each firing once: the first
@@ -439,7 +426,7 @@ mod tests {
             [Notice {
                 title: "⚠ web on a".into(),
                 body: "health check failing (rule: unhealthy)".into(),
-                tag: "2|a|id-web".into(),
+                tag: "2|1|id-web".into(),
             }]
         );
         attention.observe(1, &batch("a", vec![sick("web")]), 2_000.0);
@@ -504,14 +491,16 @@ mod tests {
     }
 
     #[test]
-    fn two_cards_of_one_agent_id_share_it_until_both_are_gone() {
+    fn two_cards_of_one_agent_id_keep_their_own_alerts() {
+        // Two cloned hosts both say "a": one's batch never clears the other's alert.
         let mut attention = Attention::new(default_rules());
         attention.observe(1, &batch("a", vec![sick("web")]), 0.0);
-        attention.observe(2, &batch("a", vec![sick("web")]), 0.0);
+        attention.observe(2, &batch("a", vec![container("db")]), 0.0);
+        attention.observe(1, &batch("a", vec![sick("web")]), 1_000.0);
+        attention.observe(2, &batch("a", vec![container("db")]), 1_000.0);
+        assert_eq!(attention.count(), 1);
+        assert_eq!(attention.marks().keys().collect::<Vec<_>>(), [&1]);
         attention.forget_card(1);
-        assert_eq!(attention.count(), 1, "card 2 still shows agent a");
-        assert_eq!(attention.marks().keys().collect::<Vec<_>>(), [&2]);
-        attention.forget_card(2);
         assert_eq!(attention.count(), 0);
     }
 

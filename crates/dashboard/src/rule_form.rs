@@ -323,7 +323,7 @@ mod tests {
             (Kind::Unhealthy, |d| { d.containers = " web-* ".into(); d.agent = " edge-1 ".into(); },
                 Ok("unhealthy (web-*) on edge-1")),
             (Kind::Unhealthy, |d| d.containers = "  ".into(),
-                Err("rule 1 (unhealthy ()): the container pattern must be 1 to 200 characters")),
+                Err("rule 1 (unhealthy): the container pattern must be 1 to 200 characters")),
             (Kind::OomKilled, |d| d.agent = "".into(), Ok("OOM-killed")),
         ];
         for (kind, edit, want) in cases {

@@ -11,7 +11,7 @@
 //!
 //! State is per agent: a batch of one agent never clears another's alerts.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 use dockscope_protocol::{ContainerState, ContainerStats, ContainerStatsBatch, Health};
@@ -31,6 +31,9 @@ pub struct Alert {
     pub rule: usize,
     /// The rule as a person reads it ("memory above 90 % of its limit").
     pub rule_text: String,
+    /// Which source's batches (see [`Evaluator::observe`]).
+    pub source: String,
+    /// The agent's `--agent-id`, as its batch says.
     pub agent_id: String,
     pub container_id: String,
     pub container_name: String,
@@ -126,14 +129,19 @@ struct Watch {
     covered: Option<Vec<usize>>,
     /// The alerts that hold, at most one per rule.
     alerts: Vec<Alert>,
+    /// The batch (the evaluator's count) that last listed it: a container listed twice in
+    /// one batch is taken once, and one the batch no longer lists is let go.
+    seen: u64,
 }
 
 /// The rules and what they have seen.
 #[derive(Debug, Default)]
 pub struct Evaluator {
     rules: Vec<Rule>,
-    /// Per agent, per container id.
+    /// Per source (a connection to an agent), per container id.
     watches: HashMap<String, HashMap<String, Watch>>,
+    /// Batches observed so far.
+    batches: u64,
 }
 
 impl Evaluator {
@@ -150,17 +158,39 @@ impl Evaluator {
         &self.rules
     }
 
-    /// Replaces the rules. Alerts of rules that changed clear; what the containers did
-    /// (restarts, OOM kills) is kept, so a loop still counts under an edited rule.
+    /// Replaces the rules. An alert whose rule is still in the list (equal, wherever it has
+    /// moved) holds on, with its `since`; alerts of rules that changed or went clear. What
+    /// the containers did (restarts, OOM kills, how long CPU has been high) is kept, so a loop
+    /// still counts under an edited rule.
     pub fn set_rules(&mut self, rules: Vec<Rule>) -> Vec<Change> {
+        // Where each old rule is in the new list: the first equal rule not already taken.
+        let mut taken = vec![false; rules.len()];
+        let moved: Vec<Option<usize>> = self
+            .rules
+            .iter()
+            .map(|old| {
+                let at = (0..rules.len()).find(|&i| !taken[i] && rules[i] == *old)?;
+                taken[at] = true;
+                Some(at)
+            })
+            .collect();
+        let text: Vec<String> = rules.iter().map(ToString::to_string).collect();
         let mut changes = Vec::new();
         for watch in self.watches.values_mut().flat_map(HashMap::values_mut) {
-            let (kept, changed) = std::mem::take(&mut watch.alerts)
+            for alert in std::mem::take(&mut watch.alerts) {
+                match moved.get(alert.rule).copied().flatten() {
+                    Some(at) => watch.alerts.push(Alert {
+                        rule: at,
+                        rule_text: text[at].clone(),
+                        ..alert
+                    }),
+                    None => changes.push(Change::Cleared(alert)),
+                }
+            }
+            watch.cpu_above_since = std::mem::take(&mut watch.cpu_above_since)
                 .into_iter()
-                .partition(|a| self.rules.get(a.rule) == rules.get(a.rule));
-            watch.alerts = kept;
-            changes.extend(changed.into_iter().map(Change::Cleared));
-            watch.cpu_above_since.clear();
+                .filter_map(|(rule, since)| Some((moved.get(rule).copied().flatten()?, since)))
+                .collect();
             watch.covered = None;
         }
         self.rules = rules;
@@ -175,21 +205,26 @@ impl Evaluator {
             .flat_map(|w| w.alerts.iter())
     }
 
-    /// Takes one batch of `agent_id` at `now_ms` (any clock, as long as it is one clock).
+    /// Takes one batch from `source` at `now_ms` (any clock, as long as it is one clock).
+    /// `source` tells agents apart (the dashboard: its card; the agent: itself), so two hosts
+    /// with the same `--agent-id` keep their own alerts; a rule's agent scope is matched
+    /// against the batch's `agent_id`.
     pub fn observe(
         &mut self,
-        agent_id: &str,
+        source: &str,
         batch: &ContainerStatsBatch,
         now_ms: i64,
     ) -> Vec<Change> {
+        self.batches += 1;
+        let generation = self.batches;
         let host_cores = batch.host.as_ref().and_then(|h| h.cores).map(f64::from);
-        if !self.watches.contains_key(agent_id) {
-            self.watches.insert(agent_id.to_owned(), HashMap::new());
+        if !self.watches.contains_key(source) {
+            self.watches.insert(source.to_owned(), HashMap::new());
         }
-        let Some(watches) = self.watches.get_mut(agent_id) else {
+        let Some(watches) = self.watches.get_mut(source) else {
             return Vec::new();
         };
-        let mut listed: HashSet<&str> = HashSet::with_capacity(watches.len());
+        let agent_id = batch.agent_id.as_str();
         let mut changes = Vec::new();
         let everyone = batch
             .containers
@@ -197,13 +232,12 @@ impl Evaluator {
             .map(|c| (c, false))
             .chain(batch.exited.iter().map(|c| (c, true)));
         for (container, exited) in everyone {
-            if !listed.insert(&container.id) {
-                continue;
-            }
             let watch = match watches.get_mut(&container.id) {
+                Some(watch) if watch.seen == generation => continue, // listed twice
                 Some(watch) => watch,
                 None => watches.entry(container.id.clone()).or_default(),
             };
+            watch.seen = generation;
             watch.update(container, now_ms);
             if watch.covered.is_none() || watch.name != container.name {
                 watch.name.clone_from(&container.name);
@@ -228,6 +262,7 @@ impl Evaluator {
                         let alert = Alert {
                             rule: index,
                             rule_text: rule.to_string(),
+                            source: source.to_owned(),
                             agent_id: agent_id.to_owned(),
                             container_id: container.id.clone(),
                             container_name: container.name.clone(),
@@ -243,8 +278,8 @@ impl Evaluator {
             }
             watch.covered = Some(covered);
         }
-        watches.retain(|id, watch| {
-            let keep = listed.contains(id.as_str());
+        watches.retain(|_, watch| {
+            let keep = watch.seen == generation;
             if !keep {
                 changes.extend(watch.alerts.drain(..).map(Change::Cleared));
             }
@@ -253,10 +288,10 @@ impl Evaluator {
         changes
     }
 
-    /// Drops an agent (removed from the dashboard): its alerts clear.
-    pub fn forget_agent(&mut self, agent_id: &str) -> Vec<Change> {
+    /// Drops a source (a card removed from the dashboard): its alerts clear.
+    pub fn forget(&mut self, source: &str) -> Vec<Change> {
         self.watches
-            .remove(agent_id)
+            .remove(source)
             .into_iter()
             .flat_map(HashMap::into_values)
             .flat_map(|w| w.alerts)
@@ -634,10 +669,12 @@ mod tests {
             health: Some(Health::Unhealthy),
             ..running(name)
         };
-        let both = batch(vec![sick("web-1"), sick("db-1")], vec![]);
-        assert!(rules.observe("core", &both, 0).is_empty());
+        let mut both = batch(vec![sick("web-1"), sick("db-1")], vec![]);
+        both.agent_id = "core".into();
+        assert!(rules.observe("card-1", &both, 0).is_empty());
+        both.agent_id = "edge".into();
         assert_eq!(
-            fired(&rules.observe("edge", &both, 0)),
+            fired(&rules.observe("card-2", &both, 0)),
             ["web-1: health check failing"]
         );
     }
@@ -657,11 +694,11 @@ mod tests {
         assert_eq!(
             rules
                 .active()
-                .map(|a| a.agent_id.as_str())
+                .map(|a| a.source.as_str())
                 .collect::<Vec<_>>(),
             ["b"]
         );
-        assert_eq!(rules.forget_agent("b").len(), 1);
+        assert_eq!(rules.forget("b").len(), 1);
         assert_eq!(rules.active().count(), 0);
     }
 
@@ -721,5 +758,75 @@ mod tests {
             name.clone_into(&mut self.name);
             self
         }
+    }
+
+    #[test]
+    fn two_hosts_with_one_agent_id_keep_their_own_alerts() {
+        // Two cloned VMs both called "a": their batches alternate, and neither clears the
+        // other's alert.
+        let mut rules = Evaluator::new(default_rules());
+        let sick = ContainerStats {
+            health: Some(Health::Unhealthy),
+            ..running("api")
+        };
+        let fine = running("db");
+        let mut changes = Vec::new();
+        for t in 0..3 {
+            changes.extend(rules.observe("card-1", &batch(vec![sick.clone()], vec![]), t));
+            changes.extend(rules.observe("card-2", &batch(vec![fine.clone()], vec![]), t));
+        }
+        assert_eq!(fired(&changes), ["api: health check failing"]);
+        assert!(cleared(&changes).is_empty());
+    }
+
+    #[test]
+    fn removing_a_rule_keeps_the_alerts_of_the_others_and_their_since() {
+        let mut rules = Evaluator::new(default_rules());
+        let sick = ContainerStats {
+            health: Some(Health::Unhealthy),
+            mem_bytes: Some(63 * MIB),
+            mem_limit_bytes: Some(64 * MIB),
+            ..running("api")
+        };
+        rules.observe("a", &batch(vec![sick.clone()], vec![]), 0);
+        let mut fewer = default_rules();
+        fewer.remove(0); // memory; "unhealthy" moves from 2 to 1
+        let changes = rules.set_rules(fewer);
+        assert_eq!(cleared(&changes), ["api: memory above 90 % of its limit"]);
+        assert!(rules
+            .observe("a", &batch(vec![sick], vec![]), 1_000)
+            .is_empty());
+        let held: Vec<(usize, &str, i64)> = rules
+            .active()
+            .map(|a| (a.rule, a.rule_text.as_str(), a.since_ms))
+            .collect();
+        assert_eq!(held, [(1, "unhealthy", 0)]);
+    }
+
+    #[test]
+    fn a_cpu_alert_holds_across_an_edit_of_another_rule() {
+        let cpu_rule = Rule {
+            condition: Condition::CpuAbove {
+                percent: 50.0,
+                for_secs: 2,
+            },
+            ..default_rules()[0].clone()
+        };
+        let mut rules = Evaluator::new(vec![cpu_rule.clone()]);
+        let busy = ContainerStats {
+            cpu_pct: Some(90.0),
+            cpu_limit_cores: Some(1.0),
+            ..running("calc")
+        };
+        for t in 0..3 {
+            rules.observe("a", &batch(vec![busy.clone()], vec![]), t * 1_000);
+        }
+        assert_eq!(rules.active().count(), 1);
+        let changes = rules.set_rules(vec![default_rules()[2].clone(), cpu_rule]);
+        assert!(changes.is_empty());
+        assert!(rules
+            .observe("a", &batch(vec![busy], vec![]), 3_000)
+            .is_empty());
+        assert_eq!(rules.active().count(), 1);
     }
 }

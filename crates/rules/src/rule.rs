@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_RULES: usize = 100;
 /// The longest container name pattern.
 pub const MAX_PATTERN_CHARS: usize = 200;
+/// The version of [`RuleFile`] this build writes and reads.
+pub const FILE_VERSION: u32 = 1;
 /// The longest a condition may have to hold (`for_secs`), and the longest restart window.
 pub const MAX_WINDOW_SECS: u64 = 3_600;
 
@@ -121,7 +123,7 @@ impl fmt::Display for Rule {
     /// The condition, then the scope when it is narrower than everything.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.condition)?;
-        if self.containers != "*" {
+        if !self.containers.is_empty() && self.containers != "*" {
             write!(f, " ({})", self.containers)?;
         }
         if let Some(agent) = &self.agent {
@@ -138,6 +140,8 @@ pub enum RuleError {
     Json(String),
     #[error("{count} rules; at most {MAX_RULES}")]
     TooMany { count: usize },
+    #[error("a rules file of version {0}; this build reads version {FILE_VERSION}")]
+    NewerVersion(u32),
     #[error("rule {index} ({rule}): {reason}")]
     Invalid {
         /// 1-based, as a person counts the list.
@@ -220,6 +224,10 @@ impl RuleFile {
     pub fn parse(text: &str) -> Result<RuleFile, RuleError> {
         let file: RuleFile =
             serde_json::from_str(text).map_err(|e| RuleError::Json(e.to_string()))?;
+        // A newer version may mean something else by the same fields: refuse, do not guess.
+        if file.version > FILE_VERSION {
+            return Err(RuleError::NewerVersion(file.version));
+        }
         check_all(&file.rules)?;
         Ok(file)
     }
@@ -339,6 +347,14 @@ mod tests {
             (
                 r#"{"rules": [{"kind": "unhealthy", "agent": ""}]}"#,
                 "the agent id is empty",
+            ),
+            (
+                r#"{"rules": [{"kind": "unhealthy", "containers": ""}]}"#,
+                "rule 1 (unhealthy): the container pattern",
+            ),
+            (
+                r#"{"version": 2, "rules": []}"#,
+                "a rules file of version 2; this build reads version 1",
             ),
         ];
         for (text, expected) in cases {

@@ -173,6 +173,7 @@ mod tests {
         Alert {
             rule: 1,
             rule_text: rule.to_owned(),
+            source: "db-host-3".to_owned(),
             agent_id: "db-host-3".to_owned(),
             container_id: format!("{name}-id"),
             container_name: name.to_owned(),
