@@ -76,7 +76,11 @@ async function timeLabels(page, selector) {
 function assertNoOverlap(what, drawn) {
   assert.ok(drawn, `${what}: no ECharts instance`);
   const { width, labels } = drawn;
-  assert.ok(labels.length >= 2, `${what}: ${labels.length} time label(s) shown: ${JSON.stringify(labels)}`);
+  // Two labels at least, so the overlap check below has something to check. Only a full hour
+  // may stand alone: on a window just across hh:00, ECharts shows the hour's label and hides
+  // the minutes beside it (seen once, a run at 08:00).
+  const lonelyHour = labels.length === 1 && /^\d{1,2}:00$/.test(labels[0].text);
+  assert.ok(labels.length >= 2 || lonelyHour, `${what}: ${labels.length} time label(s) shown: ${JSON.stringify(labels)}`);
   for (const l of labels) {
     assert.ok(l.w > 10, `${what}: label ${l.text} has no width`);
     assert.ok(l.x >= 0 && l.x + l.w <= width + 0.5, `${what}: label ${l.text} [${l.x}, ${l.x + l.w}] leaves the ${width} px chart`);
