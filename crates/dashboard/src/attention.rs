@@ -158,7 +158,20 @@ impl Attention {
     }
 
     /// Takes one batch of card `card`, which arrived at `now_ms` (browser clock).
-    pub fn observe(&mut self, card: u32, batch: &ContainerStatsBatch, now_ms: f64) {
+    /// `engine_down`: the agent's latest `agent_status` said its engine does not answer. Its
+    /// empty batches then mean "nothing could be read", not "every container left": they are
+    /// skipped, so an engine restart neither clears every alert nor notifies them all again
+    /// (as the agent's webhook holds its alerts).
+    pub fn observe(
+        &mut self,
+        card: u32,
+        batch: &ContainerStatsBatch,
+        now_ms: f64,
+        engine_down: bool,
+    ) {
+        if engine_down && batch.containers.is_empty() && batch.exited.is_empty() {
+            return;
+        }
         let now = if now_ms.is_finite() { now_ms as i64 } else { 0 };
         let changes = self.evaluator.observe(&source(card), batch, now);
         self.record(changes);
@@ -404,7 +417,7 @@ mod tests {
             ),
         ];
         for (t, containers, want, title) in steps {
-            attention.observe(1, &batch("a", containers), t * 1_000.0);
+            attention.observe(1, &batch("a", containers), t * 1_000.0, false);
             assert_eq!(attention.take_dirty(), t > 0.0, "second {t}");
             assert_eq!(shown(&attention), want, "second {t}");
             assert_eq!(page_title(attention.count()), title, "second {t}");
@@ -417,9 +430,9 @@ mod tests {
     #[test]
     fn a_firing_is_notified_once_and_a_clear_never() {
         let mut attention = Attention::new(default_rules());
-        attention.observe(1, &batch("a", vec![container("web")]), 0.0);
+        attention.observe(1, &batch("a", vec![container("web")]), 0.0, false);
         assert!(attention.take_notices().is_empty());
-        attention.observe(1, &batch("a", vec![sick("web")]), 1_000.0);
+        attention.observe(1, &batch("a", vec![sick("web")]), 1_000.0, false);
         let notices = attention.take_notices();
         assert_eq!(
             notices,
@@ -429,14 +442,14 @@ mod tests {
                 tag: "2|1|id-web".into(),
             }]
         );
-        attention.observe(1, &batch("a", vec![sick("web")]), 2_000.0);
+        attention.observe(1, &batch("a", vec![sick("web")]), 2_000.0, false);
         assert!(attention.take_notices().is_empty(), "still the same firing");
-        attention.observe(1, &batch("a", vec![container("web")]), 3_000.0);
+        attention.observe(1, &batch("a", vec![container("web")]), 3_000.0, false);
         assert!(
             attention.take_notices().is_empty(),
             "a clear is not notified"
         );
-        attention.observe(1, &batch("a", vec![sick("web")]), 4_000.0);
+        attention.observe(1, &batch("a", vec![sick("web")]), 4_000.0, false);
         assert_eq!(attention.take_notices().len(), 1, "a new firing is");
     }
 
@@ -444,8 +457,8 @@ mod tests {
     fn many_firings_at_once_are_three_notices_and_a_summary() {
         let mut attention = Attention::new(default_rules());
         let names = ["a1", "a2", "a3", "a4", "a5"];
-        attention.observe(1, &batch("h", names.map(container).to_vec()), 0.0);
-        attention.observe(1, &batch("h", names.map(sick).to_vec()), 1_000.0);
+        attention.observe(1, &batch("h", names.map(container).to_vec()), 0.0, false);
+        attention.observe(1, &batch("h", names.map(sick).to_vec()), 1_000.0, false);
         let notices = attention.take_notices();
         let titles: Vec<&str> = notices.iter().map(|n| n.title.as_str()).collect();
         assert_eq!(
@@ -458,13 +471,18 @@ mod tests {
     #[test]
     fn rows_and_cards_are_marked_per_agent_and_a_removed_card_forgets_its_agent() {
         let mut attention = Attention::new(default_rules());
-        attention.observe(1, &batch("a", vec![sick("web"), container("db")]), 0.0);
-        attention.observe(2, &batch("b", vec![sick("web")]), 0.0);
+        attention.observe(
+            1,
+            &batch("a", vec![sick("web"), container("db")]),
+            0.0,
+            false,
+        );
+        attention.observe(2, &batch("b", vec![sick("web")]), 0.0, false);
         let both = ContainerStats {
             mem_bytes: Some(63 * MIB),
             ..sick("api")
         };
-        attention.observe(1, &batch("a", vec![sick("web"), both]), 1_000.0);
+        attention.observe(1, &batch("a", vec![sick("web"), both]), 1_000.0, false);
         let marks = attention.marks();
         let card1 = &marks[&1];
         assert_eq!(card1.len(), 2);
@@ -494,10 +512,10 @@ mod tests {
     fn two_cards_of_one_agent_id_keep_their_own_alerts() {
         // Two cloned hosts both say "a": one's batch never clears the other's alert.
         let mut attention = Attention::new(default_rules());
-        attention.observe(1, &batch("a", vec![sick("web")]), 0.0);
-        attention.observe(2, &batch("a", vec![container("db")]), 0.0);
-        attention.observe(1, &batch("a", vec![sick("web")]), 1_000.0);
-        attention.observe(2, &batch("a", vec![container("db")]), 1_000.0);
+        attention.observe(1, &batch("a", vec![sick("web")]), 0.0, false);
+        attention.observe(2, &batch("a", vec![container("db")]), 0.0, false);
+        attention.observe(1, &batch("a", vec![sick("web")]), 1_000.0, false);
+        attention.observe(2, &batch("a", vec![container("db")]), 1_000.0, false);
         assert_eq!(attention.count(), 1);
         assert_eq!(attention.marks().keys().collect::<Vec<_>>(), [&1]);
         attention.forget_card(1);
@@ -507,24 +525,24 @@ mod tests {
     #[test]
     fn an_agent_that_changes_its_id_leaves_no_stale_alerts() {
         let mut attention = Attention::new(default_rules());
-        attention.observe(1, &batch("old", vec![sick("web")]), 0.0);
-        attention.observe(1, &batch("new", vec![container("web")]), 1_000.0);
+        attention.observe(1, &batch("old", vec![sick("web")]), 0.0, false);
+        attention.observe(1, &batch("new", vec![container("web")]), 1_000.0, false);
         assert_eq!(attention.count(), 0);
     }
 
     #[test]
     fn edited_rules_apply_from_the_next_batch() {
         let mut attention = Attention::new(default_rules());
-        attention.observe(1, &batch("a", vec![full("db", 60)]), 0.0);
+        attention.observe(1, &batch("a", vec![full("db", 60)]), 0.0, false);
         assert_eq!(attention.count(), 1);
         let mut rules = default_rules();
         rules[0].condition = Condition::MemoryAbove { percent: 95.0 };
         attention.set_rules(rules.clone());
         assert_eq!(attention.count(), 0);
         assert_eq!(attention.rules(), rules.as_slice());
-        attention.observe(1, &batch("a", vec![full("db", 60)]), 1_000.0);
+        attention.observe(1, &batch("a", vec![full("db", 60)]), 1_000.0, false);
         assert_eq!(attention.count(), 0, "94 % is under 95 %");
-        attention.observe(1, &batch("a", vec![full("db", 62)]), 2_000.0);
+        attention.observe(1, &batch("a", vec![full("db", 62)]), 2_000.0, false);
         assert_eq!(
             shown(&attention),
             ["db on a: memory 97 % of its limit (62 of 64 MiB)"]
@@ -538,7 +556,7 @@ mod tests {
         let many: Vec<ContainerStats> = (0..LIST_LINES + 5)
             .map(|i| sick(&format!("{long}{i}")))
             .collect();
-        attention.observe(1, &batch("a", many), 0.0);
+        attention.observe(1, &batch("a", many), 0.0, false);
         let lines = attention.lines(LIST_LINES);
         assert_eq!(lines.len(), LIST_LINES);
         // The first lines of the whole list, in its order.
@@ -563,5 +581,25 @@ mod tests {
             assert_eq!(Permission::parse(value), permission);
             assert_eq!(permission.as_str(), word);
         }
+    }
+
+    #[test]
+    fn an_engine_outage_holds_the_alerts_instead_of_clearing_them() {
+        let mut attention = Attention::new(default_rules());
+        attention.observe(1, &batch("a", vec![sick("web")]), 0.0, false);
+        assert_eq!(attention.take_notices().len(), 1);
+        // The engine is away: the agent's batches are empty.
+        attention.observe(1, &batch("a", vec![]), 1_000.0, true);
+        attention.observe(1, &batch("a", vec![]), 2_000.0, true);
+        assert_eq!(attention.count(), 1, "held, not cleared");
+        attention.observe(1, &batch("a", vec![sick("web")]), 3_000.0, false);
+        assert!(
+            attention.take_notices().is_empty(),
+            "no second notification"
+        );
+        assert_eq!(shown(&attention)[0].split(':').next(), Some("web on a"));
+        // A host that really lost its containers, engine answering: they clear.
+        attention.observe(1, &batch("a", vec![]), 4_000.0, false);
+        assert_eq!(attention.count(), 0);
     }
 }
