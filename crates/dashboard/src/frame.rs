@@ -381,20 +381,19 @@ fn run_ingest() {
             };
             // Every batch passes the attention rules on its way into the model.
             let attention = &mut rt.attention;
-            let engine_down = agent
-                .model
-                .status
-                .as_ref()
-                .is_some_and(|s| s.engine_reachable == Some(false));
-            let mut on_batch = |batch: &dockscope_protocol::ContainerStatsBatch, at: f64| {
-                if perf {
-                    browser::perf_mark("dockscope-rules-start");
-                }
-                attention.observe(key, batch, at, engine_down);
-                if perf {
-                    browser::perf_measure("dockscope-rules", "dockscope-rules-start");
-                }
-            };
+            let mut on_batch =
+                |batch: &dockscope_protocol::ContainerStatsBatch,
+                 at: f64,
+                 status: Option<&dockscope_protocol::AgentStatus>| {
+                    if perf {
+                        browser::perf_mark("dockscope-rules-start");
+                    }
+                    let engine_down = status.is_some_and(|s| s.engine_reachable == Some(false));
+                    attention.observe(key, batch, at, engine_down);
+                    if perf {
+                        browser::perf_measure("dockscope-rules", "dockscope-rules-start");
+                    }
+                };
             for verdict in agent.model.work_with(&mut time_left, &mut on_batch) {
                 verdicts.push((agent.wake.clone(), verdict));
             }

@@ -268,10 +268,11 @@ impl Payload {
 
 /// Where every batch goes just before it is folded: whole, as the protocol's types hold it
 /// (its strings cut, at most [`MAX_CONTAINERS`] running and [`MAX_EXITED`] stopped
-/// containers), with the browser time it arrived. The page's attention rules
-/// (`attention.rs`) see every batch of every agent this way, before its containers become
-/// rows, without a copy.
-pub type OnBatch<'a> = &'a mut dyn FnMut(&ContainerStatsBatch, f64);
+/// containers), with the browser time it arrived and the agent's latest `agent_status` as of
+/// that batch (a status that came just before it, in the same slice, included). The page's
+/// attention rules (`attention.rs`) see every batch of every agent this way, before its
+/// containers become rows, without a copy.
+pub type OnBatch<'a> = &'a mut dyn FnMut(&ContainerStatsBatch, f64, Option<&AgentStatus>);
 
 /// What the first step of a frame led to.
 enum Started {
@@ -397,6 +398,7 @@ fn hand_over(
     batch: &mut ContainerStatsBatch,
     containers: &mut Vec<ContainerStats>,
     received_ms: f64,
+    status: Option<&AgentStatus>,
     on_batch: OnBatch<'_>,
 ) {
     truncate_owned(&mut batch.agent_id, MAX_KEPT_CHARS);
@@ -405,7 +407,7 @@ fn hand_over(
         cut_strings(stats);
     }
     std::mem::swap(&mut batch.containers, containers);
-    on_batch(batch, received_ms);
+    on_batch(batch, received_ms, status);
     std::mem::swap(&mut batch.containers, containers);
 }
 
@@ -543,7 +545,7 @@ impl AgentModel {
     /// [`CHECK_EVERY`] containers and after each frame, so every call makes progress).
     /// Returns the verdicts of the frames finished, in order.
     pub fn work(&mut self, time_left: &mut dyn FnMut() -> bool) -> Vec<Verdict> {
-        self.work_with(time_left, &mut |_, _| {})
+        self.work_with(time_left, &mut |_, _, _| {})
     }
 
     /// [`AgentModel::work`], handing each batch to `on_batch` before it is folded.
@@ -595,7 +597,8 @@ impl AgentModel {
                 if !staged.handed_over {
                     staged.handed_over = true;
                     if let Payload::Batch(batch, containers) = &mut staged.payload {
-                        hand_over(batch, containers, staged.received_ms, on_batch);
+                        let status = self.status.as_ref();
+                        hand_over(batch, containers, staged.received_ms, status, on_batch);
                         if !time_left() {
                             // Folded in the next call.
                             break;
@@ -798,7 +801,7 @@ impl AgentModel {
 
     /// Folds one decoded message. [`Message::Unknown`] (a newer agent) is ignored.
     pub fn ingest(&mut self, message: Message, local_ms: f64) {
-        self.ingest_with(message, local_ms, &mut |_, _| {});
+        self.ingest_with(message, local_ms, &mut |_, _, _| {});
     }
 
     fn ingest_with(&mut self, message: Message, local_ms: f64, on_batch: OnBatch<'_>) {
@@ -807,7 +810,8 @@ impl AgentModel {
                 let mut containers = std::mem::take(&mut batch.containers);
                 let total = containers.len();
                 containers.truncate(MAX_CONTAINERS);
-                hand_over(&mut batch, &mut containers, local_ms, on_batch);
+                let status = self.status.as_ref();
+                hand_over(&mut batch, &mut containers, local_ms, status, on_batch);
                 self.fold_batch(batch, containers, total, local_ms);
             }
             Message::AgentStatus(mut status) => {
@@ -1443,7 +1447,7 @@ mod tests {
         let mut seen: Vec<(usize, usize, usize, usize, f64)> = Vec::new();
         for (frame, at) in frames {
             model.receive(frame, at);
-            let mut on_batch = |batch: &ContainerStatsBatch, at: f64| {
+            let mut on_batch = |batch: &ContainerStatsBatch, at: f64, _: Option<&AgentStatus>| {
                 let longest = batch
                     .containers
                     .iter()
@@ -1481,6 +1485,50 @@ mod tests {
         // What was handed over is what the rows are drawn from.
         assert_eq!(model.containers.len(), 1);
         assert!(model.exited.is_empty());
+    }
+
+    #[test]
+    fn a_batch_is_handed_over_with_the_status_that_came_just_before_it() {
+        // When the engine goes, the agent sends its status and then an empty batch, back to
+        // back, and the page often takes both in one slice. The batch must be seen with the
+        // new status, or the attention rules read "nothing could be read" as "every container
+        // left" and clear every alert. Small batches (decoded whole) and big ones (staged).
+        let status = |reachable: bool| {
+            serde_json::json!({"type": "agent_status", "agent_id": "a", "sent_at": T0,
+                "uptime_secs": 1, "version": "1", "features": [],
+                "engine_reachable": reachable})
+            .to_string()
+        };
+        let frames = [
+            (batch_json(1, T0, &[("c1", "web", Some(1.0))]), 500.0),
+            (status(true), 1_000.0),
+            (batch_json(2, T0, &[("c1", "web", Some(1.0))]), 1_001.0),
+            (status(false), 2_000.0),
+            (batch_json(3, T0, &[]), 2_001.0),
+            (status(true), 3_000.0),
+            (big_batch(100), 3_001.0),
+        ];
+        let mut model = AgentModel::default();
+        for (frame, at) in frames {
+            model.receive(frame, at);
+        }
+        let mut seen = Vec::new();
+        let mut on_batch = |b: &ContainerStatsBatch, at: f64, s: Option<&AgentStatus>| {
+            seen.push((at, b.containers.len(), s.and_then(|s| s.engine_reachable)));
+        };
+        while model.has_work() {
+            model.work_with(&mut || true, &mut on_batch);
+        }
+        assert_eq!(model.frame_error, None, "every frame is valid");
+        assert_eq!(
+            seen,
+            [
+                (500.0, 1, None),
+                (1_001.0, 1, Some(true)),
+                (2_001.0, 0, Some(false)),
+                (3_001.0, 100, Some(true)),
+            ]
+        );
     }
 
     #[test]
