@@ -39,11 +39,21 @@ const saved = JSON.stringify({ version: 1, agents: ports.map((p) => `ws://127.0.
 // Runs in the page before the app: the saved list, and the moments the fleet view is ready.
 function probe({ list, hosts }) {
   if (!localStorage.getItem('dockscope.agents')) localStorage.setItem('dockscope.agents', list);
-  window.__bench = { firstRow: null, allLive: null, longTasks: [], wasm: null };
+  window.__bench = { firstRow: null, allLive: null, longTasks: [], frames: [], wasm: null };
   addEventListener('TrunkApplicationStarted', (e) => { window.__bench.wasm = e.detail.wasm; });
   new PerformanceObserver((l) => {
     for (const e of l.getEntries()) window.__bench.longTasks.push({ start: e.startTime, duration: e.duration });
   }).observe({ type: 'longtask', buffered: true });
+  // Long animation frames name the scripts that ran in them: what a long task was.
+  new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      window.__bench.frames.push({
+        start: e.startTime, duration: e.duration, render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+        scripts: e.scripts.map((s) => ({ invoker: s.invoker, fn: s.sourceFunctionName, duration: s.duration })),
+      });
+      if (window.__bench.frames.length > 500) window.__bench.frames.shift();
+    }
+  }).observe({ type: 'long-animation-frame', buffered: true });
   const check = () => {
     const b = window.__bench;
     const now = performance.now();
@@ -107,6 +117,7 @@ const steady = await page.evaluate(async (secs) => {
   // Changes within 300 ms of the one before are one update drawn over a few frames.
   const updates = changes.filter((t, i) => i === 0 || t - changes[i - 1] > 300);
   return {
+    t0,
     longTasks: window.__bench.longTasks.filter((t) => t.start >= t0).map((t) => t.duration),
     updatesPerSecond: updates.length / secs,
     live: document.querySelectorAll('[data-testid="fleet-tile"][data-state="up"]').length,
@@ -120,6 +131,22 @@ for (let m = 1; m <= minutes; m++) {
 }
 const memEnd = samples[samples.length - 1];
 const lateLong = await page.evaluate(() => window.__bench.longTasks.length);
+// Every long task since navigation (`at`: seconds from the steady window's start; start-up's
+// are negative), with the scripts of the long animation frame it fell in (the biggest
+// first): what held the main thread.
+const all = await page.evaluate((t0) => {
+  const b = window.__bench;
+  return b.longTasks.map((t) => {
+    const f = b.frames.find((f) => f.start <= t.start + 1 && t.start < f.start + f.duration);
+    const scripts = f ? [...f.scripts].sort((x, y) => y.duration - x.duration).slice(0, 3)
+      .map((s) => `${s.invoker}${s.fn ? ` ${s.fn}` : ''} ${s.duration.toFixed(0)} ms`) : [];
+    return { at: (t.start - t0) / 1000, duration: t.duration, render: f?.render ?? 0, scripts };
+  });
+}, steady.t0);
+const whole = all.filter((t) => t.at >= 0);
+for (const t of all) {
+  console.log(`long task at ${t.at >= 0 ? '+' : ''}${t.at.toFixed(1)} s: ${t.duration.toFixed(0)} ms (render ${t.render.toFixed(0)} ms) ${t.scripts.join('; ') || '(no script attributed)'}`);
+}
 await b.close();
 
 const n = ports.length;
@@ -132,6 +159,7 @@ const rows = [
   ['page JS heap, after load → after ' + minutes + ' min', `${mib(memStart.heap)} → ${mib(memEnd.heap)}`, 'flat'],
   ['page WASM memory, after load → after ' + minutes + ' min', `${mib(memStart.wasm)} → ${mib(memEnd.wasm)}`, 'flat'],
   ['renderer RSS (page + socket workers), after load → after ' + minutes + ' min', `${mib(memStart.rss)} → ${mib(memEnd.rss)}`, ''],
+  [`main-thread tasks over 50 ms from the steady window's start to the end (${minutes} min)`, `${whole.length}${whole.length ? ` (longest ${fmt(Math.max(...whole.map((t) => t.duration)))} ms)` : ''}`, '0'],
   ['long tasks since navigation, at the end', String(lateLong), ''],
 ];
 const perMinute = samples.map((s, i) => `${i} min: heap ${mib(s.heap)}, wasm ${mib(s.wasm)}, rss ${mib(s.rss)}`).join('; ');
@@ -151,6 +179,8 @@ ${header}
 ${table}
 
 Memory per minute: ${perMinute}.
+
+Every long task of the measured page (s from the steady window's start, negative at start-up: ms, the long animation frame's biggest script): ${all.map((t) => `${t.at.toFixed(1)} s: ${t.duration.toFixed(0)} ms, ${t.scripts[0] ?? 'none attributed'}`).join('; ') || 'none'}.
 `;
 let doc = fs.existsSync(docPath) ? fs.readFileSync(docPath, 'utf8') : '# Benchmarks\n';
 const start = doc.indexOf(title + '\n');
