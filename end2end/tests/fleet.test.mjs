@@ -1,6 +1,7 @@
 // The fleet view with three real agents on the real engine: one table of every host's
 // containers with the host each runs on, the busiest first; a host that goes down turns its
-// tile red within 6 s and keeps its rows, marked stale; the choice of view survives a reload.
+// tile red within 6 s and keeps its rows, marked stale; the choice of view survives a reload;
+// a container the page's alert rules flag is marked in the table and counted on its tile.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, screenshot } from './fixtures/browser.mjs';
@@ -16,6 +17,12 @@ before(async () => {
   // Host column.
   containers.push(runContainer('fleet-busy', { cpus: 0.5, command: ['sh', '-c', 'while :; do :; done'] }));
   containers.push(runContainer('fleet-idle', { command: ['sleep', '100000'] }));
+  // Its health check never passes: the default "unhealthy" rule holds for it. Its name is
+  // outside the first test's filter.
+  containers.push(runContainer('sick-in-fleet', {
+    args: ['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1'],
+    command: ['sleep', '100000'],
+  }));
   thirdPort = await freePort();
   third = await spawnAgent({ id: 'e2e-fleet-c', port: thirdPort });
   browser = await launch({ viewport: { width: 1400, height: 1000 } });
@@ -33,6 +40,8 @@ const read = (page) => page.evaluate(() => ({
     name: r.querySelector('[data-testid="fleet-name"]').textContent,
     cpu: Number.parseFloat(r.querySelector('[data-testid="fleet-cpu"]').textContent),
     stale: r.querySelector('[data-testid="stale-badge"]') !== null,
+    mark: r.querySelector('[data-testid="attention-mark"]')?.getAttribute('title') ?? null,
+    red: r.classList.contains('attention'),
   })),
   tiles: Object.fromEntries([...document.querySelectorAll('[data-testid="fleet-tile"]')]
     .map((t) => [t.dataset.host, { state: t.dataset.state, attention: t.querySelector('[data-testid="tile-attention"]').textContent }])),
@@ -51,6 +60,23 @@ async function waitFor(page, what, check, timeout = 15_000) {
 
 const HOSTS = ['e2e-a', 'e2e-b', 'e2e-fleet-c'];
 const NAMES = ['ds-e2e-fleet-busy', 'ds-e2e-fleet-idle'];
+
+test('a container an alert rule holds for is marked in the fleet table on every host, and each tile counts its alerts', async () => {
+  const page = browser.page;
+  const [a, b] = [agentA(), agentB()];
+  await page.goto(httpUrl(a.port, `?agents=127.0.0.1:${a.port},127.0.0.1:${b.port},127.0.0.1:${thirdPort}`));
+  await page.getByTestId('fleet-toggle').click();
+  await page.getByTestId('filter-input').fill('sick-in-fleet');
+  const marked = await waitFor(page, 'the unhealthy container marked on all three hosts', (s) => s.rows.length === 3
+    && s.rows.every((r) => r.red && /health check failing/.test(r.mark ?? '')), 30_000);
+  assert.deepEqual(marked.rows.map((r) => r.host).sort(), HOSTS);
+  // The tiles count every alert of their host (other specs' containers may hold some too).
+  for (const h of HOSTS) assert.match(marked.tiles[h].attention, /\b[1-9]\d* alerts?\b/, `${h}: ${marked.tiles[h].attention}`);
+  // The view goes back to the cards, as the next test expects to find it.
+  await page.getByTestId('filter-input').fill('');
+  await page.getByTestId('fleet-toggle').click();
+  await page.getByTestId('fleet-view').waitFor({ state: 'detached' });
+});
 
 test('the fleet table lists every host\'s containers with its host, busiest first; a host that goes down turns red and its rows stale', async () => {
   const page = browser.page;

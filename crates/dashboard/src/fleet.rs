@@ -9,6 +9,7 @@
 
 use dockscope_protocol::{ContainerState, Health};
 
+use crate::attention::{CardMarks, Mark};
 use crate::format;
 use crate::ingest::{AgentModel, ContainerModel};
 use crate::rows::{self, Row, RowContext};
@@ -29,6 +30,8 @@ pub struct HostInput<'a> {
     pub live: bool,
     /// The connection state's words ("live", "reconnecting", …).
     pub state: &'a str,
+    /// The page's alert rules that hold on this host, by container id (`attention.rs`).
+    pub marks: &'a CardMarks,
 }
 
 /// One host's tile.
@@ -48,8 +51,9 @@ pub struct HostTile {
     pub unhealthy: usize,
     /// Stopped in the last hour (`batch.exited`).
     pub exited: usize,
-    /// What needs a look, most urgent first: "unreachable", "2 unhealthy", "1 restarting",
-    /// "1 OOM killed", "engine unreachable". Empty: nothing.
+    /// What needs a look, most urgent first: "not live: …", "engine unreachable", "3 alerts"
+    /// (the page's rules that hold here), "2 unhealthy", "1 restarting", "1 OOM killed".
+    /// Empty: nothing.
     pub attention: Vec<String>,
 }
 
@@ -82,6 +86,12 @@ pub fn tile(host: &HostInput<'_>) -> HostTile {
     }
     if model.status.as_ref().and_then(|s| s.engine_reachable) == Some(false) {
         attention.push("engine unreachable".to_owned());
+    }
+    let alerts: usize = host.marks.values().map(|m| m.causes.len()).sum();
+    match alerts {
+        0 => {}
+        1 => attention.push("1 alert".to_owned()),
+        n => attention.push(format!("{n} alerts")),
     }
     for (n, what) in [
         (unhealthy, "unhealthy"),
@@ -152,10 +162,13 @@ pub fn table(
                 host_memory: host.model.host.as_ref().and_then(|h| h.mem_total_bytes),
                 now_agent_ms: None,
             };
+            let mut row = rows::row(container, false, ctx);
+            let mark = host.marks.get(&container.stats.id).map(Mark::tip);
+            rows::mark_attention(&mut row, mark);
             FleetRow {
                 agent_key: host.key,
                 host: host.title.to_owned(),
-                row: rows::row(container, false, ctx),
+                row,
                 stale: !host.live,
             }
         })
@@ -188,6 +201,8 @@ mod tests {
         model
     }
 
+    static NO_MARKS: std::sync::LazyLock<CardMarks> = std::sync::LazyLock::new(CardMarks::new);
+
     fn input<'a>(key: u32, title: &'a str, model: &'a AgentModel, live: bool) -> HostInput<'a> {
         HostInput {
             key,
@@ -195,6 +210,7 @@ mod tests {
             model,
             live,
             state: if live { "live" } else { "reconnecting" },
+            marks: &NO_MARKS,
         }
     }
 
@@ -263,5 +279,38 @@ mod tests {
         let tile = tile(&input(1, "a", &a, true));
         assert!(!tile.down);
         assert!(tile.attention.is_empty());
+    }
+
+    #[test]
+    fn alerts_count_on_the_tile_and_mark_their_rows() {
+        let a = model("a", &[("web", 10.0, None), ("db", 1.0, None)]);
+        let marks = CardMarks::from([(
+            "a-web".to_owned(),
+            Mark {
+                container: "web".to_owned(),
+                causes: vec!["memory 95 % of its limit".into(), "OOM killed".into()],
+            },
+        )]);
+        let host = HostInput {
+            marks: &marks,
+            ..input(1, "a", &a, true)
+        };
+        assert_eq!(tile(&host).attention, ["2 alerts"]);
+        let (rows, _) = table(
+            std::slice::from_ref(&host),
+            SortSpec::default(),
+            "",
+            ViewPrefs::default(),
+        );
+        let mark = |name: &str| {
+            rows.iter()
+                .find(|r| r.row.view.cells[0].text == name)
+                .map(|r| r.row.attention.clone())
+        };
+        assert_eq!(
+            mark("web"),
+            Some(Some("memory 95 % of its limit\nOOM killed".to_owned()))
+        );
+        assert_eq!(mark("db"), Some(None));
     }
 }

@@ -1124,6 +1124,7 @@ fn flush_fleet(
                 model: &agent.model,
                 live: conn.is_live(),
                 state: conn.label(),
+                marks: &agent.alerts,
             })
             .collect();
         let tiles: Vec<_> = hosts.iter().map(fleet::tile).collect();

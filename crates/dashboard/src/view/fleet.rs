@@ -124,6 +124,11 @@ fn FleetRowView(cell: RwSignal<Option<FleetRow>>) -> impl IntoView {
                     {move || cell.with(|r| r.as_ref().is_some_and(|r| r.stale)).then(|| view! {
                         <span class="badge state-stale" data-testid="stale-badge" data-label=text::STALE></span>
                     })}
+                    // The page's alert rules that hold for it: the red mark, causes on hover.
+                    {move || cell.with(|r| r.as_ref().and_then(|r| r.row.attention.clone())).map(|causes| view! {
+                        <span class="badge state-attention" data-testid="attention-mark"
+                            data-label=text::ATTENTION_MARK title=causes></span>
+                    })}
                     {move || cell.with(|r| r.as_ref().map(|r| r.row.badges.clone()).unwrap_or_default())
                         .into_iter()
                         .map(|b| view! {
@@ -146,6 +151,7 @@ fn FleetRowView(cell: RwSignal<Option<FleetRow>>) -> impl IntoView {
         <div role="row" class="row" data-testid="fleet-row"
             hidden=move || cell.with(Option::is_none)
             class:stale=move || cell.with(|r| r.as_ref().is_some_and(|r| r.stale))
+            class:attention=move || cell.with(|r| r.as_ref().is_some_and(|r| r.row.attention.is_some()))
             data-container-id=move || cell.with(|r| r.as_ref().map(|r| r.row.view.id.clone()).unwrap_or_default())>
             <div role="cell" class="cell name" data-testid="fleet-host">
                 {move || cell.with(|r| r.as_ref().map(|r| r.host.clone()).unwrap_or_default())}
