@@ -6,6 +6,7 @@
 #   BENCH_SECONDS=60 end2end/bench/run.sh
 #   end2end/bench/run.sh big        # one card of 10,000 containers (big-card.mjs)
 #   end2end/bench/run.sh fleet 20   # the fleet view of 20 agents × 100 (fleet.mjs; BENCH_MINUTES)
+#   end2end/bench/run.sh fleet-trace 20   # what that page's long tasks are (fleet-trace.mjs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 e2e=$(cd "$here/.." && pwd)
@@ -61,10 +62,10 @@ case "${1:-}" in
     start_agents "${BENCH_CONTAINERS:-10000}" synth-big
     BENCH_PORT=${ports[0]} node "$here/big-card.mjs"
     ;;
-  fleet)
+  fleet|fleet-trace)
     mapfile -t ids < <(seq -f 'fleet-%02g' 1 "${2:-20}")
     start_agents 100 "${ids[@]}"
-    BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/fleet.mjs"
+    BENCH_PORTS=$(IFS=,; echo "${ports[*]}") node "$here/$1.mjs"
     ;;
   *)
     start_agents 100 synth-a synth-b synth-c
