@@ -9,7 +9,7 @@ use crate::sort::SortKey;
 use crate::state::{ChartId, Dashboard};
 use crate::text;
 
-use super::table::sort_header;
+use super::table::{attention_mark, sort_header};
 
 #[component]
 pub fn FleetView() -> impl IntoView {
@@ -125,10 +125,7 @@ fn FleetRowView(cell: RwSignal<Option<FleetRow>>) -> impl IntoView {
                         <span class="badge state-stale" data-testid="stale-badge" data-label=text::STALE></span>
                     })}
                     // The page's alert rules that hold for it: the red mark, causes on hover.
-                    {move || cell.with(|r| r.as_ref().and_then(|r| r.row.attention.clone())).map(|causes| view! {
-                        <span class="badge state-attention" data-testid="attention-mark"
-                            data-label=text::ATTENTION_MARK title=causes></span>
-                    })}
+                    {move || cell.with(|r| r.as_ref().and_then(|r| r.row.attention.clone())).map(attention_mark)}
                     {move || cell.with(|r| r.as_ref().map(|r| r.row.badges.clone()).unwrap_or_default())
                         .into_iter()
                         .map(|b| view! {

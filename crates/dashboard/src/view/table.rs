@@ -241,10 +241,7 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
                             <span class="group-count" data-testid="group-count">{summary}</span>
                         })}
                         // The attention mark: its causes on hover. Drawn by CSS like the badges.
-                        {move || data.with(|d| d.attention.clone()).map(|causes| view! {
-                            <span class="badge state-attention" data-testid="attention-mark"
-                                data-label=text::ATTENTION_MARK title=causes></span>
-                        })}
+                        {move || data.with(|d| d.attention.clone()).map(attention_mark)}
                         // The badge's words are drawn by CSS from `data-label`, so the cell's text
                         // stays the container's name (what filtering, sorting and tests read).
                         <For each=move || data.with(|d| d.badges.clone()) key=|b| (b.kind, b.text.clone()) let:badge>
@@ -334,5 +331,14 @@ fn Row(row: RowHandle, agent_key: u32) -> impl IntoView {
             {cells}
             {sparks}
         </div>
+    }
+}
+
+/// A row's attention mark: the red badge, with the causes of the alerts that hold on hover.
+/// Drawn by CSS from `data-label`, like the state badges. Card and fleet rows share it.
+pub(super) fn attention_mark(causes: String) -> impl IntoView {
+    view! {
+        <span class="badge state-attention" data-testid="attention-mark"
+            data-label=text::ATTENTION_MARK title=causes></span>
     }
 }
