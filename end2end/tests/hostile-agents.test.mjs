@@ -160,6 +160,30 @@ test('an agent whose every frame is malformed is never live: "protocol error" an
   await dash.assertNoPageErrors(browser.errors);
 });
 
+test('names in any script arrive as the agent sent them (frames reach the page as UTF-8 bytes)', async () => {
+  const a = agentA();
+  const port = await freePort();
+  // Two-, three- and four-byte UTF-8, a combining accent and a character outside the BMP.
+  const agentId = 'hôte-東京-🐳';
+  const names = ['café-données', '数据库-主', 'whale-🐳🐋', 'e\u0301-combining', 'Ωmega·∑'];
+  const fake = await startFakeAgent(port, (send, tick) => {
+    const containers = names.map((name, i) => `{"id":"u${i}","name":${JSON.stringify(name)},"cpu_pct":${i + 1},`
+      + '"mem_bytes":1048576,"mem_limit_bytes":0,"uptime_secs":60}');
+    send(`{"type":"container_stats_batch","agent_id":${JSON.stringify(agentId)},"sent_at":"${new Date().toISOString()}",`
+      + `"sequence":${tick + 1},"containers":[${containers.join(',')}]}`);
+  });
+  cleanups.push(fake.close);
+  const dash = new DashboardPage(browser.page);
+  const url = wsUrl(port);
+  await dash.open(httpUrl(a.port, `?agents=127.0.0.1:${port}`));
+  await dash.waitForState(url, 'live');
+  await dash.waitForAgentName(url, agentId);
+  await browser.page.waitForFunction((u) => document.querySelectorAll(
+    `[data-agent-url="${u}"] [data-testid="container-row"]`).length === 5, url);
+  assert.deepEqual([...(await dash.rowNames(url))].sort(), [...names].sort());
+  await dash.assertNoPageErrors(browser.errors);
+});
+
 test('one link opens at most 20 agents and says how many it left out', async () => {
   const a = agentA();
   const page = browser.page;

@@ -15,7 +15,7 @@
 //! a text frame's string on the thread that owns the socket (a 67 MB frame costs ~0.5 s
 //! there), and the worker refuses a frame over [`MAX_FRAME_CHARS`] by its length, so such a
 //! frame never reaches the page's main thread, nor WASM; the connection is closed (then
-//! backoff, as for any failure). Frames within the limit are posted to the page as strings. A connection is *live* from its first usable
+//! backoff, as for any failure). Frames within the limit reach the page as bytes. A connection is *live* from its first usable
 //! frame, not its first frame: until then, refused frames make the card say "protocol error"
 //! and why (the first refusal's reason); five seconds without a usable frame end the
 //! connection like a stall, with that reason.
@@ -343,7 +343,7 @@ fn socket_event(data: &JsValue) -> Option<SocketEvent> {
     let number = |key: &str| field(key).and_then(|v| v.as_f64()).unwrap_or(0.0);
     let text = |key: &str| field(key).and_then(|v| v.as_string()).unwrap_or_default();
     Some(match field("t")?.as_string()?.as_str() {
-        "text" => SocketEvent::Text(field("d")?.as_string()?),
+        "text" => SocketEvent::Text(frame_text(&field("d")?)?),
         "big" => SocketEvent::TooBig(number("n") as usize),
         "bin" => SocketEvent::Binary(number("n") as u32),
         "error" => SocketEvent::Error,
@@ -354,6 +354,16 @@ fn socket_event(data: &JsValue) -> Option<SocketEvent> {
         "refused" => SocketEvent::Refused(text("why")),
         _ => return None,
     })
+}
+
+/// A frame's text from the worker's message: its UTF-8 bytes, transferred (copied once, into
+/// WASM). A string is read too: a page and a worker of different builds can meet across an
+/// agent upgrade, and workers before this one posted strings.
+fn frame_text(data: &JsValue) -> Option<String> {
+    if let Some(buffer) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+        return String::from_utf8(js_sys::Uint8Array::new(buffer).to_vec()).ok();
+    }
+    data.as_string()
 }
 
 impl Drop for Socket {

@@ -5,8 +5,14 @@
 //! The browser turns each text frame into a string on the thread that owns the socket, before
 //! any of our code runs: a 67 MB frame costs about half a second there. Owning the sockets here
 //! keeps that cost off the page. The worker reads only a frame's length (never its text: the
-//! string is passed on as a JS value, not copied into WASM) and refuses frames over the page's
-//! limit by closing that socket.
+//! string is never copied into this worker's WASM) and refuses frames over the page's limit by
+//! closing that socket.
+//!
+//! A frame within the limit goes to the page as its UTF-8 bytes in an `ArrayBuffer` that is
+//! *transferred*, not copied (the browser's `TextEncoder`, called on the JS string here). Posted
+//! as a string, every frame was cloned onto the page's JS heap only to be copied into WASM and
+//! dropped: 20 agents × 100 containers made about 1 MB of garbage a second there, and its
+//! collection paused the page's main thread. A transferred buffer's bytes live outside that heap.
 //!
 //! One worker holds every socket, each under the id the page gave it: a worker costs a thread,
 //! a WASM instance and 20–25 MiB of the renderer's memory, and 20 of them starting at once
@@ -19,7 +25,8 @@
 //!                 {id, send: text}           send a client message on socket `id`, if open
 //!                 {id, close: true}          close socket `id` (no events for it follow)
 //!  worker → page  {t: "ready"}               listening (orders posted before are lost)
-//!                 {id, t: "text", d}         a frame within the limit, as it came
+//!                 {id, t: "text", d}         a frame within the limit: d is its UTF-8
+//!                                            bytes, an ArrayBuffer (transferred)
 //!                 {id, t: "big", n}          a frame of n characters, refused; socket closed
 //!                 {id, t: "bin", n}          a binary frame of n bytes (the stream is text)
 //!                 {id, t: "error"}           the socket's error event (a close follows)
@@ -45,8 +52,20 @@ mod worker {
     use std::rc::Rc;
 
     use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::{JsCast, JsValue};
     use web_sys::{BinaryType, CloseEvent, DedicatedWorkerGlobalScope, MessageEvent, WebSocket};
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// The browser's `TextEncoder`, bound here to take a JS string as it is: web-sys's
+        /// `encode_with_input(&str)` would first copy the text into WASM.
+        type TextEncoder;
+        #[wasm_bindgen(constructor)]
+        fn new() -> TextEncoder;
+        #[wasm_bindgen(method)]
+        fn encode(this: &TextEncoder, text: &js_sys::JsString) -> js_sys::Uint8Array;
+    }
 
     /// The property of a `WebSocket` object that holds its id, so one set of handlers serves
     /// every socket.
@@ -68,6 +87,8 @@ mod worker {
         /// The `message`, `error` and `close` handlers every socket shares (set once, alive as
         /// long as the worker).
         handlers: OnceCell<[js_sys::Function; 3]>,
+        /// Turns each frame's text into the bytes posted to the page.
+        encoder: TextEncoder,
     }
 
     /// Listens for the page's orders for the life of the worker.
@@ -77,6 +98,7 @@ mod worker {
             scope: scope.clone(),
             open: RefCell::default(),
             handlers: OnceCell::new(),
+            encoder: TextEncoder::new(),
         });
         let weak = Rc::downgrade(&sockets);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
@@ -216,7 +238,13 @@ mod worker {
                         &[("t", "big".into()), ("n", length.into())],
                     );
                 } else {
-                    post(&self.scope, id, &[("t", "text".into()), ("d", data)]);
+                    let bytes: JsValue = self.encoder.encode(text).buffer().into();
+                    post_transferring(
+                        &self.scope,
+                        id,
+                        &[("t", "text".into()), ("d", bytes.clone())],
+                        &bytes,
+                    );
                 }
             } else {
                 let bytes = data
@@ -271,12 +299,28 @@ mod worker {
     }
 
     fn post(scope: &DedicatedWorkerGlobalScope, id: u32, fields: &[(&str, JsValue)]) {
+        // Only fails when the page is gone, and then nobody is listening.
+        let _ = scope.post_message(&message(id, fields));
+    }
+
+    /// Like [`post`], handing `buffer` (one of the fields) over to the page instead of copying
+    /// it; it is unusable here afterwards.
+    fn post_transferring(
+        scope: &DedicatedWorkerGlobalScope,
+        id: u32,
+        fields: &[(&str, JsValue)],
+        buffer: &JsValue,
+    ) {
+        let transfer = js_sys::Array::of1(buffer);
+        let _ = scope.post_message_with_transfer(&message(id, fields), &transfer);
+    }
+
+    fn message(id: u32, fields: &[(&str, JsValue)]) -> js_sys::Object {
         let message = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&message, &"id".into(), &f64::from(id).into());
         for (key, value) in fields {
             let _ = js_sys::Reflect::set(&message, &(*key).into(), value);
         }
-        // Only fails when the page is gone, and then nobody is listening.
-        let _ = scope.post_message(&message);
+        message
     }
 }
