@@ -14,23 +14,11 @@ const settle = Number(process.env.BENCH_SETTLE ?? 10);
 const seconds = Number(process.env.BENCH_TRACE_SECS ?? 180);
 const url = `http://127.0.0.1:${ports[0]}/?perf=true`;
 const saved = JSON.stringify({ version: 1, agents: ports.map((p) => `ws://127.0.0.1:${p}/ws`), view: { fleet: true } });
-const CATEGORIES = ['toplevel', 'devtools.timeline', 'v8', 'disabled-by-default-v8.gc', 'blink.user_timing'].join(',');
+const CATEGORIES = ['toplevel', 'devtools.timeline', 'disabled-by-default-v8.gc', 'blink.user_timing'].join(',');
 
 function probe({ list, hosts }) {
   if (!localStorage.getItem('dockscope.agents')) localStorage.setItem('dockscope.agents', list);
   window.__live = () => document.querySelectorAll('[data-testid="fleet-tile"][data-state="up"]').length === hosts;
-}
-
-/** Reads a CDP IO stream to its end. */
-async function readStream(cdp, handle) {
-  const parts = [];
-  for (;;) {
-    const { data, eof, base64Encoded } = await cdp.send('IO.read', { handle, size: 1 << 22 });
-    parts.push(base64Encoded ? Buffer.from(data, 'base64').toString('utf8') : data);
-    if (eof) break;
-  }
-  await cdp.send('IO.close', { handle });
-  return parts.join('');
 }
 
 if (warmup > 0) await new Promise((r) => setTimeout(r, warmup * 1_000));
@@ -40,15 +28,22 @@ await b.page.goto(url);
 await b.page.waitForFunction(() => window.__live(), null, { timeout: 60_000 });
 await b.page.waitForTimeout(settle * 1_000);
 
-await cdp.send('Tracing.start', { categories: CATEGORIES, transferMode: 'ReturnAsStream' });
+// Events arrive in chunks and only what the report reads is kept: the whole trace of a few
+// minutes is larger than one JS string can hold. Thread names, every GC pause, and the rest of
+// the complete events from 1 ms up.
+const events = [];
+cdp.on('Tracing.dataCollected', ({ value }) => {
+  for (const e of value) {
+    if (e.ph === 'M' ? e.name === 'thread_name' : e.ph === 'X' && (e.dur >= 1000 || /GC/.test(e.name))) events.push(e);
+  }
+});
+await cdp.send('Tracing.start', { categories: CATEGORIES, transferMode: 'ReportEvents' });
 await b.page.waitForTimeout(seconds * 1_000);
 const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
 await cdp.send('Tracing.end');
-const { stream } = await done;
-const trace = JSON.parse(await readStream(cdp, stream));
+await done;
 await b.close();
 
-const events = Array.isArray(trace) ? trace : trace.traceEvents;
 const mains = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
   .map((e) => `${e.pid}:${e.tid}`));
 const onMain = events.filter((e) => mains.has(`${e.pid}:${e.tid}`) && e.ph === 'X' && e.dur > 0);
@@ -71,3 +66,10 @@ for (const task of tasks) {
   totals.set(biggest, (totals.get(biggest) ?? 0) + 1);
 }
 console.log(`biggest event of each long task: ${[...totals].map(([k, v]) => `${k} × ${v}`).join(', ') || 'none'}`);
+// The garbage collector's pauses on the main thread over the whole trace, by kind.
+for (const kind of ['MinorGC', 'MajorGC']) {
+  const pauses = onMain.filter((e) => e.name === kind);
+  const total = pauses.reduce((sum, e) => sum + e.dur, 0) / 1000;
+  const longest = pauses.reduce((max, e) => Math.max(max, e.dur), 0) / 1000;
+  console.log(`${kind}: ${pauses.length} pauses, ${total.toFixed(0)} ms in all, longest ${longest.toFixed(1)} ms`);
+}
