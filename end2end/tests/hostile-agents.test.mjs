@@ -167,6 +167,11 @@ test('names in any script arrive as the agent sent them (frames reach the page a
   const agentId = 'hôte-東京-🐳';
   const names = ['café-données', '数据库-主', 'whale-🐳🐋', 'e\u0301-combining', 'Ωmega·∑'];
   const fake = await startFakeAgent(port, (send, tick) => {
+    // The card's name comes from the status.
+    if (tick === 0) {
+      send(`{"type":"agent_status","agent_id":${JSON.stringify(agentId)},"sent_at":"${new Date().toISOString()}",`
+        + '"uptime_secs":60,"version":"v9.9.9","features":["container_stats"]}');
+    }
     const containers = names.map((name, i) => `{"id":"u${i}","name":${JSON.stringify(name)},"cpu_pct":${i + 1},`
       + '"mem_bytes":1048576,"mem_limit_bytes":0,"uptime_secs":60}');
     send(`{"type":"container_stats_batch","agent_id":${JSON.stringify(agentId)},"sent_at":"${new Date().toISOString()}",`

@@ -11,8 +11,9 @@
 //! A frame within the limit goes to the page as its UTF-8 bytes in an `ArrayBuffer` that is
 //! *transferred*, not copied (the browser's `TextEncoder`, called on the JS string here). Posted
 //! as a string, every frame was cloned onto the page's JS heap only to be copied into WASM and
-//! dropped: 20 agents × 100 containers made about 1 MB of garbage a second there, and its
-//! collection paused the page's main thread. A transferred buffer's bytes live outside that heap.
+//! dropped; at 20 agents × 100 containers the collections of that garbage paused the page's
+//! main thread for up to 44 ms (14 ms with bytes: `docs/benchmarks.md`). A transferred
+//! buffer's bytes live outside that heap.
 //!
 //! One worker holds every socket, each under the id the page gave it: a worker costs a thread,
 //! a WASM instance and 20–25 MiB of the renderer's memory, and 20 of them starting at once
